@@ -1,0 +1,1 @@
+"""Typed settings for a hub and example room files."""

@@ -1,0 +1,1 @@
+"""Device drivers: one sub-package per device kind; bytes and topics, no classroom logic."""

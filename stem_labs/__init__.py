@@ -1,0 +1,1 @@
+"""STEM labs: the Vinaponics aquaponics kit, experiments and robotics kits."""

@@ -1,0 +1,1 @@
+"""Lecture-production studio: cameras, recording, bookings, review and publishing."""
