@@ -1,0 +1,196 @@
+"""The hub as one aiohttp application: parts start in order and stop in reverse.
+
+Each long-lived part is a ``cleanup_ctx`` generator (store, accounts, broker, bus,
+registry and ingest); shared objects live under typed ``web.AppKey``s so every page,
+API and later package reaches them the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aiohttp import web
+
+from classroom_hub import __version__
+from classroom_hub.auth import Accounts
+from classroom_hub.bus.broker import EmbeddedBroker
+from classroom_hub.bus.commands import Commands
+from classroom_hub.bus.link import MqttLink, Will
+from classroom_hub.bus.payloads import HubStatus
+from classroom_hub.bus.topics import hub_status_topic
+from classroom_hub.ingest import Ingest
+from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
+from classroom_hub.rejects import Rejections
+from classroom_hub.store import TelemetryStore
+from config.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+PartState = Literal["starting", "up", "down", "stopped"]
+
+
+@dataclass
+class Health:
+    """What each part says about itself; /healthz is 200 only when every part is up."""
+
+    parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+
+    def report(self) -> tuple[bool, dict[str, str]]:
+        states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}
+        return all(s == "up" for s in states.values()), states
+
+
+SETTINGS = web.AppKey("settings", HubSettings)
+STORE = web.AppKey("store", TelemetryStore)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+REGISTRY = web.AppKey("registry", DeviceRegistry)
+LINK = web.AppKey("link", MqttLink)
+COMMANDS = web.AppKey("commands", Commands)
+INGEST = web.AppKey("ingest", Ingest)
+REJECTIONS = web.AppKey("rejections", Rejections)
+HEALTH = web.AppKey("health", Health)
+BROKER_URL = web.AppKey("broker_url", str)
+
+
+def build_app(settings: HubSettings) -> web.Application:
+    from classroom_hub.web.routes import setup_routes  # web imports app's keys
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[HEALTH] = Health()
+    app[REJECTIONS] = Rejections()
+    app[REGISTRY] = _registry_from(settings)
+    app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
+    setup_routes(app)
+    return app
+
+
+def _registry_from(settings: HubSettings) -> DeviceRegistry:
+    registry = DeviceRegistry()
+    for device_id, device in settings.device_list():
+        registry.add(
+            DeviceRecord(
+                id=device_id,
+                kind=device.kind,
+                name=device.name,
+                group=device.group,
+                transport=device.transport.type,
+                timeout_s=device.heartbeat_timeout_s,
+            )
+        )
+    return registry
+
+
+async def _store_part(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = TelemetryStore(
+        settings.data_dir / "telemetry.db",
+        synchronous=settings.store.synchronous,
+        batch_max=settings.store.batch_max,
+    )
+    app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" else "down"
+    await store.open()
+    app[STORE] = store
+    yield
+    await store.close()
+    log.info("event=store_closed readings=%d statements=%d", store.stats.readings, store.stats.statements)
+
+
+async def _accounts_part(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    accounts = await loop.run_in_executor(None, Accounts, app[SETTINGS].data_dir / "accounts.db")
+    app[ACCOUNTS] = accounts
+    yield
+    accounts.close()
+
+
+async def _broker_part(app: web.Application) -> AsyncIterator[None]:
+    mqtt = app[SETTINGS].mqtt
+    if mqtt.url is not None:
+        app[BROKER_URL] = mqtt.url
+        yield
+        return
+    broker = EmbeddedBroker("127.0.0.1", mqtt.embedded_port)
+    await broker.start()
+    app[BROKER_URL] = broker.url
+    app[HEALTH].parts["broker"] = lambda: "up"
+    yield
+    await broker.stop()
+
+
+async def _bus_part(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    mqtt, room = settings.mqtt, settings.room
+    status_topic = hub_status_topic(room.id)
+    link: MqttLink
+
+    def announce() -> None:
+        # Retained, so a tablet or technician tool that connects later still sees the hub.
+        link.publish(status_topic, _hub_status("online"), qos=1, retain=True)
+
+    link = MqttLink(
+        app[BROKER_URL],
+        client_id=mqtt.client_id or f"hub-{room.school_code}-{room.id}",
+        username=mqtt.username,
+        password=mqtt.password.get_secret_value() if mqtt.password else None,
+        ca_file=str(mqtt.ca_file) if mqtt.ca_file else None,
+        cert_file=str(mqtt.cert_file) if mqtt.cert_file else None,
+        key_file=str(mqtt.key_file) if mqtt.key_file else None,
+        keepalive_s=mqtt.keepalive_s,
+        will=Will(status_topic, _hub_status("offline").encode()),
+        on_connect=announce,
+        reconnect_min_s=mqtt.reconnect_min_s,
+        reconnect_max_s=mqtt.reconnect_max_s,
+    )
+    app[LINK] = link
+    app[HEALTH].parts["bus"] = lambda: "up" if link.is_up else "down"
+    app[COMMANDS] = Commands(link, room.id, app[REJECTIONS])
+    app[INGEST] = Ingest(link, room.id, app[REGISTRY], app[STORE], app[REJECTIONS])
+    task = asyncio.create_task(link.run(), name="mqtt-link")
+    # The hub teaches without a broker; wait a moment so the first page view is complete,
+    # then carry on and let the link reconnect in the background.
+    with contextlib.suppress(Exception):
+        await link.wait_up(timeout=5)
+    yield
+    app[INGEST].close()
+    app[COMMANDS].close()
+    # Everything received is committed (and so acknowledged) before we say goodbye.
+    await app[STORE].flush()
+    await asyncio.sleep(0)  # let the commit callbacks send their acks
+    if link.is_up:
+        link.publish(status_topic, _hub_status("offline"), qos=1, retain=True)
+    await link.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _registry_part(app: web.Application) -> AsyncIterator[None]:
+    registry, store = app[REGISTRY], app[STORE]
+
+    def record_change(change: DeviceChange) -> None:
+        # State history feeds the console's 24-hour chart and the central database.
+        data = json.dumps({"from": change.old_state, "to": change.new_state, "reason": change.reason})
+        with contextlib.suppress(Exception):
+            store.add_device_events([(change.device_id, change.ts, "state", data)])
+
+    remove = registry.on_change(record_change)
+    app[HEALTH].parts["registry"] = lambda: "up"
+    task = asyncio.create_task(registry.watch_timeouts(), name="device-timeouts")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    remove()
+
+
+def _hub_status(state: Literal["online", "offline"]) -> str:
+    return HubStatus(state=state, ts=time.time(), version=__version__).model_dump_json()

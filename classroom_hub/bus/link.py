@@ -1,0 +1,396 @@
+"""The hub's MQTT connection: paho-mqtt driven by the asyncio event loop.
+
+Why not a thread: paho's callbacks then run on the loop, so handlers touch hub state
+without locks. Why not aiomqtt: QoS-1 messages are acknowledged only after the store has
+committed them (manual acks), which aiomqtt does not expose; a crash before the commit
+makes the broker redeliver instead of losing the reading.
+
+Reconnecting is a separate supervisor loop (``run``), as in aiomqtt: connect, wait until
+the link drops, back off with jitter, connect again with the same client object, so
+QoS-1 messages published while away are resent and the persistent session keeps
+subscriptions and queued messages on the broker side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from classroom_hub.errors import BusError
+
+log = logging.getLogger(__name__)
+
+LinkState = Literal["starting", "connecting", "up", "down", "stopped"]
+
+
+class Message:
+    """One received message. A handler that cannot finish its work now (the store commits
+    in batches) calls ``defer_ack()`` and calls the returned function once the message is
+    safe; otherwise the link acknowledges it as soon as the handlers return."""
+
+    __slots__ = ("_ack", "_deferred", "payload", "qos", "retain", "topic")
+
+    def __init__(self, topic: str, payload: bytes, qos: int, retain: bool, ack: Callable[[], None]) -> None:
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self._ack = ack
+        self._deferred = False
+
+    def defer_ack(self) -> Callable[[], None]:
+        self._deferred = True
+        return self._ack
+
+
+Handler = Callable[[Message], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass
+class LinkStats:
+    received: int = 0
+    published: int = 0
+    connects: int = 0
+    handler_errors: int = 0
+    last_error: str | None = None
+    by_topic_kind: dict[str, int] = field(default_factory=dict)
+
+
+class MqttLink:
+    """A reconnecting MQTT client. Use ``run()`` as a task; ``publish``/``subscribe`` any time."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        keepalive_s: int = 30,
+        will: Will | None = None,
+        on_connect: Callable[[], None] | None = None,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        clean_session: bool = False,
+        manual_ack: bool = True,
+    ) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
+            raise BusError(f"broker URL {url!r} must look like mqtt://host:1883")
+        self.url = url
+        self.host = parsed.hostname
+        self.port = parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)
+        self.client_id = client_id
+        self.keepalive_s = keepalive_s
+        self._on_connect_hook = on_connect
+        self._backoff = (reconnect_min_s, reconnect_max_s)
+        self.state: LinkState = "starting"
+        self.stats = LinkStats()
+        self._handlers: dict[str, tuple[int, list[Handler]]] = {}
+        self._dispatch_cache: dict[str, list[Handler]] = {}
+        self._generation = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connected: asyncio.Future[None] | None = None
+        self._lost: asyncio.Event | None = None
+        self._up: asyncio.Event | None = None
+        self._sock: Any = None
+        self._loop_thread: int | None = None
+        self._misc_task: asyncio.Task[None] | None = None
+
+        # clean_session=False + a stable client id: the broker keeps our subscriptions and
+        # queues QoS-1 messages while the hub restarts.
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=paho.MQTTv311,
+            manual_ack=manual_ack,
+        )
+        client.enable_logger(logging.getLogger(__name__ + ".paho"))
+        if username is not None:
+            client.username_pw_set(username, password)
+        if parsed.scheme == "mqtts":
+            client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file,
+                           cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        client.max_inflight_messages_set(1000)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        self._client = client
+
+    # --- public API ------------------------------------------------------------------
+
+    @property
+    def is_up(self) -> bool:
+        return self.state == "up"
+
+    async def wait_up(self, timeout: float | None = None) -> None:
+        if self._up is None:
+            self._up = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except TimeoutError as err:
+            raise BusError(f"broker {self.url} not reachable within {timeout} s") from err
+
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> Callable[[], None]:
+        """Call ``handler`` for every message matching ``topic_filter``; returns an unsubscribe."""
+        entry = self._handlers.setdefault(topic_filter, (qos, []))
+        entry[1].append(handler)
+        self._dispatch_cache.clear()
+        if self.is_up:
+            self._client.subscribe(topic_filter, qos)
+
+        def unsubscribe() -> None:
+            handlers = self._handlers.get(topic_filter)
+            if handlers and handler in handlers[1]:
+                handlers[1].remove(handler)
+                self._dispatch_cache.clear()
+                if not handlers[1]:
+                    del self._handlers[topic_filter]
+                    if self.is_up:
+                        self._client.unsubscribe(topic_filter)
+
+        return unsubscribe
+
+    def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False) -> None:
+        """Queue a message. While the link is down, QoS-1 messages wait in the client and go
+        out after the reconnect; QoS-0 messages are dropped (that is what QoS 0 means)."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise BusError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
+        self.stats.published += 1
+
+    async def run(self) -> None:
+        """Connect and stay connected until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        if self._up is None:
+            self._up = asyncio.Event()
+        delay = self._backoff[0]
+        first = True
+        try:
+            while True:
+                try:
+                    await self._connect_once(first)
+                    first = False
+                    delay = self._backoff[0]
+                    assert self._lost is not None
+                    await self._lost.wait()
+                except (OSError, BusError, ssl.SSLError) as err:
+                    self.stats.last_error = str(err)
+                    log.warning("event=mqtt_connect_failed broker=%s error=%r retry_in_s=%.1f",
+                                self.url, str(err), delay)  # fmt: skip
+                finally:
+                    self._detach_socket()
+                self.state = "down"
+                self._up.clear()
+                # Full jitter: 40 tablets' agents and the hub must not all retry in step.
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, self._backoff[1])
+        finally:
+            self.state = "stopped"
+
+    async def close(self, *, timeout: float = 2.0) -> None:
+        """Disconnect cleanly (no last will) after flushing what is queued."""
+        if self.is_up:
+            self.state = "stopped"
+            deadline = asyncio.get_running_loop().time() + timeout
+            # paho has no "all written" event; the queue is short and this runs once, at shutdown.
+            while self._client.want_write() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            self._client.disconnect()
+            self._flush_socket()
+        self._detach_socket()
+        self.state = "stopped"
+
+    def abort(self) -> None:
+        """Drop the TCP connection without saying goodbye, as a device whose battery died
+        or that walked out of Wi-Fi range: the broker then publishes our last will."""
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    # --- connection ------------------------------------------------------------------
+
+    async def _connect_once(self, first: bool) -> None:
+        loop = asyncio.get_running_loop()
+        self.state = "connecting"
+        self._lost = asyncio.Event()
+        self._connected = loop.create_future()
+        # paho's connect is a blocking socket connect (and TLS handshake): keep it off the loop.
+        if first:
+            await loop.run_in_executor(None, self._client.connect, self.host, self.port, self.keepalive_s)
+        else:
+            await loop.run_in_executor(None, self._client.reconnect)
+        sock = self._client.socket()
+        if sock is None:
+            raise BusError("connection closed during connect")
+        # Register the fd number: paho closes the socket object itself, after which it has no fd.
+        self._sock = sock.fileno()
+        loop.add_reader(self._sock, self._read)
+        if self._client.want_write():
+            loop.add_writer(self._sock, self._write)
+        misc = asyncio.create_task(self._misc_loop(), name="mqtt-keepalive")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connected), timeout=10)
+        except TimeoutError as err:
+            misc.cancel()
+            raise BusError(f"no CONNACK from {self.url} within 10 s") from err
+        except BaseException:
+            misc.cancel()
+            raise
+        self._misc_task = misc
+        self.state = "up"
+        self.stats.connects += 1
+        assert self._up is not None
+        self._up.set()
+        log.info("event=mqtt_connected broker=%s client_id=%s", self.url, self.client_id)
+
+    async def _misc_loop(self) -> None:
+        # Keep-alive pings and the keep-alive timeout are timers, not socket events.
+        while True:
+            await asyncio.sleep(1.0)
+            self._client.loop_misc()
+
+    def _read(self) -> None:
+        # paho reads one packet per loop_read when nothing is in flight; keep reading
+        # while messages keep coming so a burst costs one wake-up, not one per message.
+        before = -1
+        for _ in range(256):
+            if self.stats.received == before:
+                break
+            before = self.stats.received
+            rc = self._client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+
+    def _write(self) -> None:
+        self._client.loop_write()
+
+    def _flush_socket(self) -> None:
+        for _ in range(100):
+            if not self._client.want_write() or self._client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+
+    def _detach_socket(self) -> None:
+        if self._misc_task is not None:
+            self._misc_task.cancel()
+            self._misc_task = None
+        if self._sock is not None and self._loop is not None:
+            self._loop.remove_reader(self._sock)
+            self._loop.remove_writer(self._sock)
+        self._sock = None
+
+    # --- paho callbacks (run on the loop thread, except during connect) --------------------
+
+    def _on_loop_thread(self) -> bool:
+        return self._loop_thread == threading.get_ident()
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+        fut = self._connected
+        if rc.is_failure:
+            if fut is not None and not fut.done():
+                fut.set_exception(BusError(f"broker refused the connection: {rc}"))
+            return
+        self._generation += 1
+        for topic_filter, (qos, _handlers) in self._handlers.items():
+            client.subscribe(topic_filter, qos)
+        if self._on_connect_hook is not None:
+            self._on_connect_hook()
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
+        if self.state == "up":
+            log.warning("event=mqtt_lost broker=%s reason=%s", self.url, rc)
+        if self.state != "stopped":
+            self.state = "down"
+        if self._up is not None:
+            self._up.clear()
+        if self._lost is not None:
+            self._lost.set()
+        fut = self._connected
+        if fut is not None and not fut.done():
+            fut.set_exception(BusError(f"connection closed by broker: {rc}"))
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        if self._loop is None:
+            return
+        if self._on_loop_thread():
+            self._detach_socket()
+            if self._lost is not None:
+                self._lost.set()
+        else:
+            self._loop.call_soon_threadsafe(self._detach_socket)
+
+    def _on_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        if self._loop is None:
+            return
+        if self._on_loop_thread():
+            self._add_writer()
+        else:
+            self._loop.call_soon_threadsafe(self._add_writer)
+
+    def _add_writer(self) -> None:
+        # Before the connect returns there is no fd yet; _connect_once checks want_write then.
+        if self._loop is not None and self._sock is not None:
+            self._loop.add_writer(self._sock, self._write)
+
+    def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        if self._loop is not None and self._sock is not None and self._on_loop_thread():
+            self._loop.remove_writer(self._sock)
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        self.stats.received += 1
+        topic = msg.topic
+        handlers = self._dispatch_cache.get(topic)
+        if handlers is None:
+            handlers = [h for f, (_q, hs) in self._handlers.items() if paho.topic_matches_sub(f, topic) for h in hs]
+            self._dispatch_cache[topic] = handlers
+        mid, qos, generation = msg.mid, msg.qos, self._generation
+
+        def ack() -> None:
+            # A mid is only meaningful on the connection that delivered it; after a
+            # reconnect the broker redelivers the message itself.
+            if qos > 0 and generation == self._generation and self.is_up:
+                client.ack(mid, qos)
+
+        message = Message(topic, bytes(msg.payload), qos, msg.retain, ack)
+        for handler in handlers:
+            try:
+                handler(message)
+            except Exception:  # a bad handler must not take the link down
+                self.stats.handler_errors += 1
+                log.exception("event=mqtt_handler_failed topic=%s", topic)
+        if not message._deferred:
+            ack()

@@ -1,0 +1,11 @@
+"""One exception root for the central database package."""
+
+from classroom_hub.errors import HubError
+
+
+class CentralError(HubError):
+    """The central database could not be reached, migrated, read or written."""
+
+
+class MigrationError(CentralError):
+    """A migration failed, or the database's migration history does not match this hub's files."""

@@ -1,0 +1,184 @@
+"""``classroom-hub``: run the hub, the demo classroom, check a room file, manage accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from classroom_hub import __version__
+from classroom_hub.auth import ROLES, Accounts
+from classroom_hub.errors import AuthError, HubError
+from classroom_hub.logs import setup_logging
+from config.loader import ConfigError, load_settings
+from config.settings import HubSettings
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "demo.toml"
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+        return code
+    except ConfigError as err:
+        _print_config_error(err)
+        return 2
+    except (HubError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="classroom-hub", description="On-premise smart-classroom hub")
+    p.add_argument("--version", action="version", version=f"classroom-hub {__version__}")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the hub for a room")
+    run.add_argument("-c", "--config", required=True, type=Path, help="the room file (TOML)")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.set_defaults(func=_run)
+
+    demo = sub.add_parser("demo", help="run the hub with a simulated classroom")
+    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG, help="room file (default: the demo room)")
+    demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    demo.add_argument("--password", default="demo-2026", help="password of the demo accounts")
+    demo.set_defaults(func=_demo)
+
+    check = sub.add_parser("check-config", help="validate a room file and summarise it")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=_check_config)
+
+    user = sub.add_parser("user", help="manage web accounts")
+    user_sub = user.add_subparsers(metavar="ACTION")
+    add = user_sub.add_parser("add", help="create an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--name", help="display name, e.g. 'Cô Lan'")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("-c", "--config", required=True, type=Path)
+    add.set_defaults(func=_user_add)
+    lst = user_sub.add_parser("list", help="list accounts")
+    lst.add_argument("-c", "--config", required=True, type=Path)
+    lst.set_defaults(func=_user_list)
+    pw = user_sub.add_parser("passwd", help="set a new password (ends the user's sessions)")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true")
+    pw.add_argument("-c", "--config", required=True, type=Path)
+    pw.set_defaults(func=_user_passwd)
+    return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    from classroom_hub.runner import serve
+
+    settings = load_settings(args.config)
+    setup_logging(args.log_level)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from classroom_hub.demo import run_demo
+
+    settings = load_settings(args.config)
+    setup_logging(args.log_level)
+    asyncio.run(run_demo(settings, password=args.password))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(args.file)
+    print(summarise(settings, args.file))
+    return 0
+
+
+def summarise(settings: HubSettings, path: Path) -> str:
+    room = settings.room
+    lines = [
+        f"{path}: OK",
+        f"  room      {room.name} ({room.kind}), id {room.id}, school {room.school_code}",
+        f"  broker    {settings.mqtt.url or 'embedded (amqtt on 127.0.0.1)'}",
+        f"  web       http://{settings.http.host}:{settings.http.port}",
+        f"  data      {settings.data_dir}",
+        f"  central   {'PostgreSQL' if settings.central.postgres_dsn else '-'}"
+        f"{' + xAPI LRS ' + settings.central.xapi_url if settings.central.xapi_url else ''}",
+        f"  language  {settings.language}",
+    ]
+    devices = settings.device_list()
+    lines.append(f"  devices   {len(devices)}")
+    by_kind: Counter[tuple[str, str]] = Counter((d.kind, d.transport.type) for _id, d in devices)
+    for (kind, transport), n in sorted(by_kind.items()):
+        lines.append(f"    {n:>4} x {kind:<15} over {transport}")
+    return "\n".join(lines)
+
+
+def _print_config_error(err: ConfigError) -> None:
+    print(f"{err.path}: {len(err.problems)} problem(s) in the room file:", file=sys.stderr)
+    for problem in err.problems:
+        print(f"  {err.path}: {problem}", file=sys.stderr)
+
+
+def _accounts(config: Path) -> Accounts:
+    return Accounts(load_settings(config).data_dir / "accounts.db")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise AuthError("the two passwords differ")
+    return first
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    accounts = _accounts(args.config)
+    try:
+        user = accounts.add(args.username, _read_password(args.password_stdin), args.role, args.name)
+    except AuthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        accounts.close()
+    print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    accounts = _accounts(args.config)
+    try:
+        for user in accounts.list():
+            print(f"{user.username:<24} {user.role:<14} {user.display_name}")
+    finally:
+        accounts.close()
+    return 0
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    accounts = _accounts(args.config)
+    try:
+        accounts.set_password(args.username, _read_password(args.password_stdin))
+    except AuthError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        accounts.close()
+    print(f"password of {args.username} changed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""``classroom-hub demo``: the hub plus a simulated device for every device of the room file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from classroom_hub.app import ACCOUNTS, BROKER_URL
+from classroom_hub.errors import AuthError
+from classroom_hub.runner import serve
+from config.settings import HubSettings, SensorNode
+
+log = logging.getLogger(__name__)
+
+DEMO_ACCOUNTS = (
+    ("giaovien", "teacher", "Cô Lan"),
+    ("kythuat", "technician", "Anh Minh"),
+    ("admin", "admin", "Quản trị"),
+)
+
+
+async def run_demo(settings: HubSettings, *, password: str) -> None:
+    @contextlib.asynccontextmanager
+    async def simulated_room(app: web.Application, url: str) -> AsyncIterator[None]:
+        await _demo_accounts(app, password)
+        async with SimulatedRoom(settings, app[BROKER_URL]) as room:
+            _print_welcome(url, room.count, password)
+            yield
+
+    await serve(settings, attach=simulated_room)
+
+
+async def _demo_accounts(app: web.Application, password: str) -> None:
+    accounts = app[ACCOUNTS]
+    loop = asyncio.get_running_loop()
+    for username, role, name in DEMO_ACCOUNTS:
+        with contextlib.suppress(AuthError):  # already there from an earlier run
+            await loop.run_in_executor(None, accounts.add, username, password, role, name)
+
+
+class SimulatedRoom:
+    """Starts a simulator per configured device; each is a task owned here."""
+
+    def __init__(self, settings: HubSettings, broker_url: str) -> None:
+        self.settings = settings
+        self.broker_url = broker_url
+        self._tasks: list[asyncio.Task[None]] = []
+        self.count = 0
+
+    async def __aenter__(self) -> SimulatedRoom:
+        from device_drivers.simulators import mqtt_simulator
+
+        for device_id, device in self.settings.device_list():
+            if device.transport.type != "mqtt":
+                log.info("event=demo_device_skipped device=%s transport=%s reason='no simulator wired yet'",
+                         device_id, device.transport.type)  # fmt: skip
+                continue
+            options: dict[str, Any] = {}
+            if isinstance(device, SensorNode) and device.sensors:
+                options["sensors"] = device.sensors
+            if device.transport.username:
+                options["username"] = device.transport.username
+                pw = device.transport.password
+                options["password"] = pw.get_secret_value() if pw else None
+            sim = mqtt_simulator(device.kind, self.broker_url, self.settings.room.id, device_id, **options)
+            if sim is None:
+                continue
+            self._tasks.append(asyncio.create_task(sim.run(), name=f"sim-{device_id}"))
+            self.count += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _print_welcome(url: str, devices: int, password: str) -> None:
+    accounts = ", ".join(f"{u} ({r})" for u, r, _n in DEMO_ACCOUNTS)
+    print(
+        f"""
+  Classroom hub demo is running with {devices} simulated devices.
+
+    Home / health       {url}/
+    Technician console  {url}/tech
+    Health (JSON)       {url}/healthz
+
+  Accounts: {accounts}; password: {password}
+  Stop with Ctrl-C.
+""",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,113 @@
+"""From the bus into the hub: validate what devices publish, update the registry, store it.
+
+The hot path is telemetry: one validation (pydantic, compiled once), one registry touch,
+one queue put. The MQTT acknowledgement waits for the store's commit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from pydantic import ValidationError
+
+from classroom_hub.bus.link import Message, MqttLink
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY
+from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
+from classroom_hub.errors import StoreError
+from classroom_hub.registry import DeviceRegistry
+from classroom_hub.rejects import Rejections
+from classroom_hub.store import TelemetryStore
+
+
+class Ingest:
+    def __init__(
+        self,
+        link: MqttLink,
+        room: str,
+        registry: DeviceRegistry,
+        store: TelemetryStore,
+        rejections: Rejections,
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._rejections = rejections
+        self.accepted = 0
+        self._unsubscribe = [
+            link.subscribe(room_filter(room, "telemetry"), self._on_telemetry),
+            link.subscribe(room_filter(room, "status"), self._on_status),
+            link.subscribe(room_filter(room, "event"), self._on_event),
+        ]
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    def _device(self, message: Message) -> DeviceTopic | None:
+        where = parse_device_topic(message.topic)
+        if where is None:
+            self._rejections.add(message.topic, "bad_topic", "not classroom/{room}/devices/{id}/{channel}")
+            return None
+        if where.device_id not in self._registry:
+            # Not in the room file: reported, never trusted (its data is not stored).
+            self._registry.note_unknown(where.device_id, message.topic)
+            self._rejections.add(message.topic, "unknown_device", where.device_id)
+            return None
+        return where
+
+    def _on_telemetry(self, message: Message) -> None:
+        where = self._device(message)
+        if where is None:
+            return
+        try:
+            telemetry = TELEMETRY.validate_json(message.payload)
+        except ValidationError as err:
+            self._reject(message, "malformed_telemetry", err)
+            return
+        now = time.time()
+        self._registry.seen(where.device_id, now)
+        default_ts = telemetry.ts or now
+        rows = [(where.device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings]
+        try:
+            self._store.add_readings(rows, message.defer_ack())
+        except StoreError as err:
+            # Not acknowledged: the broker keeps it and redelivers after the store recovers.
+            self._rejections.add(message.topic, "store_unavailable", str(err))
+            return
+        self.accepted += len(rows)
+
+    def _on_status(self, message: Message) -> None:
+        if not message.payload:
+            return  # a cleared retained status
+        where = self._device(message)
+        if where is None:
+            return
+        try:
+            status = STATUS.validate_json(message.payload)
+        except ValidationError as err:
+            self._reject(message, "malformed_status", err)
+            return
+        self._registry.apply_status(where.device_id, status)
+
+    def _on_event(self, message: Message) -> None:
+        where = self._device(message)
+        if where is None:
+            return
+        try:
+            event = EVENT.validate_json(message.payload)
+        except ValidationError as err:
+            self._reject(message, "malformed_event", err)
+            return
+        now = time.time()
+        self._registry.seen(where.device_id, now)
+        row = (where.device_id, event.ts or now, event.type, json.dumps(event.data, ensure_ascii=False))
+        try:
+            self._store.add_device_events([row], message.defer_ack())
+        except StoreError as err:
+            self._rejections.add(message.topic, "store_unavailable", str(err))
+
+    def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        self._rejections.add(message.topic, reason, f"{where}: {first['msg']}{more}")

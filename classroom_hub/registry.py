@@ -1,0 +1,185 @@
+"""Every device of the room: what it is, whether it is there, and how it is doing.
+
+Driven by the bus: a retained ``status`` (and the device's last will) sets the state,
+any message counts as a sign of life, and a device silent past its timeout goes
+offline. Changes are events that other parts (console, alarms, store) subscribe to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from classroom_hub.bus.payloads import DeviceStatus
+
+log = logging.getLogger(__name__)
+
+DeviceState = Literal["unknown", "online", "offline"]
+
+
+@dataclass
+class DeviceRecord:
+    id: str
+    kind: str
+    name: str | None = None
+    group: str | None = None
+    transport: str = "mqtt"
+    timeout_s: float = 90.0
+    state: DeviceState = "unknown"
+    state_since: float = field(default_factory=time.time)
+    last_seen: float | None = None
+    battery: float | None = None
+    charging: bool | None = None
+    firmware: str | None = None
+    rssi: int | None = None
+    temperature: float | None = None
+    last_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    device_id: str
+    old_state: DeviceState
+    new_state: DeviceState
+    reason: str
+    ts: float
+
+
+@dataclass
+class UnknownDevice:
+    device_id: str
+    first_seen: float
+    last_seen: float
+    messages: int = 1
+    last_topic: str = ""
+
+
+Listener = Callable[[DeviceChange], None]
+
+
+class DeviceRegistry:
+    def __init__(self) -> None:
+        self._devices: dict[str, DeviceRecord] = {}
+        self.unknown: dict[str, UnknownDevice] = {}
+        self._listeners: list[Listener] = []
+        self._update_listeners: list[Callable[[DeviceRecord], None]] = []
+
+    # --- configuration ---------------------------------------------------------------
+
+    def add(self, record: DeviceRecord) -> None:
+        self._devices[record.id] = record
+
+    def get(self, device_id: str) -> DeviceRecord | None:
+        return self._devices.get(device_id)
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._devices
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def all(self) -> Iterable[DeviceRecord]:
+        return self._devices.values()
+
+    def by_kind(self, kind: str) -> list[DeviceRecord]:
+        return [d for d in self._devices.values() if d.kind == kind]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{kind: {state: n}} for health pages and metrics."""
+        out: dict[str, dict[str, int]] = {}
+        for d in self._devices.values():
+            per = out.setdefault(d.kind, {"online": 0, "offline": 0, "unknown": 0})
+            per[d.state] += 1
+        return out
+
+    # --- events ----------------------------------------------------------------------
+
+    def on_change(self, listener: Listener) -> Callable[[], None]:
+        """``listener`` runs on every state change; returns the function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def on_update(self, listener: Callable[[DeviceRecord], None]) -> Callable[[], None]:
+        """``listener`` runs whenever a device's status fields change (battery, firmware, ...)."""
+        self._update_listeners.append(listener)
+        return lambda: self._update_listeners.remove(listener)
+
+    def seen(self, device_id: str, now: float | None = None) -> None:
+        """Any message from the device: it is alive. Hot path: keep it cheap."""
+        record = self._devices[device_id]
+        record.last_seen = now or time.time()
+        if record.state != "online":
+            self._set_state(record, "online", "message received")
+
+    def apply_status(self, device_id: str, status: DeviceStatus) -> None:
+        record = self._devices[device_id]
+        record.last_seen = time.time()
+        for name in ("battery", "charging", "firmware", "rssi", "temperature"):
+            value = getattr(status, name)
+            if value is not None:
+                setattr(record, name, value)
+        if status.error is not None:
+            record.last_error = status.error
+        if status.model_extra:
+            record.extra.update(status.model_extra)
+        self._set_state(record, status.state, "last will" if status.state == "offline" else "status")
+        for listener in list(self._update_listeners):
+            listener(record)
+
+    def note_error(self, device_id: str, error: str) -> None:
+        record = self._devices.get(device_id)
+        if record is not None:
+            record.last_error = error
+            for listener in list(self._update_listeners):
+                listener(record)
+
+    def note_unknown(self, device_id: str, topic: str) -> bool:
+        """A device not in the room file published; returns True the first time."""
+        now = time.time()
+        known = self.unknown.get(device_id)
+        if known is None:
+            self.unknown[device_id] = UnknownDevice(device_id, now, now, 1, topic)
+            log.warning("event=unknown_device device=%s topic=%s action=ignored", device_id, topic)
+            return True
+        known.last_seen, known.last_topic = now, topic
+        known.messages += 1
+        return False
+
+    def expire(self, now: float | None = None) -> list[DeviceRecord]:
+        """Mark devices silent past their timeout offline; returns them."""
+        now = now or time.time()
+        expired = []
+        for record in self._devices.values():
+            if record.state == "online" and record.last_seen is not None and now - record.last_seen > record.timeout_s:
+                self._set_state(record, "offline", f"silent for {now - record.last_seen:.0f} s")
+                expired.append(record)
+        return expired
+
+    async def watch_timeouts(self, interval_s: float = 1.0) -> None:
+        """Run as a task: silence has no message of its own, so a timer stands in for one."""
+        while True:
+            await asyncio.sleep(interval_s)
+            self.expire()
+
+    def _set_state(self, record: DeviceRecord, state: DeviceState, reason: str) -> None:
+        old = record.state
+        if old == state:
+            return
+        record.state = state
+        record.state_since = time.time()
+        change = DeviceChange(record.id, old, state, reason, record.state_since)
+        log.info("event=device_state device=%s kind=%s from=%s to=%s reason=%r",
+                 record.id, record.kind, old, state, reason)  # fmt: skip
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:
+                log.exception("event=device_listener_failed device=%s", record.id)

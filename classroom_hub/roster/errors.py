@@ -1,0 +1,14 @@
+"""One exception root for the roster package."""
+
+from classroom_hub.errors import HubError
+
+
+class RosterError(HubError):
+    """The roster could not be read, written or cached."""
+
+
+class BundleError(RosterError):
+    """A OneRoster bundle cannot be read at all (missing, not a folder or zip, wrong version).
+
+    Bad *rows* never raise: they are listed in the import report and the good rows are kept.
+    """

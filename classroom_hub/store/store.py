@@ -1,0 +1,328 @@
+"""The hub's durable store: SQLite in WAL mode, written by one thread in group commits.
+
+Why a thread: sqlite3 calls block, and the event loop must not. One writer thread takes
+everything queued since its last commit and writes it in one transaction (group commit),
+so a burst of 10,000 readings costs one fsync, not 10,000. A caller learns that its rows
+are durable through a callback (MQTT acks) or a future; nothing is "received" before that.
+
+Readers use their own connection on a second thread: WAL lets them read while the writer
+writes. Every row carries a sequence number per stream; a destination's outbox cursor is
+the last sequence it has confirmed (see classroom_hub/store/schema.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from classroom_hub.errors import StoreError
+from classroom_hub.store.schema import STREAMS, migrate
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ReadingRow = tuple[str, str, float, float, str | None]  # device_id, key, ts, value, unit
+EventRow = tuple[str, float, str, str]  # device_id, ts, type, data (JSON)
+Done = Callable[[], None]
+StoreState = Literal["new", "up", "failing", "closed"]
+
+
+@dataclass
+class StoreStats:
+    readings: int = 0
+    statements: int = 0
+    device_events: int = 0
+    duplicates_ignored: int = 0
+    commits: int = 0
+    last_commit_ms: float = 0.0
+    last_error: str | None = None
+
+
+@dataclass
+class _Job:
+    kind: Literal["readings", "events", "statements", "cursor", "barrier", "stop"]
+    rows: Sequence[Any] = ()
+    done: Done | None = None
+    future: asyncio.Future[int] | None = None
+    cursor: tuple[str, str, int] | None = None
+
+
+@dataclass
+class _Batch:
+    readings: list[ReadingRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    statements: list[tuple[str, float, str]] = field(default_factory=list)
+    jobs: list[_Job] = field(default_factory=list)
+
+
+class TelemetryStore:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", batch_max: int = 5000) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.batch_max = batch_max
+        self.state: StoreState = "new"
+        self.stats = StoreStats()
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
+        self._reader_conn: sqlite3.Connection | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[int] = self._loop.create_future()
+        self._thread = threading.Thread(target=self._writer, args=(ready,), name="store-write", daemon=True)
+        self._thread.start()
+        version = await ready
+        self.state = "up"
+        log.info("event=store_opened path=%s schema_version=%d", self.path, version)
+
+    async def close(self) -> None:
+        """Write everything queued, then close. Nothing accepted before close is lost."""
+        if self._thread is not None:
+            self._queue.put(_Job("stop"))
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            self._thread = None
+        await asyncio.get_running_loop().run_in_executor(self._reader, self._close_reader)
+        self._reader.shutdown(wait=True)
+        self.state = "closed"
+
+    # --- writes ----------------------------------------------------------------------
+
+    def add_readings(self, rows: Sequence[ReadingRow], done: Done | None = None) -> None:
+        """Queue readings; ``done`` runs on the event loop once they are committed.
+        A reading already stored (same device, key and time) is ignored: redelivery is harmless."""
+        self._put(_Job("readings", rows, done))
+
+    def add_device_events(self, rows: Sequence[EventRow], done: Done | None = None) -> None:
+        self._put(_Job("events", rows, done))
+
+    async def add_statements(self, statements: Sequence[dict[str, Any]]) -> int:
+        """Store xAPI statements (each with its stable ``id``); returns how many were new."""
+        now = time.time()
+        rows = [(s["id"], now, json.dumps(s, ensure_ascii=False, separators=(",", ":"))) for s in statements]
+        return await self._submit(_Job("statements", rows))
+
+    async def set_cursor(self, destination: str, stream: str, last_seq: int) -> None:
+        if stream not in STREAMS:
+            raise StoreError(f"unknown stream {stream!r}")
+        await self._submit(_Job("cursor", cursor=(destination, stream, last_seq)))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        await self._submit(_Job("barrier"))
+
+    def _put(self, job: _Job) -> None:
+        if self.state not in ("up", "failing"):
+            raise StoreError(f"store is {self.state}")
+        self._queue.put(job)
+
+    async def _submit(self, job: _Job) -> int:
+        assert self._loop is not None
+        job.future = self._loop.create_future()
+        self._put(job)
+        return await job.future
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def counts(self) -> dict[str, int]:
+        def count(c: sqlite3.Connection) -> dict[str, int]:
+            return {s: int(c.execute(f"SELECT count(*) FROM {s}").fetchone()[0]) for s in STREAMS}
+
+        return await self._read(count)
+
+    async def outbox_depth(self, destination: str) -> dict[str, int]:
+        """Rows not yet confirmed by ``destination``, per stream."""
+
+        def depth(c: sqlite3.Connection) -> dict[str, int]:
+            out = {}
+            for stream in STREAMS:
+                row = c.execute(
+                    "SELECT last_seq FROM outbox_cursor WHERE destination = ? AND stream = ?",
+                    (destination, stream),
+                ).fetchone()
+                after = row[0] if row else 0
+                out[stream] = int(c.execute(f"SELECT count(*) FROM {stream} WHERE seq > ?", (after,)).fetchone()[0])
+            return out
+
+        return await self._read(depth)
+
+    async def cursor(self, destination: str, stream: str) -> int:
+        def get(c: sqlite3.Connection) -> int:
+            row = c.execute(
+                "SELECT last_seq FROM outbox_cursor WHERE destination = ? AND stream = ?",
+                (destination, stream),
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._read(get)
+
+    async def read_after(self, stream: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """The next ``limit`` rows of ``stream`` after ``after_seq``, oldest first, seq first."""
+        if stream not in STREAMS:
+            raise StoreError(f"unknown stream {stream!r}")
+        return await self._read(
+            lambda c: c.execute(
+                f"SELECT * FROM {stream} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+            ).fetchall()
+        )
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            if self._reader_conn is None:
+                self._reader_conn = self._connect()
+            try:
+                return fn(self._reader_conn)
+            except sqlite3.Error as err:
+                raise StoreError(f"reading {self.path}: {err}") from err
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader, run)
+
+    def _close_reader(self) -> None:
+        if self._reader_conn is not None:
+            self._reader_conn.close()
+            self._reader_conn = None
+
+    # --- the writer thread -----------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True, timeout=30)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+
+    def _writer(self, ready: asyncio.Future[int]) -> None:
+        assert self._loop is not None
+        loop = self._loop
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            version = migrate(conn)
+        except (OSError, sqlite3.Error, RuntimeError) as err:
+            error = StoreError(f"cannot open the store {self.path}: {err}")
+            loop.call_soon_threadsafe(_fail, ready, error)
+            return
+        loop.call_soon_threadsafe(_resolve, ready, version)
+        try:
+            stopping = False
+            while not stopping:
+                batch = _Batch()
+                job = self._queue.get()
+                while True:
+                    if job.kind == "stop":
+                        stopping = True
+                    else:
+                        self._collect(batch, job)
+                    if stopping or len(batch.readings) + len(batch.statements) >= self.batch_max:
+                        break
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if batch.jobs:
+                    self._commit(conn, batch)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _collect(batch: _Batch, job: _Job) -> None:
+        if job.kind == "readings":
+            batch.readings.extend(job.rows)
+        elif job.kind == "events":
+            batch.events.extend(job.rows)
+        elif job.kind == "statements":
+            batch.statements.extend(job.rows)
+        batch.jobs.append(job)
+
+    def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+        assert self._loop is not None
+        started = time.perf_counter()
+        new: dict[int, int] = {}
+        try:
+            conn.execute("BEGIN")
+            if batch.readings:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO readings (device_id, key, ts, value, unit) VALUES (?, ?, ?, ?, ?)",
+                    batch.readings,
+                )
+                added = conn.total_changes - before
+                self.stats.readings += added
+                self.stats.duplicates_ignored += len(batch.readings) - added
+            if batch.events:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO device_events (device_id, ts, type, data) VALUES (?, ?, ?, ?)",
+                    batch.events,
+                )
+            for job in batch.jobs:
+                if job.kind == "statements":
+                    before = conn.total_changes
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO statements (id, stored_at, body) VALUES (?, ?, ?)", job.rows
+                    )
+                    new[id(job)] = conn.total_changes - before
+                    self.stats.statements += new[id(job)]
+                elif job.kind == "cursor" and job.cursor is not None:
+                    conn.execute(
+                        "INSERT INTO outbox_cursor (destination, stream, last_seq, updated_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (destination, stream) DO UPDATE SET last_seq = excluded.last_seq, "
+                        "updated_at = excluded.updated_at",
+                        (*job.cursor, time.time()),
+                    )
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            # Disk full, I/O error...: nothing of this batch is acknowledged, so MQTT
+            # redelivers it later and callers see the error; the hub stays up.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.state = "failing"
+            self.stats.last_error = str(err)
+            log.error("event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
+                      len(batch.readings) + len(batch.statements))  # fmt: skip
+            error = StoreError(f"could not write to {self.path}: {err}")
+            self._loop.call_soon_threadsafe(_fail_all, [j.future for j in batch.jobs if j.future], error)
+            return
+        self.state = "up"
+        self.stats.device_events += len(batch.events)
+        self.stats.commits += 1
+        self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
+        self._loop.call_soon_threadsafe(_complete, batch.jobs, new)
+
+
+def _resolve(future: asyncio.Future[int], value: int) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future[int], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _fail_all(futures: list[asyncio.Future[int]], error: Exception) -> None:
+    for future in futures:
+        _fail(future, error)
+
+
+def _complete(jobs: list[_Job], new: dict[int, int]) -> None:
+    for job in jobs:
+        if job.done is not None:
+            try:
+                job.done()
+            except Exception:
+                log.exception("event=store_done_callback_failed")
+        if job.future is not None:
+            _resolve(job.future, new.get(id(job), 0))

@@ -1,0 +1,1 @@
+"""Pages and HTTP/WebSocket API served by the hub (plain HTML/CSS/JS, no build step)."""

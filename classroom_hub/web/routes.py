@@ -1,0 +1,230 @@
+"""HTTP routes: health, login, the device API and its live WebSocket, the static pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from classroom_hub import __version__
+from classroom_hub.app import (
+    ACCOUNTS,
+    HEALTH,
+    LINK,
+    REGISTRY,
+    REJECTIONS,
+    SETTINGS,
+    STORE,
+)
+from classroom_hub.auth import User
+from classroom_hub.errors import AuthError
+from classroom_hub.registry import DeviceChange, DeviceRecord
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+I18N = Path(__file__).parent / "i18n"
+SESSION_COOKIE = "hub_session"
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+
+# Which roles may open which page; admin may open all.
+PAGE_ROLES: dict[str, tuple[str, ...]] = {
+    "tech": ("technician",),
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup_routes(app: web.Application) -> None:
+    app[SOCKETS] = set()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", index)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/devices", devices)
+    app.router.add_get("/api/rejections", rejections)
+    app.router.add_get("/ws/devices", devices_ws)
+    app.router.add_get("/tech", page("tech"))
+    app.router.add_get("/i18n/{lang}.json", catalog)
+    app.router.add_static("/static/", STATIC, append_version=True)
+    app.on_shutdown.append(_close_sockets)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=1001, message=b"hub shutting down")
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+async def current_user(request: web.Request) -> User | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    accounts = request.app[ACCOUNTS]
+    return await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
+
+
+async def require(request: web.Request, *roles: str) -> User:
+    """The signed-in user if their role allows; 401/403 JSON otherwise (for APIs)."""
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text=json.dumps({"error": "login_required"}), content_type="application/json")
+    if roles and not user.may(*roles):
+        raise web.HTTPForbidden(text=json.dumps({"error": "forbidden"}), content_type="application/json")
+    return user
+
+
+def page(name: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        user = await current_user(request)
+        roles = PAGE_ROLES.get(name, ())
+        if user is None or (roles and not user.may(*roles)):
+            raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
+        return web.FileResponse(STATIC / f"{name}.html")
+
+    return handler
+
+
+# --- handlers --------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ok, parts = request.app[HEALTH].report()
+    body = {
+        "status": "ok" if ok else "degraded",
+        "version": __version__,
+        "room": request.app[SETTINGS].room.id,
+        "parts": parts,
+    }
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "login.html")
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = str(form.get("username", "")).strip().lower()
+    password = str(form.get("password", ""))
+    target = str(form.get("next", "/"))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # never redirect off the hub
+    settings = request.app[SETTINGS]
+    accounts = request.app[ACCOUNTS]
+    loop = asyncio.get_running_loop()
+    try:
+        user, token = await loop.run_in_executor(None, accounts.login, username, password, settings.http.session_hours)
+    except AuthError as err:
+        log.info("event=login_failed user=%s reason=%s", username, err)
+        raise web.HTTPFound(f"/login?error={err}&next={target}") from None
+    log.info("event=login user=%s role=%s", user.username, user.role)
+    response = web.HTTPFound(target)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+                        max_age=int(settings.http.session_hours * 3600))  # fmt: skip
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].logout, token)
+    response = web.HTTPFound("/login")
+    response.del_cookie(SESSION_COOKIE)
+    raise response
+
+
+async def me(request: web.Request) -> web.Response:
+    user = await require(request)
+    return web.json_response({"username": user.username, "role": user.role, "display_name": user.display_name})
+
+
+async def catalog(request: web.Request) -> web.StreamResponse:
+    lang = request.match_info["lang"]
+    if lang not in ("vi", "en"):
+        raise web.HTTPNotFound()
+    return web.FileResponse(I18N / f"{lang}.json")
+
+
+def _device_json(record: DeviceRecord) -> dict[str, Any]:
+    return record.as_dict()
+
+
+async def devices(request: web.Request) -> web.Response:
+    await require(request, "technician", "teacher", "lab_lead", "studio_staff")
+    app = request.app
+    registry = app[REGISTRY]
+    store = app[STORE]
+    return web.json_response(
+        {
+            "room": app[SETTINGS].room.model_dump(),
+            "devices": [_device_json(d) for d in registry.all()],
+            "counts": registry.counts(),
+            "unknown": [vars(u) for u in registry.unknown.values()],
+            "bus": {"state": app[LINK].state, "received": app[LINK].stats.received},
+            "store": {"state": store.state, "readings": store.stats.readings, "commits": store.stats.commits},
+        }
+    )
+
+
+async def rejections(request: web.Request) -> web.Response:
+    await require(request, "technician")
+    rej = request.app[REJECTIONS]
+    return web.json_response(
+        {"by_reason": dict(rej.by_reason), "recent": [vars(r) for r in reversed(rej.recent)]},
+        dumps=lambda o: json.dumps(o, default=list),
+    )
+
+
+async def devices_ws(request: web.Request) -> web.WebSocketResponse:
+    """Live device list: a snapshot, then each change as it happens (no polling)."""
+    await require(request, "technician", "teacher", "lab_lead", "studio_staff")
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    app = request.app
+    registry = app[REGISTRY]
+    request.app[SOCKETS].add(ws)
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+
+    def push(record: DeviceRecord) -> None:
+        if not outbox.full():  # a stalled browser must not grow the hub's memory
+            outbox.put_nowait({"type": "device", "device": _device_json(record)})
+
+    def on_change(change: DeviceChange) -> None:
+        record = registry.get(change.device_id)
+        if record is not None:
+            push(record)
+
+    removers = [registry.on_change(on_change), registry.on_update(push)]
+    try:
+        await ws.send_json({"type": "snapshot", "devices": [_device_json(d) for d in registry.all()]})
+        sender = asyncio.create_task(_drain(ws, outbox))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            sender.cancel()
+    finally:
+        for remove in removers:
+            remove()
+        app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+    while not ws.closed:
+        await ws.send_json(await outbox.get())

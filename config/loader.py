@@ -1,0 +1,80 @@
+"""Load a room file and explain every problem in words a technician can act on."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.settings import DEVICE_KINDS, HubSettings
+
+ENV_PREFIX = "CLASSROOM_HUB_"
+
+
+class ConfigError(Exception):
+    """The room file (or an environment override) is not usable; ``problems`` lists each one."""
+
+    def __init__(self, path: Path, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{path}: {p}" for p in self.problems))
+
+
+def load_settings(path: Path | str) -> HubSettings:
+    """Read ``path`` (TOML), apply ``CLASSROOM_HUB_*`` overrides and validate."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(path, ["file not found"]) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(path, [f"not UTF-8 text (byte {err.start})"]) from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(path, [f"not valid TOML: {err}"]) from err
+    # Relative data directories are relative to where the hub is started, like every CLI tool.
+    try:
+        return HubSettings(**raw)
+    except ValidationError as err:
+        raise ConfigError(path, [_describe(e, raw) for e in err.errors()]) from err
+
+
+def _describe(error: Any, raw: dict[str, Any]) -> str:
+    loc = list(error["loc"])
+    # For devices, pydantic puts the discriminator value into the path: drop it, it is
+    # noise for a reader ("devices[3].tablet.id" -> "devices[3].id").
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in DEVICE_KINDS:
+        del loc[2]
+    # Same for transports ("...transport.serial.port" -> "...transport.port").
+    for i in range(len(loc) - 1):
+        if loc[i] == "transport" and loc[i + 1] in ("mqtt", "serial", "tcp", "udp"):
+            del loc[i + 1]
+            break
+    field = _dotted(loc)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "union_tag_invalid" and loc and loc[0] == "devices":
+        message = f"unknown device kind {error['input'].get('kind')!r}; known: {', '.join(DEVICE_KINDS)}"
+    elif error["type"] == "union_tag_not_found" and loc and loc[0] == "devices":
+        message = f"missing 'kind' (one of: {', '.join(DEVICE_KINDS)})"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown field (a typo?)"
+    env = _env_name(loc)
+    source = f" (from environment variable {env})" if env in os.environ else ""
+    return f"{field or '<file>'}: {message}{source}"
+
+
+def _dotted(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _env_name(loc: list[Any]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc if not isinstance(p, int))

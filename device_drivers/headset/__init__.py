@@ -1,0 +1,1 @@
+"""VR/AR headsets: the MQTT agent protocol (see docs/protocol.md)."""

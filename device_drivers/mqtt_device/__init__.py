@@ -1,0 +1,1 @@
+"""Generic MQTT devices (sensor nodes, actuators, the teacher laptop, device agents)."""

@@ -1,0 +1,1 @@
+"""Sensor nodes on Wi-Fi (MQTT): readings with units."""

@@ -1,0 +1,1 @@
+"""Student tablets as devices: battery, charging, app version, Wi-Fi signal."""
