@@ -41,7 +41,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def setup_routes(app: web.Application) -> None:
-    app[SOCKETS] = set()
+    sockets: set[web.WebSocketResponse] = set()
+    app[SOCKETS] = sockets
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
@@ -58,7 +59,8 @@ def setup_routes(app: web.Application) -> None:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    for ws in list(app[SOCKETS]):
+    open_sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(open_sockets):
         await ws.close(code=1001, message=b"hub shutting down")
 
 
