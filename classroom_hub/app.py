@@ -160,14 +160,16 @@ async def _bus_part(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(Exception):
         await link.wait_up(timeout=5)
     yield
-    app[INGEST].close()
-    app[COMMANDS].close()
     # Everything received is committed (and so acknowledged) before we say goodbye.
     await app[STORE].flush()
     await asyncio.sleep(0)  # let the commit callbacks send their acks
     if link.is_up:
         link.publish(status_topic, _hub_status("offline"), qos=1, retain=True)
     await link.close()
+    # Only now drop the handlers: with the link closed this does not unsubscribe on the
+    # broker, so the persistent session keeps queueing for us while the hub is away.
+    app[INGEST].close()
+    app[COMMANDS].close()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

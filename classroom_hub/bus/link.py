@@ -120,6 +120,7 @@ class MqttLink:
         self._sock: Any = None
         self._loop_thread: int | None = None
         self._misc_task: asyncio.Task[None] | None = None
+        self._unacked: set[int] = set()  # our QoS-1 messages the broker has not confirmed yet
 
         # clean_session=False + a stable client id: the broker keeps our subscriptions and
         # queues QoS-1 messages while the hub restarts.
@@ -142,6 +143,7 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
         client.on_socket_unregister_write = self._on_unregister_write
@@ -187,7 +189,14 @@ class MqttLink:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise BusError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
+        if qos > 0:
+            self._unacked.add(info.mid)
         self.stats.published += 1
+
+    @property
+    def unconfirmed(self) -> int:
+        """QoS-1 messages published but not yet confirmed by the broker."""
+        return len(self._unacked)
 
     async def run(self) -> None:
         """Connect and stay connected until cancelled."""
@@ -224,8 +233,9 @@ class MqttLink:
         if self.is_up:
             self.state = "stopped"
             deadline = asyncio.get_running_loop().time() + timeout
-            # paho has no "all written" event; the queue is short and this runs once, at shutdown.
-            while self._client.want_write() and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            # Wait for the broker to confirm what we published (it is then the broker's to keep).
+            # paho has no "all confirmed" event; this runs once, at shutdown.
+            while (self._unacked or self._client.want_write()) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             self._client.disconnect()
             self._flush_socket()
@@ -342,6 +352,9 @@ class MqttLink:
         fut = self._connected
         if fut is not None and not fut.done():
             fut.set_exception(BusError(f"connection closed by broker: {rc}"))
+
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, rc: Any, props: Any) -> None:
+        self._unacked.discard(mid)
 
     def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         if self._loop is None:

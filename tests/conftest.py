@@ -1,0 +1,154 @@
+"""Shared fixtures: real brokers (Mosquitto, the embedded amqtt) and a running hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from classroom_hub.app import build_app
+from classroom_hub.bus.broker import EmbeddedBroker, free_port
+from config.settings import HubSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+MOSQUITTO_CONF = ROOT / "config" / "mosquitto" / "classroom-hub.conf"
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+class Mosquitto:
+    """A private Mosquitto with the hub's shipped settings, which a test may stop and restart."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(self.binary).exists():
+            pytest.fail("mosquitto is not installed: run `make test` (it installs it) or apt-get install mosquitto")
+        self.port = port or free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            MOSQUITTO_CONF.read_text()
+            + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            + f"persistence_location {workdir}/\nautosave_interval 1\n"
+            # As root, Mosquitto drops to the 'mosquitto' user, who may not write in pytest's
+            # private temporary folders: stay root for the test's own broker.
+            + ("user root\n" if os.geteuid() == 0 else "")
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while not port_open("127.0.0.1", self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mosquitto did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def system_mosquitto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Mosquitto on 127.0.0.1:1883; started privately if it is not running."""
+    if port_open("127.0.0.1", 1883):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto-system"))
+    broker.start()
+    yield broker.url
+    broker.stop()
+
+
+@pytest.fixture
+async def embedded_broker() -> AsyncIterator[EmbeddedBroker]:
+    broker = EmbeddedBroker()
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+_test_counter = 0
+
+
+def room_settings(tmp_path: Path, broker_url: str | None, **extra: Any) -> HubSettings:
+    """A small room: 2 tablets, 2 headsets, a sensor node, unique per test (room id, client id)."""
+    global _test_counter
+    _test_counter += 1
+    room_id = f"t{os.getpid()}-{_test_counter}"
+    raw: dict[str, Any] = {
+        "room": {"school_code": "TEST", "id": room_id, "name": "Phòng thử"},
+        "mqtt": {"url": broker_url, "reconnect_min_s": 0.1, "reconnect_max_s": 0.5},
+        "http": {"host": "127.0.0.1", "port": 0},
+        "data_dir": str(tmp_path / "hub"),
+        "devices": [
+            {"kind": "tablet", "id": "T{:02d}", "count": 2, "heartbeat_timeout_s": 30},
+            {"kind": "headset", "id": "H{:02d}", "count": 2},
+            {"kind": "sensor_node", "id": "node-1", "sensors": ["ph", "water_temp"]},
+        ],
+    }
+    raw.update(extra)
+    return HubSettings(**raw)
+
+
+class RunningHub:
+    def __init__(self, app: web.Application, runner: web.AppRunner, url: str) -> None:
+        self.app = app
+        self.runner = runner
+        self.url = url
+
+
+@contextlib.asynccontextmanager
+async def run_hub(settings: HubSettings) -> AsyncIterator[RunningHub]:
+    app = build_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningHub(app, runner, f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Wait until ``predicate()`` is true; fail with a clear message otherwise."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {getattr(predicate, '__doc__', '')}")
+        await asyncio.sleep(interval)
