@@ -70,9 +70,7 @@ def loaded_references(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return [
-        ref
-        for ref in parser.found
-        if ref and not ref.startswith("#") and not ref.lower().startswith(_INLINE_SCHEMES)
+        ref for ref in parser.found if ref and not ref.startswith("#") and not ref.lower().startswith(_INLINE_SCHEMES)
     ]
 
 

@@ -148,11 +148,10 @@ class LessonLibrary:
         """Delete one stored version (by full hash), atomically as far as listing goes."""
         if not _HASH.match(content_hash) or not (self.root / content_hash).is_dir():
             raise LessonError([Problem(content_hash, "", "no such lesson in the library")])
-        incoming = self.root / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        doomed = Path(tempfile.mkdtemp(prefix="remove-", dir=incoming))
-        os.replace(self.root / content_hash, doomed / content_hash)
-        shutil.rmtree(doomed, ignore_errors=True)
+        try:
+            self._discard(self.root / content_hash)
+        except OSError as err:
+            raise LessonError([Problem(content_hash, "", f"cannot remove: {err}")]) from err
 
     def list(self) -> builtins.list[LessonRecord]:
         """Every stored lesson version, by id then import time."""
@@ -198,13 +197,23 @@ class LessonLibrary:
             except OSError:
                 # Another import of the same content got there first: theirs is as good as ours.
                 existing = self._read_record(target)
-                if existing is None:
-                    raise
-                return existing
+                if existing is not None:
+                    return existing
+                # A damaged copy (no readable record): importing again is how a teacher repairs it.
+                self._discard(target)
+                os.rename(work, target)
             _fsync_dir(self.root)
             return record
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _discard(self, folder: Path) -> None:
+        """Take ``folder`` out of the library in one rename, then delete it."""
+        incoming = self.root / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        doomed = Path(tempfile.mkdtemp(prefix="remove-", dir=incoming))
+        os.rename(folder, doomed / folder.name)
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def _find(self, key: str) -> LessonRecord:
         records = self.list()

@@ -124,9 +124,7 @@ class SlideStep(StepBase):
     def _one_source(self) -> Self:
         given = [name for name in ("image", "pdf", "html") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise FieldProblem(
-                "", f"a slide needs exactly one of 'image', 'pdf' or 'html', got {given or 'none'}"
-            )
+            raise FieldProblem("", f"a slide needs exactly one of 'image', 'pdf' or 'html', got {given or 'none'}")
         if self.pdf is not None and self.page is None:
             raise FieldProblem("page", "a PDF slide needs 'page' (1 = first page)")
         if self.pdf is None and self.page is not None:
@@ -134,9 +132,7 @@ class SlideStep(StepBase):
         return self
 
     def assets(self) -> list[tuple[str, str]]:
-        return [
-            (name, path) for name in ("image", "pdf", "html") if (path := getattr(self, name)) is not None
-        ]
+        return [(name, path) for name in ("image", "pdf", "html") if (path := getattr(self, name)) is not None]
 
 
 class VideoStep(StepBase):
@@ -191,13 +187,9 @@ class QuizStep(StepBase):
             if self.choices:
                 raise FieldProblem("choices", "a short_answer question has no choices")
             if self.correct:
-                raise FieldProblem(
-                    "correct", "a short_answer question lists its answers in 'accepted' or 'numeric'"
-                )
+                raise FieldProblem("correct", "a short_answer question lists its answers in 'accepted' or 'numeric'")
             if not self.accepted and self.numeric is None:
-                raise FieldProblem(
-                    "accepted", "a short_answer question needs 'accepted' answers or a 'numeric' answer"
-                )
+                raise FieldProblem("accepted", "a short_answer question needs 'accepted' answers or a 'numeric' answer")
             return self
         _check_choices(self.choices)
         if self.accepted:
@@ -207,9 +199,7 @@ class QuizStep(StepBase):
         ids = [c.id for c in self.choices]
         for i, answer in enumerate(self.correct):
             if answer not in ids:
-                raise FieldProblem(
-                    f"correct[{i}]", f"{answer!r} is not one of the choices ({', '.join(ids)})"
-                )
+                raise FieldProblem(f"correct[{i}]", f"{answer!r} is not one of the choices ({', '.join(ids)})")
         if len(set(self.correct)) != len(self.correct):
             raise FieldProblem("correct", "a choice is listed twice")
         if self.type == "single_choice" and len(self.correct) != 1:
@@ -292,9 +282,7 @@ class Lesson(Part):
         seen: dict[str, int] = {}
         for i, step in enumerate(self.steps):
             if step.id in seen:
-                raise FieldProblem(
-                    f"steps[{i}].id", f"duplicate step id {step.id!r} (also steps[{seen[step.id]}])"
-                )
+                raise FieldProblem(f"steps[{i}].id", f"duplicate step id {step.id!r} (also steps[{seen[step.id]}])")
             seen[step.id] = i
         return self
 
@@ -303,9 +291,7 @@ class Lesson(Part):
 
         e.g. ``("steps[0].image", "slides/01.svg")``.
         """
-        return [
-            (f"steps[{i}].{name}", path) for i, step in enumerate(self.steps) for name, path in step.assets()
-        ]
+        return [(f"steps[{i}].{name}", path) for i, step in enumerate(self.steps) for name, path in step.assets()]
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:

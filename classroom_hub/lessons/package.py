@@ -32,6 +32,9 @@ from classroom_hub.lessons.manifest import Lesson, SlideStep, parse_manifest
 from classroom_hub.lessons.paths import MANIFEST_NAME, check_package_path, is_ignored
 
 _CHUNK = 1 << 20
+# OSError: unreadable file; zlib.error: corrupt data; NotImplementedError: unknown zip compression
+# method; RuntimeError: an encrypted zip entry.
+_READ_ERRORS = (OSError, zlib.error, zipfile.LargeZipFile, NotImplementedError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,19 @@ class LessonPackage:
             return stream.read()
 
     def copy_into(self, folder: Path) -> None:
-        """Write every file under ``folder`` (which must exist), checking each against its hash."""
+        """Write every file under ``folder`` (which must exist), checking each against its hash.
+
+        ``OSError`` from writing (a full disk) is left to the caller, who knows what ``folder`` is.
+        """
         with self._reader() as reader:
             for path, entry in sorted(self._entries.items()):
                 target = folder.joinpath(*path.split("/"))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with open(target, "xb") as out:
-                    digest, size = _stream(reader, entry, out, self.name)
+                    try:
+                        digest, size = _stream(reader, entry, out, self.name)
+                    except (zipfile.BadZipFile, zlib.error) as err:
+                        raise LessonError([Problem(f"{self.name}/{path}", "", f"cannot be read: {err}")]) from err
                     out.flush()
                     os.fsync(out.fileno())
                 if digest != self.files[path].sha256 or size != self.files[path].size:
@@ -141,30 +150,27 @@ class LessonPackage:
 
 
 def load_package(source: Path | str, limits: PackageLimits = DEFAULT_LIMITS) -> LessonPackage:
-    """Read and check the package at ``source`` (a folder or a ``.zip``).
+    """Read and check the package at ``source`` (a folder, its ``lesson.json``, or a ``.zip``).
 
     Raises :class:`LessonError` listing every problem found.
     """
     source = Path(source)
-    if source.is_dir():
-        name, entries, problems = _list_folder(source, limits)
-        return _check(source, name, entries, problems, _FolderReader(), limits)
-    if not source.exists():
-        raise LessonError([Problem(str(source), "", "not found")])
-    if source.stat().st_size > limits.max_total_bytes:
-        raise LessonError(
-            [Problem(source.name, "", f"larger than the limit of {limits.max_total_bytes} bytes")]
-        )
+    if source.name == MANIFEST_NAME and source.is_file():
+        source = source.parent  # the author pointed at the manifest; the package is its folder
     try:
+        if source.is_dir():
+            name, entries, problems = _list_folder(source, limits)
+            return _check(source, name, entries, problems, _FolderReader(), limits)
+        if not source.exists():
+            raise LessonError([Problem(str(source), "", "not found")])
+        if source.stat().st_size > limits.max_total_bytes:
+            raise LessonError([Problem(source.name, "", f"larger than the limit of {limits.max_total_bytes} bytes")])
         with zipfile.ZipFile(source) as archive:
             name, entries, problems = _list_zip(source, archive, limits)
             return _check(source, name, entries, problems, _ZipReader(archive), limits)
     except zipfile.BadZipFile as err:
-        raise LessonError(
-            [Problem(source.name, "", f"not a lesson folder nor a valid .zip file ({err})")]
-        ) from err
-    except (OSError, zlib.error, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as err:
-        # NotImplementedError: an unknown compression method; RuntimeError: an encrypted entry.
+        raise LessonError([Problem(source.name, "", f"not a lesson folder nor a valid .zip file ({err})")]) from err
+    except _READ_ERRORS as err:
         raise LessonError([Problem(source.name, "", f"cannot be read: {err}")]) from err
 
 
@@ -185,11 +191,7 @@ def _list_folder(root: Path, limits: PackageLimits) -> tuple[str, list[_Entry], 
                 dirnames.remove(dirname)
                 if not is_ignored(rel):
                     inside = (here / dirname).resolve().is_relative_to(root)
-                    why = (
-                        "is a link to a folder; copy the files in instead"
-                        if inside
-                        else "links outside the package"
-                    )
+                    why = "is a link to a folder; copy the files in instead" if inside else "links outside the package"
                     problems.append(Problem(f"{name}/{rel}", "", why))
             elif is_ignored(rel):
                 dirnames.remove(dirname)
@@ -207,23 +209,17 @@ def _list_folder(root: Path, limits: PackageLimits) -> tuple[str, list[_Entry], 
                 if not stat.S_ISREG(info.st_mode):
                     raise ValueError("is not a regular file")
                 if info.st_size > limits.max_file_bytes:
-                    raise ValueError(
-                        f"is {info.st_size} bytes, more than the limit of {limits.max_file_bytes}"
-                    )
+                    raise ValueError(f"is {info.st_size} bytes, more than the limit of {limits.max_file_bytes}")
             except (ValueError, OSError) as err:
                 problems.append(Problem(f"{name}/{rel}", "", str(err)))
                 continue
             entries.append(_Entry(rel, info.st_size, str(path)))
             if len(entries) > limits.max_files:
-                raise LessonError(
-                    [Problem(name, "", f"holds more than the limit of {limits.max_files} files")]
-                )
+                raise LessonError([Problem(name, "", f"holds more than the limit of {limits.max_files} files")])
     return name, entries, problems
 
 
-def _list_zip(
-    source: Path, archive: zipfile.ZipFile, limits: PackageLimits
-) -> tuple[str, list[_Entry], list[Problem]]:
+def _list_zip(source: Path, archive: zipfile.ZipFile, limits: PackageLimits) -> tuple[str, list[_Entry], list[Problem]]:
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > limits.max_files:
         raise LessonError(
@@ -250,17 +246,13 @@ def _list_zip(
         total += info.file_size
         if info.file_size > limits.max_file_bytes:
             problems.append(
-                Problem(
-                    label, "", f"is {info.file_size} bytes, more than the limit of {limits.max_file_bytes}"
-                )
+                Problem(label, "", f"is {info.file_size} bytes, more than the limit of {limits.max_file_bytes}")
             )
         elif info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_zip_ratio * max(
             info.compress_size, 1
         ):
             ratio = info.file_size // max(info.compress_size, 1)
-            problems.append(
-                Problem(label, "", f"expands {ratio}:1 ({info.file_size} bytes): refused as a zip bomb")
-            )
+            problems.append(Problem(label, "", f"expands {ratio}:1 ({info.file_size} bytes): refused as a zip bomb"))
         else:
             entries.append(_Entry(rel, info.file_size, info.filename))
     if total > limits.max_total_bytes:
@@ -299,26 +291,18 @@ def _check(
     entries: dict[str, _Entry] = {}
     for entry in listed:
         if entry.path in entries:
-            problems.append(
-                Problem(f"{name}/{entry.path}", "", "appears twice (names differing only in accents?)")
-            )
+            problems.append(Problem(f"{name}/{entry.path}", "", "appears twice (names differing only in accents?)"))
         entries[entry.path] = entry
     if len(entries) > limits.max_files:
-        problems.append(
-            Problem(name, "", f"holds {len(entries)} files, more than the limit of {limits.max_files}")
-        )
+        problems.append(Problem(name, "", f"holds {len(entries)} files, more than the limit of {limits.max_files}"))
     total = sum(e.size for e in entries.values())
     if total > limits.max_total_bytes:
-        problems.append(
-            Problem(name, "", f"holds {total} bytes, more than the limit of {limits.max_total_bytes}")
-        )
+        problems.append(Problem(name, "", f"holds {total} bytes, more than the limit of {limits.max_total_bytes}"))
 
     manifest_label = f"{name}/{MANIFEST_NAME}"
     manifest: Lesson | None = None
     if MANIFEST_NAME not in entries:
-        problems.append(
-            Problem(manifest_label, "", "missing: a lesson package needs lesson.json at its top level")
-        )
+        problems.append(Problem(manifest_label, "", "missing: a lesson package needs lesson.json at its top level"))
     elif entries[MANIFEST_NAME].size > limits.max_manifest_bytes:
         problems.append(Problem(manifest_label, "", f"larger than {limits.max_manifest_bytes} bytes"))
     else:
@@ -373,8 +357,7 @@ def _check_html(name: str, page: str, html: str, entries: dict[str, _Entry]) -> 
                 Problem(
                     label,
                     "",
-                    f"loads {reference!r} from the network; "
-                    "a lesson must play offline, put the file in the package",
+                    f"loads {reference!r} from the network; a lesson must play offline, put the file in the package",
                 )
             )
             continue

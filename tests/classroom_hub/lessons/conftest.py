@@ -1,0 +1,88 @@
+"""Builders of lesson packages on disk, valid or broken on purpose."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from classroom_hub.lessons import sample_packages
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
+
+MINIMAL: dict[str, Any] = {
+    "id": "thu-nghiem",
+    "title": "Bài thử",
+    "subject": "biology",
+    "grade": 7,
+    "language": "vi",
+    "authors": ["Cô Lan"],
+    "version": "1.0",
+    "steps": [
+        {"id": "mo-dau", "kind": "slide", "image": "slides/01.svg"},
+        {
+            "id": "cau-1",
+            "kind": "quiz",
+            "type": "single_choice",
+            "prompt": "Cá thở bằng gì?",
+            "choices": [{"id": "a", "text": "Mang"}, {"id": "b", "text": "Phổi"}],
+            "correct": ["a"],
+        },
+    ],
+}
+
+WriteFolder = Callable[..., Path]
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    """A fresh copy of a small valid manifest, to break on purpose."""
+    return copy.deepcopy(MINIMAL)
+
+
+@pytest.fixture
+def write_folder(tmp_path: Path) -> WriteFolder:
+    """Write a package folder: ``write_folder(manifest, files={"slides/01.svg": b"..."})``.
+
+    ``manifest`` may be a dict (dumped as JSON) or raw bytes; the default files hold the slide of MINIMAL.
+    """
+
+    def write(
+        manifest: dict[str, Any] | bytes, files: dict[str, bytes] | None = None, name: str = "thu-nghiem"
+    ) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        data = manifest if isinstance(manifest, bytes) else json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+        (folder / "lesson.json").write_bytes(data)
+        for rel, content in (files if files is not None else {"slides/01.svg": SVG}).items():
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return folder
+
+    return write
+
+
+def _zip_folder(folder: Path, target: Path, *, top_folder: bool = False) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(folder).as_posix()
+                archive.write(path, f"{folder.name}/{rel}" if top_folder else rel)
+    return target
+
+
+@pytest.fixture
+def zip_folder() -> Callable[..., Path]:
+    """``zip_folder(folder, target, top_folder=False)``: zip it the way a teacher's computer would."""
+    return _zip_folder
+
+
+@pytest.fixture
+def samples() -> dict[str, Path]:
+    return {path.name: path for path in sample_packages()}
