@@ -46,7 +46,7 @@ def _grade(value: str) -> str:
         return f"{int(text):02d}"  # Vietnamese files write "7" for lớp 7; OneRoster wants "07"
     if text not in GRADES:
         raise PydanticCustomError(
-            "grade", "grade {value!r} is not 1-12 or a CEDS grade code (KG, PK, ...)", {"value": text}
+            "grade", "grade '{value}' is not 1-12 or a CEDS grade code (KG, PK, ...)", {"value": text}
         )
     return text
 

@@ -72,6 +72,13 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def lines(self) -> list[str]:
+        """The report as a technician reads it (CLI, console): counts per file, then each problem."""
+        out = [f"{name}: {count} imported ({self.modes.get(name, 'bulk')})" for name, count in self.imported.items()]
+        out.append(f"{len(self.problems)} problem(s)" if self.problems else "no problems")
+        out += [f"  {problem}" for problem in self.problems]
+        return out
+
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -177,6 +184,8 @@ def _manifest(files: dict[str, bytes], problems: list[Problem]) -> dict[str, Fil
 def _reason(error: Any) -> str:
     if error["type"] == "missing":
         return "required, but empty"
+    if error["type"] == "string_pattern_mismatch":  # the sourcedId rule
+        return "use letters, digits, '.', '_' or '-' only (up to 64, no spaces): it goes in URLs"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
 
