@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests need (the demo needs none): the real broker the integration tests
-# use, and a C++ compiler for the reference firmware's host build.
-SYSTEM_PACKAGES := mosquitto g++ make
+# Debian packages the tests need (the demo needs none): the real broker of the integration
+# tests, a C++ compiler for the reference firmware's host build, the browser of the page
+# tests (driven by Playwright, never its own browser download) and ffmpeg for recordings.
+SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg
 
 .PHONY: demo test setup system-deps lint typecheck unit bench clean
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +21,10 @@ from config.settings import HubSettings
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "demo.toml"
 
 Command = Callable[[argparse.Namespace], int]
+
+COMMAND_MODULES: list[str] = [
+    # one line per package that adds commands, e.g. "classroom_hub.lessons.cli"
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("--password-stdin", action="store_true")
     pw.add_argument("-c", "--config", required=True, type=Path)
     pw.set_defaults(func=_user_passwd)
+
+    # Each package adds its own commands (lessons, roster, central, push, ...): a module
+    # with ``register(subparsers)`` whose handlers take the parsed args and return an exit code.
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return p
 
 

@@ -152,3 +152,47 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {getattr(predicate, '__doc__', '')}")
         await asyncio.sleep(interval)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def add_user(hub: RunningHub, username: str, role: str, password: str = "mat-khau-123") -> str:
+    from classroom_hub.app import ACCOUNTS
+
+    accounts = hub.app[ACCOUNTS]
+    await asyncio.get_running_loop().run_in_executor(None, accounts.add, username, password, role, username)
+    return password
+
+
+async def login(page: Any, hub: RunningHub, username: str, password: str, next_path: str = "/") -> None:
+    """Log in through the real form, as a person would."""
+    await page.goto(f"{hub.url}/login?next={next_path}")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{hub.url}{next_path}*")
