@@ -1,0 +1,176 @@
+"""Serial bridge measurements (issue 6).
+
+1. Decoder throughput: frames per second the Python FrameDecoder handles on one core, fed
+   in 1024-byte chunks as pyserial-asyncio-fast delivers them, with and without decoding
+   the TLV payload; and what multiple of a 115,200-baud line (11,520 bytes/s of 8N1) that is.
+2. Latency: from the host-built firmware writing a TELEMETRY frame on a pty (it stamps
+   CLOCK_MONOTONIC into the frame) to the KitLink listener callback, p50/p99.
+
+Run: .venv/bin/python bench/serial_bridge.py [--seconds 4] [--period-ms 2]
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tty
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from firmware_bridge.frames import Frame, FrameDecoder, FrameType, encode_frame  # noqa: E402
+from firmware_bridge.kit import KitIdentity, LinkState  # noqa: E402
+from firmware_bridge.link import KitLink  # noqa: E402
+from firmware_bridge.payload import Fields, decode_fields, encode_fields  # noqa: E402
+
+LINE_BYTES_PER_S = 115_200 // 10  # 8N1: 10 bits per byte
+FIRMWARE = ROOT / "firmware_bridge" / "firmware"
+
+
+def telemetry_stream(frames: int) -> bytes:
+    """A Vinaponics node's traffic: full telemetry frames with a heartbeat every fifth."""
+    out = bytearray()
+    for seq in range(frames):
+        if seq % 5 == 4:
+            out += encode_frame(Frame(FrameType.HEARTBEAT, seq & 0xFFFF, encode_fields({"up": seq * 100})))
+            continue
+        fields = {
+            "ph": 6.8 + seq % 7 * 0.01, "water_temp": 22.5, "do": 7.25, "ec": 1.375, "tds": 688,
+            "level": 81.5, "air_temp": 24.25, "humidity": 58.5, "light": 12000.0,
+            "pump": True, "aerator": True, "lights": False, "fed": seq % 9, "host": True,
+        }
+        out += encode_frame(Frame(FrameType.TELEMETRY, seq & 0xFFFF, encode_fields(fields)))
+    return bytes(out)
+
+
+def decoder_throughput(frames: int = 20_000, rounds: int = 5) -> dict[str, float]:
+    stream = telemetry_stream(frames)
+    chunks = [stream[i : i + 1024] for i in range(0, len(stream), 1024)]
+    best_frames = best_fields = float("inf")
+    for _ in range(rounds):
+        decoder = FrameDecoder()
+        started = time.perf_counter()
+        count = sum(len(decoder.feed(chunk)) for chunk in chunks)
+        best_frames = min(best_frames, time.perf_counter() - started)
+        assert count == frames and not any(decoder.dropped.values())
+
+        decoder = FrameDecoder()
+        started = time.perf_counter()
+        for chunk in chunks:
+            for frame in decoder.feed(chunk):
+                decode_fields(frame.payload)
+        best_fields = min(best_fields, time.perf_counter() - started)
+    bytes_per_s = len(stream) / best_frames
+    return {
+        "stream_bytes": len(stream),
+        "mean_frame_bytes": round(len(stream) / frames, 1),
+        "frames_per_s": round(frames / best_frames),
+        "bytes_per_s": round(bytes_per_s),
+        "line_rate_multiple": round(bytes_per_s / LINE_BYTES_PER_S, 1),
+        "frames_per_s_with_tlv": round(frames / best_fields),
+        "line_rate_multiple_with_tlv": round(len(stream) / best_fields / LINE_BYTES_PER_S, 1),
+    }
+
+
+class LatencyProbe:
+    def __init__(self, wanted: int) -> None:
+        self.samples_us: list[int] = []
+        self.wanted = wanted
+        self.done = asyncio.Event()
+
+    def on_telemetry(self, device_id: str, readings: Fields) -> None:
+        now_us = (time.monotonic_ns() // 1000) & 0x7FFFFFFF
+        sent = readings.get("tx_us")
+        if isinstance(sent, int) and not isinstance(sent, bool):
+            self.samples_us.append((now_us - sent) & 0x7FFFFFFF)
+            if len(self.samples_us) >= self.wanted:
+                self.done.set()
+
+    def on_hello(self, kit: KitIdentity) -> None: ...
+    def on_state(self, device_id: str, state: LinkState) -> None: ...
+    def on_event(self, device_id: str, name: str, fields: Fields) -> None: ...
+    def on_console(self, device_id: str, text: str) -> None: ...
+
+
+async def telemetry_latency(seconds: float, period_ms: int) -> dict[str, float]:
+    binary = FIRMWARE / "build" / "kit_host"
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    process = await asyncio.create_subprocess_exec(
+        str(binary), "--kit", "vinaponics", "--fd", str(master), "--stamp",
+        "--telemetry-ms", str(period_ms), "--heartbeat-ms", "100", pass_fds=(master,),
+    )
+    probe = LatencyProbe(wanted=int(seconds * 1000 / period_ms))
+    try:
+        async with KitLink(os.ttyname(slave)) as link:
+            link.listener = probe
+            await asyncio.sleep(0.2)  # let the first frames and any start-up jitter pass
+            probe.samples_us.clear()
+            try:
+                async with asyncio.timeout(seconds * 3):
+                    await probe.done.wait()
+            except TimeoutError:
+                pass
+            missed = link.counters["missed_frames"]
+            dropped = sum(link.decoder.dropped.values())
+    finally:
+        process.terminate()
+        await process.wait()
+        os.close(master)
+        os.close(slave)
+    samples = sorted(probe.samples_us)
+    quantiles = statistics.quantiles(samples, n=100)
+    return {
+        "samples": len(samples),
+        "period_ms": period_ms,
+        "p50_ms": round(statistics.median(samples) / 1000, 3),
+        "p99_ms": round(quantiles[98] / 1000, 3),
+        "max_ms": round(samples[-1] / 1000, 3),
+        "missed_frames": missed,
+        "dropped_frames": dropped,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=4.0, help="latency run length")
+    parser.add_argument("--period-ms", type=int, default=2, help="firmware telemetry period")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
+    subprocess.run(["make", "-s", "-C", str(FIRMWARE), "host"], check=True)
+
+    throughput = decoder_throughput()
+    print(
+        f"decoder: {throughput['frames_per_s']:,} frames/s = {throughput['bytes_per_s'] / 1e6:.1f} MB/s = "
+        f"{throughput['line_rate_multiple']}x a 115200-baud line "
+        f"({throughput['frames_per_s_with_tlv']:,} frames/s, {throughput['line_rate_multiple_with_tlv']}x "
+        "with TLV decoding)"
+    )
+    latency = asyncio.run(telemetry_latency(args.seconds, args.period_ms))
+    print(
+        f"latency firmware pty write -> listener callback: p50 {latency['p50_ms']} ms, "
+        f"p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms over {latency['samples']} frames"
+    )
+    result = {
+        "bench": "serial_bridge",
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "decoder": throughput,
+        "latency": latency,
+        "targets": {"line_rate_multiple": 100, "p99_ms": 10},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+#include "robot.h"
+
+namespace kit {
+namespace {
+
+constexpr uint32_t kReadEveryMs = 50;
+const char* const kColourNames[kColourCount] = {"none", "red", "green", "blue", "yellow", "white", "black"};
+
+bool int_arg(const TlvReader& args, const char* key, int32_t low, int32_t high, int32_t* out) {
+  TlvItem item;
+  if (!args.find(key, item) || item.tag != kTagInt || item.i < low || item.i > high) return false;
+  *out = item.i;
+  return true;
+}
+
+}  // namespace
+
+Result RobotKit::command(Device& device, const TlvItem& name, TlvReader args, TlvWriter& result,
+                         uint32_t now) {
+  (void)result;
+  if (name.str_is("drive")) return drive(args);
+  if (name.str_is("stop")) {
+    halt();
+    return Result::ok();
+  }
+  if (name.str_is("estop")) {
+    emergency_stop(device, "host");
+    return Result::ok();
+  }
+  if (name.str_is("reset")) {
+    if (have_sensors_ && sensors_.estop_pressed) return Result{kRefused, "estop button still pressed"};
+    estop_ = false;
+    return Result::ok();
+  }
+  if (name.str_is("store")) return store(args);
+  if (name.str_is("run")) return run(args, now);
+  if (name.str_is("set")) return set(args);
+  return Result{kUnknownCommand, "unknown_command"};
+}
+
+Result RobotKit::drive(TlvReader args) {
+  if (estop_) return Result{kRefused, "emergency stop engaged"};
+  int32_t left, right;
+  if (!int_arg(args, "left", -100, 100, &left) || !int_arg(args, "right", -100, 100, &right)) {
+    return Result{kBadArgument, "left and right: -100..100"};
+  }
+  running_slot_ = -1;
+  motors(left, right);
+  return Result::ok();
+}
+
+Result RobotKit::store(TlvReader args) {
+  int32_t slot;
+  TlvItem text;
+  if (!int_arg(args, "slot", 0, kSlots - 1, &slot)) return Result{kBadArgument, "slot: 0..3"};
+  if (!args.find("program", text) || text.tag != kTagStr) return Result{kBadArgument, "program: text"};
+  Program parsed{};
+  if (!parse_program(text.s, text.s_len, parsed)) return Result{kBadArgument, "bad program"};
+  if (running_slot_ == slot) halt();
+  programs_[slot] = parsed;
+  return Result::ok();
+}
+
+Result RobotKit::run(TlvReader args, uint32_t now) {
+  int32_t slot;
+  if (!int_arg(args, "slot", 0, kSlots - 1, &slot)) return Result{kBadArgument, "slot: 0..3"};
+  if (estop_) return Result{kRefused, "emergency stop engaged"};
+  if (programs_[slot].steps == 0) return Result{kRefused, "slot is empty"};
+  running_slot_ = static_cast<int8_t>(slot);
+  step_index_ = 0;
+  start_step(now);  // an "S" first step ends in the next update()
+  return Result::ok();
+}
+
+Result RobotKit::set(TlvReader args) {
+  TlvReader check = args;
+  TlvItem item;
+  bool any = false;
+  while (check.next(item)) {
+    if (item.is("led")) {
+      if (item.tag != kTagBool) return Result{kBadArgument, "led: true/false"};
+    } else if (item.is("speed_limit")) {
+      if (item.tag != kTagInt || item.i < 0 || item.i > 100) return Result{kBadArgument, "speed_limit: 0..100"};
+    } else {
+      return Result{kBadArgument, "unknown output"};
+    }
+    any = true;
+  }
+  if (!any) return Result{kBadArgument, "nothing to set"};
+  while (args.next(item)) {
+    if (item.is("led")) hw_.set_led(led_ = item.b);
+    else speed_limit_ = static_cast<int8_t>(item.i);
+  }
+  motors(left_, right_);  // re-apply under the new limit
+  return Result::ok();
+}
+
+void RobotKit::motors(int left, int right) {
+  const int limit = speed_limit_;
+  if (left > limit) left = limit;
+  if (left < -limit) left = -limit;
+  if (right > limit) right = limit;
+  if (right < -limit) right = -limit;
+  left_ = static_cast<int8_t>(left);
+  right_ = static_cast<int8_t>(right);
+  hw_.set_motors(left_, right_);
+}
+
+void RobotKit::halt() {
+  running_slot_ = -1;
+  motors(0, 0);
+}
+
+void RobotKit::emergency_stop(Device& device, const char* source) {
+  halt();
+  if (estop_) return;
+  estop_ = true;
+  uint8_t buf[24];
+  TlvWriter fields(buf, sizeof buf);
+  fields.put_str("source", source);
+  device.send_event("estop", fields.data(), fields.size());
+}
+
+void RobotKit::start_step(uint32_t now) {
+  const Step& step = programs_[running_slot_].step[step_index_];
+  step_started_ms_ = now;
+  const int s = step.speed;
+  switch (step.op) {
+    case 'F': motors(s, s); break;
+    case 'B': motors(-s, -s); break;
+    case 'L': motors(-s, s); break;
+    case 'R': motors(s, -s); break;
+    default: motors(0, 0); break;
+  }
+}
+
+void RobotKit::update(Device& device, uint32_t now) {
+  if (!have_sensors_ || static_cast<uint32_t>(now - last_read_ms_) >= kReadEveryMs) {
+    last_read_ms_ = now;
+    hw_.read(sensors_, now);
+    have_sensors_ = true;
+    if (sensors_.estop_pressed) emergency_stop(device, "button");
+  }
+  if (running_slot_ < 0) return;
+  const Program& program = programs_[running_slot_];
+  const Step& step = program.step[step_index_];
+  if (step.op != 'S' && static_cast<uint32_t>(now - step_started_ms_) < step.ms) return;
+  if (step.op != 'S') ++step_index_;
+  if (step_index_ < program.steps && program.step[step_index_].op != 'S') {
+    start_step(now);
+    return;
+  }
+  const int8_t slot = running_slot_;
+  halt();
+  uint8_t buf[16];
+  TlvWriter fields(buf, sizeof buf);
+  fields.put_int("slot", slot);
+  device.send_event("program_done", fields.data(), fields.size());
+}
+
+void RobotKit::host_lost(Device& device, uint32_t now) {
+  (void)now;
+  const bool moving = left_ != 0 || right_ != 0 || running_slot_ >= 0;
+  halt();
+  uint8_t buf[16];
+  TlvWriter fields(buf, sizeof buf);
+  fields.put_bool("stopped", moving);
+  device.send_event("host_lost", fields.data(), fields.size());
+}
+
+void RobotKit::session_started(Device& device, uint32_t now) {
+  (void)device;
+  (void)now;
+}
+
+void RobotKit::telemetry(TlvWriter& out, uint32_t now) {
+  (void)now;
+  out.put_int("motor_l", left_).put_int("motor_r", right_);
+  if (have_sensors_) {
+    const uint8_t colour = sensors_.colour < kColourCount ? sensors_.colour : 0;
+    out.put_float("distance", sensors_.distance_cm).put_int("line", sensors_.line).put_str("colour", kColourNames[colour]);
+  }
+  out.put_bool("estop", estop_)
+      .put_int("slot", running_slot_)
+      .put_int("step", running_slot_ >= 0 ? step_index_ : -1)
+      .put_bool("led", led_)
+      .put_int("speed_limit", speed_limit_);
+}
+
+// "F50:800;L40:300;W500;S": forward 50 % for 800 ms, spin left 40 % for 300 ms, wait, stop.
+bool RobotKit::parse_program(const uint8_t* text, uint8_t len, Program& out) {
+  out.steps = 0;
+  size_t i = 0;
+  while (i < len) {
+    if (out.steps >= kStepsPerSlot) return false;
+    Step step{static_cast<char>(text[i++]), 0, 0};
+    int32_t first = -1, second = -1;
+    int32_t* target = &first;
+    while (i < len && text[i] != ';') {
+      const uint8_t c = text[i++];
+      if (c == ':' && target == &first) {
+        target = &second;
+      } else if (c >= '0' && c <= '9') {
+        if (*target < 0) *target = 0;
+        *target = *target * 10 + (c - '0');
+        if (*target > 60000) return false;
+      } else {
+        return false;
+      }
+    }
+    ++i;  // skip ';'
+    switch (step.op) {
+      case 'F': case 'B': case 'L': case 'R':
+        if (first < 0 || first > 100 || second < 0) return false;
+        step.speed = static_cast<int8_t>(first);
+        step.ms = static_cast<uint16_t>(second);
+        break;
+      case 'W':
+        if (first < 0 || second >= 0) return false;
+        step.ms = static_cast<uint16_t>(first);
+        break;
+      case 'S':
+        if (first >= 0 || second >= 0) return false;
+        break;
+      default:
+        return false;
+    }
+    out.step[out.steps++] = step;
+    if (step.op == 'S') break;
+  }
+  return out.steps > 0;
+}
+
+}  // namespace kit

@@ -1,0 +1,82 @@
+// Robot kit: two motors, distance / line / colour sensors, program slots, emergency stop.
+// Safety lives here, not on the hub: the motors stop by themselves when the host's
+// heartbeat is lost, when the emergency stop is pressed, or when an "estop" command arrives.
+#pragma once
+#include <stdint.h>
+
+#include "../proto/device.h"
+
+namespace kit {
+
+enum Colour : uint8_t { kNone, kRed, kGreen, kBlue, kYellow, kWhite, kBlack, kColourCount };
+
+struct RobotSensors {
+  float distance_cm;  // ultrasonic, front
+  uint8_t line;       // bit 0 left, bit 1 centre, bit 2 right: 1 = line seen
+  uint8_t colour;     // Colour
+  bool estop_pressed; // the red button on the chassis
+};
+
+class RobotHardware {
+ public:
+  virtual void read(RobotSensors& out, uint32_t now) = 0;
+  virtual void set_motors(int8_t left, int8_t right) = 0;  // -100..100 % duty
+  virtual void set_led(bool on) = 0;
+};
+
+class RobotKit : public Kit {
+ public:
+  static constexpr const char* kKind = "robot";
+  static constexpr const char* kCommands = "drive,stop,estop,reset,store,run,set";
+  static constexpr const char* kOutputs = "led,speed_limit";
+  static constexpr uint8_t kSlots = 4;
+  static constexpr uint8_t kStepsPerSlot = 8;
+
+  explicit RobotKit(RobotHardware& hardware) : hw_(hardware) {}
+
+  Result command(Device& device, const TlvItem& name, TlvReader args, TlvWriter& result,
+                 uint32_t now) override;
+  void telemetry(TlvWriter& out, uint32_t now) override;
+  void update(Device& device, uint32_t now) override;
+  void host_lost(Device& device, uint32_t now) override;
+  void session_started(Device& device, uint32_t now) override;
+
+  int8_t motor_left() const { return left_; }
+  int8_t motor_right() const { return right_; }
+
+ private:
+  struct Step {
+    char op;        // F forward, B back, L spin left, R spin right, W wait, S stop
+    int8_t speed;   // 0..100
+    uint16_t ms;
+  };
+  struct Program {
+    uint8_t steps;
+    Step step[kStepsPerSlot];
+  };
+  Result drive(TlvReader args);
+  Result store(TlvReader args);
+  Result run(TlvReader args, uint32_t now);
+  Result set(TlvReader args);
+  void motors(int left, int right);
+  void halt();  // motors off, program stopped
+  void start_step(uint32_t now);
+  void emergency_stop(Device& device, const char* source);
+  static bool parse_program(const uint8_t* text, uint8_t len, Program& out);
+
+  RobotHardware& hw_;
+  RobotSensors sensors_{};
+  bool have_sensors_ = false;
+  uint32_t last_read_ms_ = 0;
+  int8_t left_ = 0;
+  int8_t right_ = 0;
+  int8_t speed_limit_ = 100;
+  bool led_ = false;
+  bool estop_ = false;
+  Program programs_[kSlots] = {};
+  int8_t running_slot_ = -1;
+  uint8_t step_index_ = 0;
+  uint32_t step_started_ms_ = 0;
+};
+
+}  // namespace kit

@@ -1,0 +1,71 @@
+// TLV payload items: key length (1..24) | key [a-z0-9_] | tag | value.
+// Tags: 'i' int32 LE, 'f' float32 LE (finite), 'b' one byte 0/1, 's' u8 length + UTF-8.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace kit {
+
+constexpr uint8_t kTagInt = 'i';
+constexpr uint8_t kTagFloat = 'f';
+constexpr uint8_t kTagBool = 'b';
+constexpr uint8_t kTagStr = 's';
+constexpr size_t kMaxKey = 24;
+
+class TlvWriter {
+ public:
+  TlvWriter(uint8_t* buf, size_t cap) : buf_(buf), cap_(cap) {}
+  // Each put appends one item, or leaves the buffer as it was and clears ok() if it cannot.
+  TlvWriter& put_int(const char* key, int32_t value);
+  TlvWriter& put_float(const char* key, float value);
+  TlvWriter& put_bool(const char* key, bool value);
+  TlvWriter& put_str(const char* key, const char* value);
+  TlvWriter& put_str(const char* key, const uint8_t* value, size_t len);
+  bool ok() const { return ok_; }
+  size_t size() const { return len_; }
+  const uint8_t* data() const { return buf_; }
+  void clear() { len_ = 0; ok_ = true; }
+
+ private:
+  bool begin(const char* key, uint8_t tag, size_t value_len);
+  void put_u32(uint32_t value);
+  uint8_t* buf_;
+  size_t cap_;
+  size_t len_ = 0;
+  bool ok_ = true;
+};
+
+struct TlvItem {
+  const uint8_t* key;
+  uint8_t key_len;
+  uint8_t tag;
+  int32_t i;
+  float f;
+  bool b;
+  const uint8_t* s;
+  uint8_t s_len;
+  bool is(const char* name) const;          // key equals name
+  bool str_is(const char* text) const;      // string value equals text
+  bool number(float* out) const;            // int or float value as float
+};
+
+class TlvReader {
+ public:
+  TlvReader(const uint8_t* data, size_t len) : data_(data), len_(len) {}
+  // Next item; false at the end or at a malformed item (then error() is true).
+  bool next(TlvItem& item);
+  bool error() const { return error_; }
+  bool at_end() const { return pos_ >= len_; }
+  // True if every item from the current position on is well formed.
+  bool valid() const;
+  // Finds `key` from the start of the payload.
+  bool find(const char* key, TlvItem& item) const;
+
+ private:
+  const uint8_t* data_;
+  size_t len_;
+  size_t pos_ = 0;
+  bool error_ = false;
+};
+
+}  // namespace kit
