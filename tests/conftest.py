@@ -171,7 +171,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
+    if not os.access(executable, os.X_OK):
         pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

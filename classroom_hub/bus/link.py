@@ -41,19 +41,27 @@ class Message:
     in batches) calls ``defer_ack()`` and calls the returned function once the message is
     safe; otherwise the link acknowledges it as soon as the handlers return."""
 
-    __slots__ = ("_ack", "_deferred", "payload", "qos", "retain", "topic")
+    __slots__ = ("_deferred", "_generation", "_link", "_mid", "payload", "qos", "retain", "topic")
 
-    def __init__(self, topic: str, payload: bytes, qos: int, retain: bool, ack: Callable[[], None]) -> None:
+    def __init__(
+        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, link: MqttLink | None = None, mid: int = 0
+    ) -> None:
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
-        self._ack = ack
+        self._link = link
+        self._mid = mid
+        self._generation = link._generation if link is not None else 0
         self._deferred = False
 
     def defer_ack(self) -> Callable[[], None]:
         self._deferred = True
-        return self._ack
+        return self.ack
+
+    def ack(self) -> None:
+        if self._link is not None and self.qos > 0:
+            self._link._ack(self._mid, self.qos, self._generation)
 
 
 Handler = Callable[[Message], None]
@@ -265,6 +273,10 @@ class MqttLink:
         sock = self._client.socket()
         if sock is None:
             raise BusError("connection closed during connect")
+        if isinstance(sock, socket.socket):
+            # Acks and commands are small packets: without this, Nagle's algorithm holds them
+            # back for up to 40 ms behind the peer's delayed acknowledgement.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Register the fd number: paho closes the socket object itself, after which it has no fd.
         self._sock = sock.fileno()
         loop.add_reader(self._sock, self._read)
@@ -390,15 +402,7 @@ class MqttLink:
         if handlers is None:
             handlers = [h for f, (_q, hs) in self._handlers.items() if paho.topic_matches_sub(f, topic) for h in hs]
             self._dispatch_cache[topic] = handlers
-        mid, qos, generation = msg.mid, msg.qos, self._generation
-
-        def ack() -> None:
-            # A mid is only meaningful on the connection that delivered it; after a
-            # reconnect the broker redelivers the message itself.
-            if qos > 0 and generation == self._generation and self.is_up:
-                client.ack(mid, qos)
-
-        message = Message(topic, bytes(msg.payload), qos, msg.retain, ack)
+        message = Message(topic, bytes(msg.payload), msg.qos, msg.retain, self, msg.mid)
         for handler in handlers:
             try:
                 handler(message)
@@ -406,4 +410,10 @@ class MqttLink:
                 self.stats.handler_errors += 1
                 log.exception("event=mqtt_handler_failed topic=%s", topic)
         if not message._deferred:
-            ack()
+            message.ack()
+
+    def _ack(self, mid: int, qos: int, generation: int) -> None:
+        # A mid is only meaningful on the connection that delivered it; after a
+        # reconnect the broker redelivers the message itself.
+        if generation == self._generation and self.state == "up":
+            self._client.ack(mid, qos)

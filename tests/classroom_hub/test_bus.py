@@ -58,7 +58,7 @@ async def test_command_reply_timeout_and_failure(tmp_path: Path, broker_url: str
                 await commands.send("H01", "volume", {"level": 140}, timeout=5)
         # H02 is configured but nobody is there.
         started = time.monotonic()
-        with pytest.raises(CommandTimeout, match="H02: no reply to launch_scene within 0.5 s"):
+        with pytest.raises(CommandTimeout, match=r"H02: no reply to launch_scene within 0\.5 s"):
             await commands.send("H02", "launch_scene", {"scene_id": "x"}, timeout=0.5)
         assert time.monotonic() - started < 2
         assert commands.in_flight == 0
@@ -99,7 +99,9 @@ async def test_bad_input_is_counted_and_the_hub_stays_up(tmp_path: Path, system_
         device.publish(telemetry, json.dumps({"readings": [{"key": "ph", "value": "acid"}]}))
         device.publish(telemetry, json.dumps({"ts": 12, "readings": [{"key": "ph", "value": 7}]}))
         device.publish(device_topic(room, "node-1", "status"), json.dumps({"state": "online", "battery": 140}))
-        device.publish(device_topic(room, "intruder", "telemetry"), json.dumps({"readings": [{"key": "ph", "value": 7}]}))
+        device.publish(
+            device_topic(room, "intruder", "telemetry"), json.dumps({"readings": [{"key": "ph", "value": 7}]})
+        )
         device.publish(device_topic(room, "node-1", "reply"), json.dumps({"id": "nope", "ok": True}))
         good = {"ts": 1_800_000_000.0, "readings": [{"key": "ph", "value": 6.9, "unit": "pH"}]}
         device.publish(telemetry, json.dumps(good))
@@ -146,7 +148,15 @@ async def test_broker_restart_loses_no_qos1_telemetry(tmp_path: Path, mosquitto:
         try:
             await wait_for(lambda: store.stats.readings == 2000, timeout=20)
         except AssertionError:
-            print("DEBUG", store.stats, link.state, link.stats, device.state, device.stats, device._client._out_messages.__len__())
+            print(
+                "DEBUG",
+                store.stats,
+                link.state,
+                link.stats,
+                device.state,
+                device.stats,
+                device._client._out_messages.__len__(),
+            )
             raise
         await wait_for(lambda: link.is_up)
         assert link.stats.connects >= 2

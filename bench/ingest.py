@@ -1,0 +1,322 @@
+"""How fast the hub durably stores sensor readings from MQTT, against a bare paho subscriber.
+
+    python bench/ingest.py [--n 200000] [--per-message 1]
+
+Runs a private Mosquitto with the shipped settings (config/mosquitto/classroom-hub.conf).
+Both consumers are measured the same way, on the same broker and QoS 1: a publisher
+process queues N readings while the consumer is away (its persistent session keeps
+them), then the consumer comes back and drains the queue:
+
+- floor: a bare paho subscriber that only counts messages;
+- hub:   `classroom-hub run` in its own process, counted as readings *committed* to its
+         SQLite store (synchronous=FULL), read from the database file.
+
+Then a live run: the hub connected while the publisher sends at full speed.
+Prints one JSON line last: readings_per_s, lost, broker_floor_per_s, ratio, and details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOM = "bench"
+TOPIC = f"classroom/{ROOM}/devices/node-1/telemetry"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        (ROOT / "config" / "mosquitto" / "classroom-hub.conf").read_text()
+        + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        + ("user root\n" if os.geteuid() == 0 else "")
+    )
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, port
+
+
+def payload(i: int, per_message: int) -> bytes:
+    base = 1_800_000_000.0 + i * per_message * 0.001
+    readings = [
+        {"key": "ph", "value": 6.5 + (i % 100) / 100, "unit": "pH", "ts": base + k * 0.001} for k in range(per_message)
+    ]
+    return json.dumps({"readings": readings}).encode()
+
+
+def publisher(port: int, n_messages: int, per_message: int, done: Any) -> None:
+    """A separate process: publish QoS-1 messages as fast as the broker takes them."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}")
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    started = time.time()
+    last = None
+    for i in range(n_messages):
+        # Message ids wrap at 65,535: keep fewer than that unconfirmed.
+        while len(client._out_messages) > 30_000:
+            time.sleep(0.001)
+        last = client.publish(TOPIC, payload(i, per_message), qos=1)
+    if last is not None:
+        last.wait_for_publish(timeout=600)
+    while client._out_messages:  # every message confirmed by the broker
+        time.sleep(0.01)
+    done.put((started, time.time()))
+    client.disconnect()
+    client.loop_stop()
+
+
+def floor_subscriber(port: int, n_messages: int, phase: str, result: Any) -> None:
+    """A bare paho subscriber, the floor: it only counts what arrives."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-floor", clean_session=False)
+    client.max_inflight_messages_set(1000)
+
+    def on_connect(c: Any, *_: Any) -> None:
+        state["connected"] = time.time()
+        c.subscribe(TOPIC, qos=1)
+
+    def on_message(c: Any, _u: Any, _m: Any) -> None:
+        state["count"] += 1
+        if state["count"] == 1:
+            state["first"] = time.time()
+        if state["count"] >= n_messages:
+            state["last"] = time.time()
+            c.disconnect()
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    if phase == "subscribe":
+        client.loop_start()
+        time.sleep(0.5)
+        client.disconnect()
+        client.loop_stop()
+        result.put(None)
+        return
+    client.loop_forever()
+    result.put(state)
+
+
+def run_floor(port: int, n_messages: int, per_message: int) -> dict[str, float]:
+    q: Any = mp.Queue()
+    p = mp.Process(target=floor_subscriber, args=(port, n_messages, "subscribe", q))
+    p.start()
+    q.get()
+    p.join()
+    pub_q: Any = mp.Queue()
+    pub = mp.Process(target=publisher, args=(port, n_messages, per_message, pub_q))
+    pub.start()
+    pub_q.get()
+    pub.join()
+    p = mp.Process(target=floor_subscriber, args=(port, n_messages, "drain", q))
+    p.start()
+    state = q.get(timeout=600)
+    p.join()
+    elapsed = state["last"] - state["connected"]
+    return {"per_s": n_messages * per_message / elapsed, "seconds": elapsed}
+
+
+def write_room(workdir: Path, port: int, http_port: int) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    room = workdir / "room.toml"
+    room.write_text(
+        f"""
+data_dir = "{workdir / "hub"}"
+[room]
+school_code = "BENCH"
+id = "{ROOM}"
+name = "bench"
+kind = "stem_lab"
+[mqtt]
+url = "mqtt://127.0.0.1:{port}"
+client_id = "bench-hub"
+[http]
+host = "127.0.0.1"
+port = {http_port}
+[[devices]]
+kind = "sensor_node"
+id = "node-1"
+"""
+    )
+    return room
+
+
+def start_hub(room: Path, http_port: int) -> subprocess.Popen[bytes]:
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "classroom_hub.cli", "run", "-c", str(room), "--log-level", "warning"],
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return hub
+        except OSError:
+            pass
+        time.sleep(0.05)
+    hub.kill()
+    raise SystemExit("the hub did not become healthy")
+
+
+def stop_hub(hub: subprocess.Popen[bytes]) -> None:
+    hub.send_signal(signal.SIGTERM)
+    hub.wait(60)
+
+
+def stored(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as c:
+        return int(c.execute("SELECT count(*) FROM readings").fetchone()[0])
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def watch_store(db: Path, target: int, timeout: float) -> tuple[float, float, int]:
+    """Poll the store until ``target`` rows; returns (first growth, done, count)."""
+    first = 0.0
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        count = stored(db)
+        now = time.time()
+        if count and not first:
+            first = now
+        if count >= target:
+            return first, now, count
+        time.sleep(0.01)
+    return first, time.time(), count
+
+
+def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -> dict[str, Any]:
+    http_port = free_port()
+    room = write_room(workdir, port, http_port)
+    db = workdir / "hub" / "telemetry.db"
+    hub = start_hub(room, http_port)  # creates the hub's persistent session and subscriptions
+    stop_hub(hub)
+    before = stored(db)
+    pub_q: Any = mp.Queue()
+    pub = mp.Process(target=publisher, args=(port, n_messages, per_message, pub_q))
+    pub.start()
+    pub_q.get()
+    pub.join()
+    started = time.time()
+    hub = start_hub(room, http_port)
+    first, done, count = watch_store(db, before + n_messages * per_message, timeout=900)
+    peak = rss_mb(hub.pid)
+    stop_hub(hub)
+    # The rate counts from the first committed batch: process start-up is not ingest.
+    elapsed = done - first
+    return {
+        "per_s": (count - before) / elapsed if elapsed > 0 else 0.0,
+        "seconds": elapsed,
+        "startup_s": first - started,
+        "stored": count - before,
+        "hub_peak_rss_mb": round(peak, 1),
+    }
+
+
+def run_hub_live(workdir: Path, port: int, n_messages: int, per_message: int) -> dict[str, Any]:
+    http_port = free_port()
+    room = write_room(workdir, port, http_port)
+    db = workdir / "hub" / "telemetry.db"
+    hub = start_hub(room, http_port)
+    before = stored(db)
+    pub_q: Any = mp.Queue()
+    pub = mp.Process(target=publisher, args=(port, n_messages, per_message, pub_q))
+    pub.start()
+    _first, done, count = watch_store(db, before + n_messages * per_message, timeout=900)
+    pub_started, pub_done = pub_q.get()
+    pub.join()
+    stop_hub(hub)
+    return {
+        "per_s": (count - before) / (done - pub_started),
+        "publisher_per_s": n_messages * per_message / (pub_done - pub_started),
+        "stored": count - before,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200_000, help="readings in all")
+    parser.add_argument("--per-message", type=int, default=1, help="readings batched in one MQTT message")
+    args = parser.parse_args()
+    n_messages = args.n // args.per_message
+    n = n_messages * args.per_message
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        workdir = Path(tmp)
+        broker, port = start_mosquitto(workdir)
+        try:
+            floor = run_floor(port, n_messages, args.per_message)
+            print(f"floor: {floor['per_s']:,.0f} readings/s", file=sys.stderr)
+            drain = run_hub_drain(workdir / "drain", port, n_messages, args.per_message)
+            print(f"hub drain: {drain['per_s']:,.0f} readings/s", file=sys.stderr)
+            live = run_hub_live(workdir / "live", port, n_messages, args.per_message)
+            print(f"hub live: {live['per_s']:,.0f} readings/s", file=sys.stderr)
+        finally:
+            broker.terminate()
+            broker.wait(10)
+    result = {
+        "readings": n,
+        "per_message": args.per_message,
+        "readings_per_s": round(drain["per_s"]),
+        "lost": n - drain["stored"],
+        "broker_floor_per_s": round(floor["per_s"]),
+        "ratio": round(drain["per_s"] / floor["per_s"], 3),
+        "hub_startup_s": round(drain["startup_s"], 2),
+        "hub_peak_rss_mb": drain["hub_peak_rss_mb"],
+        "live_readings_per_s": round(live["per_s"]),
+        "live_publisher_per_s": round(live["publisher_per_s"]),
+        "live_lost": n - live["stored"],
+        "store_synchronous": "FULL",
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
