@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # tests (driven by Playwright, never its own browser download) and ffmpeg for recordings.
 SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg
 
-.PHONY: demo test setup system-deps lint typecheck unit bench clean
+.PHONY: demo test setup system-deps lint typecheck unit bench clean ralph
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Ralph, the xAPI LRS the pusher's tests deliver to, in a venv of its own (its pins would
+# clash with ours). Its 'lrs' extra forgets 'requests', which its OIDC module imports.
+RALPH_VENV  := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed
+RALPH_SPEC  := ralph-malph[cli,lrs]==5.1.0 requests
+
+$(RALPH_STAMP):
+	test -x $(RALPH_VENV)/bin/python || $(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install -q $(RALPH_SPEC)
+	touch $(RALPH_STAMP)
+
+ralph: $(RALPH_STAMP)
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,7 +47,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup system-deps
+unit: setup system-deps ralph
 	$(BIN)/pytest
 
 test: setup system-deps lint typecheck unit
@@ -43,4 +56,4 @@ bench: setup system-deps
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RALPH_VENV) var .mypy_cache .ruff_cache .pytest_cache

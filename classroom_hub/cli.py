@@ -24,6 +24,8 @@ Command = Callable[[argparse.Namespace], int]
 
 COMMAND_MODULES: list[str] = [
     # one line per package that adds commands, e.g. "classroom_hub.lessons.cli"
+    "classroom_hub.pusher.cli",
+    "classroom_hub.lessons.cli",
 ]
 
 

@@ -39,6 +39,54 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (destination, stream)
     );
     """,
+    # 2: the technician's alarms (classroom_hub/fleet): raised, cleared, acknowledged.
+    """
+    CREATE TABLE alarms (
+        id              TEXT    PRIMARY KEY,
+        device_id       TEXT    NOT NULL,
+        kind            TEXT    NOT NULL,
+        detail          TEXT    NOT NULL,
+        raised_at       REAL    NOT NULL,
+        cleared_at      REAL,
+        acknowledged_at REAL,
+        acknowledged_by TEXT
+    );
+    CREATE INDEX alarms_by_time ON alarms (raised_at);
+    CREATE INDEX alarms_active ON alarms (cleared_at) WHERE cleared_at IS NULL;
+    """,
+    # 3: the pusher (classroom_hub/pusher): records a destination refused for good, what each
+    # destination last did, what the disk budget policy removed or averaged, and how many
+    # readings a row stands for (> 1: a mean made by the downsampling policy).
+    """
+    ALTER TABLE readings ADD COLUMN samples INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE outbox_quarantine (
+        destination    TEXT    NOT NULL,
+        stream         TEXT    NOT NULL,
+        seq            INTEGER NOT NULL,
+        record_id      TEXT,
+        reason         TEXT    NOT NULL,
+        quarantined_at REAL    NOT NULL,
+        PRIMARY KEY (destination, stream, seq)
+    );
+    CREATE TABLE outbox_status (
+        destination    TEXT    PRIMARY KEY,
+        kind           TEXT    NOT NULL,
+        state          TEXT    NOT NULL,
+        last_success   REAL,
+        last_error     TEXT,
+        last_error_at  REAL,
+        delivered      INTEGER NOT NULL DEFAULT 0,
+        updated_at     REAL    NOT NULL
+    );
+    CREATE TABLE store_housekeeping (
+        ran_at    REAL    NOT NULL,
+        action    TEXT    NOT NULL,
+        stream    TEXT    NOT NULL,
+        rows_in   INTEGER NOT NULL,
+        rows_out  INTEGER NOT NULL,
+        detail    TEXT    NOT NULL
+    );
+    """,
 )
 
 STREAMS: tuple[str, ...] = ("readings", "statements", "device_events")

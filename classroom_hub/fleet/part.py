@@ -1,0 +1,61 @@
+"""The fleet as a long-lived part of the hub: commands, alarms, battery history, scenes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from classroom_hub.app import COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.errors import StoreError
+from classroom_hub.fleet.alarms import Alarm, Alarms
+from classroom_hub.fleet.commands import FleetCommands
+from classroom_hub.fleet.logbook import Logbook
+from classroom_hub.fleet.samples import BatterySampler
+from classroom_hub.fleet.scenes import SceneShelf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fleet:
+    commands: FleetCommands
+    alarms: Alarms
+    logbook: Logbook
+    battery: BatterySampler
+    scenes: SceneShelf
+
+
+FLEET = web.AppKey("fleet", Fleet)
+
+
+async def fleet_part(app: web.Application) -> AsyncIterator[None]:
+    settings, registry, store = app[SETTINGS], app[REGISTRY], app[STORE]
+    logbook = Logbook(store.path)
+    await logbook.open()
+    alarms = Alarms(registry, logbook)
+    battery = BatterySampler(store)
+
+    def alarm_event(alarm: Alarm) -> None:
+        # Alarms also travel to the central database, as device events of type "alarm".
+        state = "cleared" if alarm.cleared_at else "acknowledged" if alarm.acknowledged_at else "raised"
+        data = json.dumps({"id": alarm.id, "kind": alarm.kind, "state": state, "detail": alarm.detail,
+                           "by": alarm.acknowledged_by}, ensure_ascii=False)  # fmt: skip
+        ts = alarm.cleared_at or alarm.acknowledged_at or alarm.raised_at
+        with contextlib.suppress(StoreError):
+            store.add_device_events([(alarm.device_id, ts, "alarm", data)])
+
+    removers = [alarms.on_change(alarm_event), registry.on_update(battery.on_update)]
+    alarms.start(await logbook.active_alarms())
+    commands = FleetCommands(app[COMMANDS], registry, alarms)
+    app[FLEET] = Fleet(commands, alarms, logbook, battery, SceneShelf(settings.data_dir / "scenes"))
+    app[HEALTH].parts["fleet"] = lambda: "up"
+    yield
+    alarms.close()
+    for remove in removers:
+        remove()
+    await logbook.close()

@@ -1,0 +1,165 @@
+"""``GET /metrics``: the hub in the Prometheus text exposition format (version 0.0.4).
+
+Hand-written rather than a client library: a scrape reads counters the parts keep anyway
+(bus, registry, rejections, store, fleet, drivers), so there is nothing to register and
+no dependency to carry. Format: https://prometheus.io/docs/instrumenting/exposition_formats/
+Open without login, like /healthz: it holds counts and device ids, never content.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from aiohttp import web
+
+from classroom_hub import __version__
+from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
+from classroom_hub.drivers_part import WIRED
+from classroom_hub.errors import StoreError
+from classroom_hub.fleet.commands import LatencyHistogram
+from classroom_hub.fleet.part import FLEET
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+NS = "classroom_hub"
+MetricType = Literal["gauge", "counter", "histogram"]
+Labels = Mapping[str, str]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    return repr(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
+
+
+def _labels(labels: Labels) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
+
+
+class Exposition:
+    """Collects metric families and renders them, each with its HELP and TYPE lines."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+
+    def add(self, name: str, kind: MetricType, help_text: str, samples: Iterable[tuple[Labels, float]]) -> None:
+        full = f"{NS}_{name}"
+        self._lines.append(f"# HELP {full} {help_text}")
+        self._lines.append(f"# TYPE {full} {kind}")
+        for labels, value in samples:
+            self._lines.append(f"{full}{_labels(labels)} {_number(value)}")
+
+    def one(self, name: str, kind: MetricType, help_text: str, value: float) -> None:
+        self.add(name, kind, help_text, [({}, value)])
+
+    def histogram(self, name: str, help_text: str, histogram: LatencyHistogram, label: str) -> None:
+        full = f"{NS}_{name}"
+        self._lines.append(f"# HELP {full} {help_text}")
+        self._lines.append(f"# TYPE {full} histogram")
+        for key in sorted(histogram.totals):
+            counts = histogram.counts[key]
+            for bound, count in zip(histogram.buckets, counts, strict=True):
+                self._lines.append(f"{full}_bucket{_labels({label: key, 'le': _number(bound)})} {count}")
+            total = histogram.totals[key]
+            self._lines.append(f"{full}_bucket{_labels({label: key, 'le': '+Inf'})} {total}")
+            self._lines.append(f"{full}_sum{_labels({label: key})} {_number(histogram.sums[key])}")
+            self._lines.append(f"{full}_count{_labels({label: key})} {total}")
+
+    def render(self) -> str:
+        return "\n".join(self._lines) + "\n"
+
+
+async def collect(app: web.Application) -> Exposition:
+    out = Exposition()
+    settings = app[SETTINGS]
+    room = {"school": settings.room.school_code, "room": settings.room.id}
+    out.add("info", "gauge", "The hub's version and room.", [({**room, "version": __version__}, 1)])
+    health = app[HEALTH]
+    out.one("uptime_seconds", "gauge", "Seconds since the hub started.", time.time() - health.started_at)
+    _, parts = health.report()
+    out.add("part_up", "gauge", "1 when the part is up.", [({"part": p}, s == "up") for p, s in sorted(parts.items())])
+
+    registry = app[REGISTRY]
+    counts = sorted(registry.counts().items())
+    out.add("devices", "gauge", "Configured devices by kind and state.",
+            [({"kind": k, "state": s}, n) for k, per in counts for s, n in per.items()])
+    devices = sorted(registry.all(), key=lambda d: d.id)
+    out.add("device_online", "gauge", "1 when the device is online.",
+            [({"device": d.id, "kind": d.kind}, d.state == "online") for d in devices])
+    out.add("device_battery_percent", "gauge", "Last reported battery level.",
+            [({"device": d.id, "kind": d.kind}, d.battery) for d in devices if d.battery is not None])
+    temperatures = [({"device": d.id, "kind": d.kind}, d.temperature) for d in devices if d.temperature is not None]
+    out.add("device_temperature_celsius", "gauge", "Last reported device temperature.", temperatures)
+    out.one("unknown_devices", "gauge", "Devices not in the room file that published anyway.", len(registry.unknown))
+
+    if LINK in app:
+        link = app[LINK]
+        out.one("mqtt_connected", "gauge", "1 when the hub's MQTT link is up.", link.is_up)
+        out.one("mqtt_messages_received_total", "counter", "MQTT messages received.", link.stats.received)
+        out.one("mqtt_messages_published_total", "counter", "MQTT messages published.", link.stats.published)
+        out.one("mqtt_connects_total", "counter", "Successful MQTT connections.", link.stats.connects)
+        out.one("mqtt_handler_errors_total", "counter", "Messages whose handler failed.", link.stats.handler_errors)
+    rejections = app[REJECTIONS]
+    out.add("rejected_total", "counter", "Input rejected, by reason (malformed payload, unknown device...).",
+            [({"reason": r}, n) for r, n in sorted(rejections.by_reason.items())])
+    if COMMANDS in app:
+        out.one("commands_in_flight", "gauge", "MQTT commands waiting for a reply.", app[COMMANDS].in_flight)
+
+    if FLEET in app:
+        fleet = app[FLEET]
+        out.histogram("command_latency_seconds", "Command to reply, by route (mqtt or direct).",
+                      fleet.commands.latency, "route")
+        out.add("command_results_total", "counter", "Commands by outcome.",
+                [({"outcome": o}, n) for o, n in sorted(fleet.commands.results.items())])
+        active: dict[str, int] = dict.fromkeys(fleet.alarms.raised, 0)
+        for alarm in fleet.alarms.active():
+            active[alarm.kind] = active.get(alarm.kind, 0) + 1
+        out.add("alarms_active", "gauge", "Active alarms by kind.", [({"kind": k}, n) for k, n in active.items()])
+        out.add("alarms_raised_total", "counter", "Alarms raised since start, by kind.",
+                [({"kind": k}, n) for k, n in fleet.alarms.raised.items()])
+        try:
+            depth = await fleet.logbook.store_depth()
+        except StoreError:
+            depth = None
+        if depth is not None:
+            out.add("store_rows", "gauge", "Highest sequence number stored, per stream.",
+                    [({"stream": s}, n) for s, n in depth.last_seq.items()])
+            out.add("outbox_depth", "gauge", "Rows a destination has not confirmed yet.",
+                    [({"destination": d, "stream": s}, n) for (d, s), n in sorted(depth.outbox.items())])
+
+    if STORE in app:
+        store = app[STORE]
+        out.one("store_up", "gauge", "1 when the store commits.", store.state == "up")
+        out.one("store_commits_total", "counter", "Store group commits.", store.stats.commits)
+        out.one("store_duplicates_ignored_total", "counter", "Readings already stored (redeliveries).",
+                store.stats.duplicates_ignored)
+        out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
+
+    if WIRED in app:
+        wired = list(app[WIRED].devices.values())
+        healths = [(w.device_id, w.driver.health()) for w in wired]
+        out.add("driver_connected", "gauge", "1 when the wired device's link is open.",
+                [({"device": d}, h.connected) for d, h in healths])
+        out.add("driver_commands_total", "counter", "Requests to wired devices by result.",
+                [({"device": d, "result": "ok"}, h.commands_ok) for d, h in healths]
+                + [({"device": d, "result": "failed"}, h.commands_failed) for d, h in healths])
+        failures = [({"device": w.device_id, "error": e}, n) for w in wired for e, n in sorted(w.failures.items())]
+        out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
+        out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
+                [({"device": d}, h.reconnects) for d, h in healths])
+    return out
+
+
+async def metrics(request: web.Request) -> web.Response:
+    exposition = await collect(request.app)
+    return web.Response(body=exposition.render().encode(), headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,172 @@
+"""The pusher's own notes in the hub's store: quarantine, what each destination last did, housekeeping.
+
+The tables come from the store's schema (migration 2 in classroom_hub/store/schema.py). The
+store's writer thread owns the telemetry rows; these few small writes go through a second
+connection on a thread of their own (SQLite in WAL mode lets both take turns), so the
+pusher never blocks the event loop and never reaches into the store's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from classroom_hub.pusher.errors import PushError
+
+T = TypeVar("T")
+
+# Where each stream keeps the time of a row: measured for readings and events, received for statements.
+TIME_COLUMN = {"statements": "stored_at", "readings": "ts", "device_events": "ts"}
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    destination: str
+    stream: str
+    seq: int
+    record_id: str | None
+    reason: str
+    quarantined_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SavedStatus:
+    destination: str
+    kind: str
+    state: str
+    last_success: float | None
+    last_error: str | None
+    last_error_at: float | None
+    delivered: int
+    updated_at: float
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-ledger")
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` with the ledger's connection on its thread."""
+
+        def call() -> T:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+                self._conn.execute("PRAGMA busy_timeout = 30000")
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as err:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise PushError(f"{self.path}: {err}") from err
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._thread, close)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.shutdown)
+
+    # --- quarantine ------------------------------------------------------------------
+
+    async def quarantine(self, destination: str, stream: str, items: Iterable[tuple[int, str | None, str]]) -> None:
+        """Note records ``destination`` refused for good: (seq, record id, reason). Idempotent."""
+        rows = [(destination, stream, seq, record_id, reason, time.time()) for seq, record_id, reason in items]
+
+        def write(c: sqlite3.Connection) -> None:
+            with c:
+                c.executemany("INSERT OR IGNORE INTO outbox_quarantine VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+        await self.run(write)
+
+    async def quarantine_counts(self) -> dict[str, int]:
+        def count(c: sqlite3.Connection) -> dict[str, int]:
+            rows = c.execute("SELECT destination, count(*) FROM outbox_quarantine GROUP BY destination").fetchall()
+            return {str(d): int(n) for d, n in rows}
+
+        return await self.run(count)
+
+    async def quarantined(self, destination: str | None = None, limit: int = 100) -> list[Quarantined]:
+        def read(c: sqlite3.Connection) -> list[Quarantined]:
+            sql = "SELECT * FROM outbox_quarantine"
+            args: tuple[Any, ...] = ()
+            if destination is not None:
+                sql += " WHERE destination = ?"
+                args = (destination,)
+            rows = c.execute(sql + " ORDER BY quarantined_at DESC, seq DESC LIMIT ?", (*args, limit)).fetchall()
+            return [Quarantined(*row) for row in rows]
+
+        return await self.run(read)
+
+    # --- destination status ----------------------------------------------------------
+
+    async def save_status(self, status: SavedStatus) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.execute(
+                "INSERT INTO outbox_status VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (destination) DO UPDATE SET "
+                "kind = excluded.kind, state = excluded.state, last_success = excluded.last_success, "
+                "last_error = excluded.last_error, last_error_at = excluded.last_error_at, "
+                "delivered = excluded.delivered, updated_at = excluded.updated_at",
+                (status.destination, status.kind, status.state, status.last_success, status.last_error,
+                 status.last_error_at, status.delivered, status.updated_at),
+            )  # fmt: skip
+
+        await self.run(write)
+
+    async def saved_status(self) -> dict[str, SavedStatus]:
+        def read(c: sqlite3.Connection) -> dict[str, SavedStatus]:
+            return {row[0]: SavedStatus(*row) for row in c.execute("SELECT * FROM outbox_status").fetchall()}
+
+        return await self.run(read)
+
+    # --- queue figures ---------------------------------------------------------------
+
+    async def oldest_after(self, cursors: dict[str, int]) -> float | None:
+        """The time of the oldest row not yet delivered, over the given streams and cursors."""
+
+        def read(c: sqlite3.Connection) -> float | None:
+            times = []
+            for stream, after in cursors.items():
+                row = c.execute(
+                    f"SELECT {TIME_COLUMN[stream]} FROM {stream} WHERE seq > ? ORDER BY seq LIMIT 1", (after,)
+                ).fetchone()
+                if row is not None:
+                    times.append(float(row[0]))
+            return min(times) if times else None
+
+        return await self.run(read)
+
+    async def used_bytes(self) -> int:
+        """What the store takes on disk, free pages not counted (SQLite reuses them), WAL included."""
+
+        def read(c: sqlite3.Connection) -> int:
+            page_size = int(c.execute("PRAGMA page_size").fetchone()[0])
+            pages = int(c.execute("PRAGMA page_count").fetchone()[0])
+            free = int(c.execute("PRAGMA freelist_count").fetchone()[0])
+            try:
+                wal = os.stat(f"{self.path}-wal").st_size
+            except FileNotFoundError:
+                wal = 0
+            return (pages - free) * page_size + wal
+
+        return await self.run(read)
+
+    async def housekeeping_log(self, limit: int = 20) -> list[dict[str, Any]]:
+        def read(c: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = c.execute("SELECT * FROM store_housekeeping ORDER BY ran_at DESC LIMIT ?", (limit,)).fetchall()
+            keys = ("ran_at", "action", "stream", "rows_in", "rows_out", "detail")
+            return [dict(zip(keys, row, strict=True)) for row in rows]
+
+        return await self.run(read)

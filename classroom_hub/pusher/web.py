@@ -1,0 +1,91 @@
+"""The pusher inside the hub: its cleanup_ctx part and the JSON API of the technician console.
+
+``setup(app)`` is called once at the end of ``setup_routes``. API (technician role):
+
+- ``GET  /api/push``              the report: destinations, store budget, roster, materials
+- ``POST /api/push/now``          wake every courier (and the roster pull) now
+- ``GET  /api/push/quarantine``   quarantined records (``?destination=NAME&limit=100``)
+- ``POST /api/push/materials``    fetch new lesson packages from the materials bank now
+- ``GET  /api/push/metrics``      the same figures in the Prometheus text format
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+
+from aiohttp import web
+
+from classroom_hub.app import HEALTH, SETTINGS, STORE
+from classroom_hub.pusher.errors import MaterialsError
+from classroom_hub.pusher.metrics import prometheus_text
+from classroom_hub.pusher.pusher import Pusher
+
+log = logging.getLogger(__name__)
+
+PUSHER = web.AppKey("pusher", Pusher)
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_pusher_part)
+    app.router.add_get("/api/push", push_status)
+    app.router.add_post("/api/push/now", push_now)
+    app.router.add_get("/api/push/quarantine", push_quarantine)
+    app.router.add_post("/api/push/materials", push_materials)
+    app.router.add_get("/api/push/metrics", push_metrics)
+
+
+async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
+    pusher = Pusher(app[SETTINGS], app[STORE])
+    app[PUSHER] = pusher
+    # Over the disk budget the hub still teaches, but /healthz says so (and the console alarms).
+    app[HEALTH].parts["pusher"] = lambda: "down" if pusher.budget.state.level == "over" else "up"
+    await pusher.start()
+    yield
+    await pusher.close()
+
+
+async def _require_technician(request: web.Request) -> None:
+    from classroom_hub.web.routes import require  # routes imports this module's setup
+
+    await require(request, "technician")
+
+
+async def push_status(request: web.Request) -> web.Response:
+    await _require_technician(request)
+    report = await request.app[PUSHER].report()
+    return web.json_response(report.as_json())
+
+
+async def push_now(request: web.Request) -> web.Response:
+    await _require_technician(request)
+    pusher = request.app[PUSHER]
+    pusher.wake()
+    return web.json_response({"woken": sorted(pusher.couriers)}, status=202)
+
+
+async def push_quarantine(request: web.Request) -> web.Response:
+    await _require_technician(request)
+    destination = request.query.get("destination") or None
+    try:
+        limit = max(1, min(1000, int(request.query.get("limit", "100"))))
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "limit must be a number"}', content_type="application/json") from None
+    items = await request.app[PUSHER].ledger.quarantined(destination, limit)
+    return web.json_response({"quarantined": [asdict(item) for item in items]})
+
+
+async def push_materials(request: web.Request) -> web.Response:
+    await _require_technician(request)
+    try:
+        report = await request.app[PUSHER].sync_materials()
+    except MaterialsError as err:
+        return web.json_response({"error": str(err)}, status=502)
+    return web.json_response(asdict(report))
+
+
+async def push_metrics(request: web.Request) -> web.Response:
+    await _require_technician(request)
+    report = await request.app[PUSHER].report()
+    return web.Response(text=prometheus_text(report), content_type="text/plain")

@@ -1,0 +1,84 @@
+// The 86" display: the current step full-screen, the join code and QR code, live results,
+// who has joined. Read-only: it sends nothing but acknowledgements.
+"use strict";
+
+const $ = id => document.getElementById(id);
+const el = Lesson.el;
+let socket = null;
+let shownStep = null;
+let shownCode = undefined;
+let results = null;
+let names = [];
+
+async function loadQr(code) {
+  // The QR code carries the hub's address (and the lesson's code): tablets scan it to join.
+  const res = await fetch(`/api/lesson/qr.svg?c=${encodeURIComponent(code || "")}`);
+  const url = res.headers.get("X-Join-Url") || `${location.origin}/join`;
+  const src = URL.createObjectURL(await res.blob());
+  for (const id of ["qr-small", "qr-big"]) $(id).src = src;
+  $("join-url").textContent = url.replace(/\?.*$/, "");
+}
+
+function render() {
+  const st = socket.state;
+  const running = Boolean(st.step) && !st.ended;
+  $("waiting").hidden = running;
+  $("stage").hidden = !running;
+  $("join-box").hidden = !running;
+  $("waiting-title").textContent = I18N.t(st.ended ? "display.ended" : "display.waiting");
+  const code = running ? st.code : null;
+  if (code !== shownCode) { shownCode = code; loadQr(code); }
+  $("big-code").textContent = code || "";
+  $("code").textContent = code || "";
+  $("lesson-title").textContent = st.lesson ? st.lesson.title : I18N.t("display.title");
+  $("class-title").textContent = st.class ? st.class.title : "";
+  renderRoll(st);
+  if (!running) { shownStep = null; $("step-no").textContent = ""; return; }
+  const step = st.step;
+  $("step-no").textContent = I18N.t("display.step_of", { n: step.index + 1, total: st.lesson.steps.length });
+  if (shownStep !== step.id) {
+    shownStep = step.id;
+    Lesson.renderStep($("step"), step);
+  }
+  renderResults(st);
+}
+
+function renderResults(st) {
+  const step = st.step;
+  const isQuestion = step && (step.kind === "quiz" || step.kind === "poll");
+  $("question").hidden = !isQuestion;
+  if (!isQuestion) return;
+  const mine = results && results.step === step.id ? results : null;
+  Lesson.chart($("chart"), mine);
+  const q = st.question;
+  let line = "";
+  if (mine) line = I18N.t("display.answered", { n: mine.answered, of: mine.of });
+  if (q && q.state === "ready") line = I18N.t("display.get_ready");
+  $("answered").textContent = line;
+  const reveal = st.reveal && st.reveal.step === step.id ? st.reveal : null;
+  $("explanation").textContent = reveal && reveal.explanation ? reveal.explanation : "";
+}
+
+function renderRoll(st) {
+  const online = names.filter(n => n.online);
+  $("joined").textContent = st.step && !st.ended ? I18N.t("display.joined", { n: online.length }) : "";
+  // Names fill the screen while the class arrives (first step); later only the count shows.
+  const lobby = Boolean(st.step) && !st.ended && st.step.index === 0;
+  $("roll").hidden = !lobby;
+  if (lobby) $("names").replaceChildren(...online.map(n => el("span", { class: "roll-name", text: n.name })));
+}
+
+(async () => {
+  await I18N.load();
+  document.title = I18N.t("display.title");
+  socket = new Lesson.Socket("display", {
+    state: () => render(),
+    message: msg => {
+      if (msg.t === "results") { results = msg.results; if (socket.state.step) renderResults(socket.state); }
+      else if (msg.t === "class") { names = msg.students; renderRoll(socket.state); }
+    },
+    status: s => { $("link").dataset.state = s; },
+  });
+  render();
+  socket.open();
+})();

@@ -1,0 +1,234 @@
+"""The technician console's API: commands to one device or a group, alarms, device history,
+scene bundles for the headsets, the live alarm socket and ``/metrics``.
+
+``setup(app)`` adds the fleet, the wired-device drivers and Home Assistant discovery as
+long-lived parts of the hub, and these routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classroom_hub.app import REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.bus.payloads import KEY_PATTERN
+from classroom_hub.discovery import discovery_part
+from classroom_hub.drivers_part import drivers_part
+from classroom_hub.errors import StoreError
+from classroom_hub.fleet.alarms import Alarm
+from classroom_hub.fleet.part import FLEET, fleet_part
+from classroom_hub.fleet.targets import Target
+from classroom_hub.metrics import metrics
+from classroom_hub.web.routes import SOCKETS, require
+
+COMMANDERS = ("technician", "teacher")
+MAX_HISTORY_H = 24 * 7
+
+
+def setup(app: web.Application) -> None:
+    """Called once from ``setup_routes``: the parts (in start order) and the routes."""
+    app.cleanup_ctx.extend([fleet_part, drivers_part, discovery_part])
+    app.router.add_post("/api/devices/{device_id}/command", device_command)
+    app.router.add_post("/api/fleet/command", group_command)
+    app.router.add_get("/api/devices/{device_id}/history", device_history)
+    app.router.add_get("/api/alarms", alarms)
+    app.router.add_post("/api/alarms/{alarm_id}/acknowledge", acknowledge)
+    app.router.add_get("/api/scenes", scenes)
+    app.router.add_get("/scenes/{sha256}", scene_bundle)
+    app.router.add_get("/ws/fleet", fleet_ws)
+    app.router.add_get("/metrics", metrics)
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+class CommandRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=KEY_PATTERN)
+    args: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(None, gt=0, le=120)
+    include_offline: bool = False
+
+
+class GroupCommandRequest(CommandRequest):
+    target: Target
+
+
+def _bad_request(request: web.Request, reason: str, detail: str, status: int = 400) -> web.HTTPException:
+    request.app[REJECTIONS].add(f"http {request.method} {request.path}", reason, detail)
+    body = json.dumps({"error": reason, "detail": detail}, ensure_ascii=False)
+    if status == 404:
+        return web.HTTPNotFound(text=body, content_type="application/json")
+    return web.HTTPBadRequest(text=body, content_type="application/json")
+
+
+async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
+    try:
+        body = await request.json()
+    except ValueError as err:
+        raise _bad_request(request, "malformed_request", f"body is not JSON: {err}") from None
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors())
+        raise _bad_request(request, "malformed_request", problems) from None
+
+
+def _base_url(request: web.Request) -> str:
+    public = request.app[SETTINGS].http.public_url
+    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
+
+
+async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """A launch by content id gets the bundle's hash and URL, so a headset without it fetches it first."""
+    content_id = args.get("content_id")
+    if name != "launch_scene" or "content" in args or not isinstance(content_id, str):
+        return args
+    shelf = request.app[FLEET].scenes
+    scene = await asyncio.get_running_loop().run_in_executor(None, shelf.by_content_id, content_id)
+    if scene is None:
+        raise _bad_request(request, "unknown_scene", f"no scene bundle with content id {content_id!r} on the hub", 404)
+    return {**args, "scene_id": args.get("scene_id", content_id), "content": scene.launch_args(_base_url(request))}
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+async def device_command(request: web.Request) -> web.Response:
+    await require(request, *COMMANDERS)
+    device_id = request.match_info["device_id"]
+    if device_id not in request.app[REGISTRY]:
+        raise _bad_request(request, "unknown_device", device_id, 404)
+    body: CommandRequest = await _parse(request, CommandRequest)
+    args = await _with_scene(request, body.name, body.args)
+    result = await request.app[FLEET].commands.send(
+        device_id, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
+    )
+    return web.json_response(result.as_dict())
+
+
+async def group_command(request: web.Request) -> web.Response:
+    await require(request, *COMMANDERS)
+    body: GroupCommandRequest = await _parse(request, GroupCommandRequest)
+    device_ids = body.target.select(request.app[REGISTRY])
+    if not device_ids:
+        raise _bad_request(request, "no_devices", f"no device matches {body.target.model_dump(exclude_none=True)}")
+    args = await _with_scene(request, body.name, body.args)
+    group = await request.app[FLEET].commands.send_group(
+        device_ids, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
+    )
+    return web.json_response(group.as_dict())
+
+
+# --- alarms and history ------------------------------------------------------------------
+
+
+async def alarms(request: web.Request) -> web.Response:
+    await require(request, "technician")
+    fleet = request.app[FLEET]
+    limit = _int_query(request, "limit", 100, 1, 1000)
+    device_id = request.query.get("device") or None
+    try:
+        history = await fleet.logbook.alarm_history(limit, device_id)
+    except StoreError as err:
+        raise web.HTTPServiceUnavailable(text=json.dumps({"error": "store", "detail": str(err)}),
+                                         content_type="application/json") from err  # fmt: skip
+    return web.json_response(
+        {"active": [a.as_dict() for a in fleet.alarms.active()], "history": [a.as_dict() for a in history]}
+    )
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    user = await require(request, "technician")
+    alarm = request.app[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
+    if alarm is None:
+        raise _bad_request(request, "unknown_alarm", request.match_info["alarm_id"], 404)
+    return web.json_response(alarm.as_dict())
+
+
+async def device_history(request: web.Request) -> web.Response:
+    await require(request, "technician")
+    device_id = request.match_info["device_id"]
+    if device_id not in request.app[REGISTRY]:
+        raise _bad_request(request, "unknown_device", device_id, 404)
+    hours = _int_query(request, "hours", 24, 1, MAX_HISTORY_H)
+    now = time.time()
+    history = await request.app[FLEET].logbook.device_history(device_id, now - hours * 3600, now)
+    return web.json_response(history.as_dict())
+
+
+def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad_request(request, "malformed_request", f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise _bad_request(request, "malformed_request", f"{name} must be between {low} and {high}")
+    return value
+
+
+# --- scene bundles -----------------------------------------------------------------------
+
+
+async def scenes(request: web.Request) -> web.Response:
+    await require(request, *COMMANDERS)
+    shelf = request.app[FLEET].scenes
+    listed = await asyncio.get_running_loop().run_in_executor(None, shelf.list)
+    return web.json_response({"scenes": [s.as_dict() for s in listed]})
+
+
+async def scene_bundle(request: web.Request) -> web.StreamResponse:
+    """What a headset downloads when a launched scene is missing from its cache. No login: the
+    URL is the bundle's SHA-256, which only a launch command tells."""
+    shelf = request.app[FLEET].scenes
+    path = await asyncio.get_running_loop().run_in_executor(None, shelf.path, request.match_info["sha256"])
+    if path is None:
+        raise web.HTTPNotFound(text=json.dumps({"error": "unknown_scene"}), content_type="application/json")
+    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+
+
+# --- live alarms -------------------------------------------------------------------------
+
+
+async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
+    """Active alarms as a snapshot, then each change as it happens."""
+    await require(request, "technician")
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    app = request.app
+    app[SOCKETS].add(ws)
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+
+    def push(alarm: Alarm) -> None:
+        if not outbox.full():  # a stalled browser must not grow the hub's memory
+            outbox.put_nowait({"type": "alarm", "alarm": alarm.as_dict()})
+
+    remove = app[FLEET].alarms.on_change(push)
+    sender: asyncio.Task[None] | None = None
+    try:
+        await ws.send_json({"type": "alarms", "active": [a.as_dict() for a in app[FLEET].alarms.active()]})
+        sender = asyncio.create_task(_drain(ws, outbox))
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        remove()
+        if sender is not None:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+        app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+    while not ws.closed:
+        await ws.send_json(await outbox.get())
