@@ -14,13 +14,15 @@ from aiohttp import web
 from classroom_hub.app import ACCOUNTS, BROKER_URL
 from classroom_hub.errors import AuthError
 from classroom_hub.runner import serve
-from config.settings import HubSettings, SensorNode
+from config.settings import Display, HubSettings, SensorNode, TcpTransport
 
 log = logging.getLogger(__name__)
 
 DEMO_ACCOUNTS = (
     ("giaovien", "teacher", "Cô Lan"),
     ("kythuat", "technician", "Anh Minh"),
+    ("thinghiem", "lab_lead", "Thầy Hùng"),
+    ("studio", "studio_staff", "Chị Mai"),
     ("admin", "admin", "Quản trị"),
 )
 
@@ -33,7 +35,33 @@ async def run_demo(settings: HubSettings, *, password: str) -> None:
             _print_welcome(url, room.count, password)
             yield
 
-    await serve(settings, attach=simulated_room)
+    # The displays first: the hub then finds its panel at once instead of at the next poll.
+    async with contextlib.AsyncExitStack() as stack:
+        for device_id, device in settings.device_list():
+            if isinstance(device, Display) and isinstance(device.transport, TcpTransport):
+                await stack.enter_async_context(_simulated_display(device_id, device))
+        await serve(settings, attach=simulated_room)
+
+
+@contextlib.asynccontextmanager
+async def _simulated_display(device_id: str, device: Display) -> AsyncIterator[None]:
+    from device_drivers.display.simulator import PanelTcpServer, SimulatedPanel
+
+    transport = device.transport
+    assert isinstance(transport, TcpTransport)
+    server = PanelTcpServer(SimulatedPanel(device.protocol, device.display_id))
+    try:
+        await server.start(transport.host, transport.port)
+    except OSError as err:
+        log.warning("event=demo_display_skipped device=%s error=%r", device_id, str(err))
+        yield
+        return
+    log.info("event=demo_display device=%s protocol=%s tcp=%s:%d", device_id, device.protocol, transport.host,
+             transport.port)  # fmt: skip
+    try:
+        yield
+    finally:
+        await server.close()
 
 
 async def _demo_accounts(app: web.Application, password: str) -> None:
@@ -88,8 +116,12 @@ def _print_welcome(url: str, devices: int, password: str) -> None:
   Classroom hub demo is running with {devices} simulated devices.
 
     Home / health       {url}/
+    Teacher             {url}/teacher
+    Tablets join at     {url}/join
+    86" display         {url}/display
     Technician console  {url}/tech
     Health (JSON)       {url}/healthz
+    Metrics             {url}/metrics
 
   Accounts: {accounts}; password: {password}
   Stop with Ctrl-C.
