@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("-c", "--config", required=True, type=Path)
     pw.set_defaults(func=_user_passwd)
 
+    creds = sub.add_parser("mqtt-credentials", help="write Mosquitto passwords and topic rights for every device")
+    creds.add_argument("-c", "--config", required=True, type=Path)
+    creds.add_argument("--out", required=True, type=Path, help="folder for passwd, acl and credentials.csv")
+    creds.set_defaults(func=_mqtt_credentials)
+
     # Each package adds its own commands (lessons, roster, central, push, ...): a module
     # with ``register(subparsers)`` whose handlers take the parsed args and return an exit code.
     for module_name in COMMAND_MODULES:
@@ -189,6 +194,20 @@ def _user_passwd(args: argparse.Namespace) -> int:
     finally:
         accounts.close()
     print(f"password of {args.username} changed")
+    return 0
+
+
+def _mqtt_credentials(args: argparse.Namespace) -> int:
+    from classroom_hub.mqtt_auth import write_files
+
+    settings = load_settings(args.config)
+    creds = write_files(settings, args.out)
+    print(f"{len(creds)} accounts ({len(creds) - 1} devices + the hub) in {args.out}/:")
+    print("  passwd           -> Mosquitto password_file")
+    print("  acl              -> Mosquitto acl_file")
+    print("  credentials.csv  -> user names and passwords to load onto the devices (keep it private)")
+    print(f"Set the hub's own password: CLASSROOM_HUB_MQTT__USERNAME={creds[0].username} and")
+    print("CLASSROOM_HUB_MQTT__PASSWORD=<its password from credentials.csv> in /etc/classroom-hub/env")
     return 0
 
 
