@@ -1,0 +1,59 @@
+"""`classroom-hub demo`: the hub and a simulated classroom, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.classroom_hub.test_hub_process import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CLASSROOM_HUB_HTTP__PORT": str(port), "CLASSROOM_HUB_DATA_DIR": str(tmp_path / "demo")}
+    with (tmp_path / "demo.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "classroom_hub.cli", "demo"], stderr=log, cwd=ROOT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        online: dict[str, int] = {}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, (tmp_path / "demo.log").read_text()
+                try:
+                    async with http.post(f"{url}/login", data={"username": "kythuat", "password": "demo-2026"}) as r:
+                        if r.status == 200:
+                            async with http.get(f"{url}/api/devices") as d:
+                                body = await d.json()
+                            if "counts" not in body:  # the demo accounts are made just after start-up
+                                await asyncio.sleep(0.5)
+                                continue
+                            online = {k: v["online"] for k, v in body["counts"].items()}
+                            if online.get("tablet", 0) >= 35 and online.get("headset", 0) >= 35:
+                                break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.5)
+            async with http.get(f"{url}/healthz") as r:
+                assert r.status == 200, await r.text()
+        assert online.get("tablet", 0) >= 35, online  # a few may be away: the simulation drops some
+        assert online.get("headset", 0) >= 35, online
+        assert online.get("ar_device") == 4
+        assert online.get("teacher_laptop") == 1
+        assert online.get("sensor_node") == 1
+        welcome = (tmp_path / "demo.log").read_text()
+        assert f"Technician console  {url}/tech" in welcome
+        assert "password: demo-2026" in welcome
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    assert "event=hub_stopped" in (tmp_path / "demo.log").read_text()
