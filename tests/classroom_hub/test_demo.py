@@ -17,11 +17,15 @@ from tests.classroom_hub.test_hub_process import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def start_demo(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "classroom_hub.cli", "demo"], stderr=log, cwd=ROOT, env=env)
+
+
 async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "CLASSROOM_HUB_HTTP__PORT": str(port), "CLASSROOM_HUB_DATA_DIR": str(tmp_path / "demo")}
-    with (tmp_path / "demo.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "classroom_hub.cli", "demo"], stderr=log, cwd=ROOT, env=env)
+    proc = start_demo(env, tmp_path / "demo.log")
     try:
         url = f"http://127.0.0.1:{port}"
         online: dict[str, int] = {}
