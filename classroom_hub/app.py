@@ -70,6 +70,9 @@ def build_app(settings: HubSettings) -> web.Application:
     app[REGISTRY] = _registry_from(settings)
     app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
+    from classroom_hub.extensions import setup_extensions  # extensions import app's keys
+
+    setup_extensions(app)
     return app
 
 

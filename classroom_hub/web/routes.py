@@ -35,7 +35,9 @@ SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 # Which roles may open which page; admin may open all.
 PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "tech": ("technician",),
+    "studio": ("studio_staff",),
     "teacher": ("teacher",),
+    "lab": ("lab_lead",),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,9 +59,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/i18n/{lang}.json", catalog)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
-    __import__("classroom_hub.pusher.web", fromlist=["setup"]).setup(app)  # the pusher: its part and /api/push
-    __import__("classroom_hub.web.lesson_routes", fromlist=["setup"]).setup(app)  # lessons: /teacher /join /display
-    __import__("classroom_hub.web.tech_routes", fromlist=["setup"]).setup(app)  # fleet, drivers, discovery, /metrics
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -1,0 +1,300 @@
+"use strict";
+// The studio desk: live program preview, layouts, PTZ joystick, recording, bookings and review.
+// Live state comes over /ws/studio (status JSON + preview JPEGs); actions are REST calls,
+// except PTZ and layout which go over the socket (press-and-hold must be immediate).
+let ws = null;
+let lastStatus = null;
+let previewUrl = null;
+const held = new Set();
+
+const $ = id => document.getElementById(id);
+
+function showMessage(text, ok) {
+  const box = $("message");
+  box.textContent = text || "";
+  box.style.color = ok ? "var(--ok)" : "";
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method, headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (res.status === 401) { location.href = "/login?next=/studio"; throw new Error("login"); }
+  const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : {};
+  if (!res.ok) throw new Error(data.message || data.error || res.statusText);
+  return data;
+}
+
+function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function hms(seconds) {
+  const s = Math.floor(seconds || 0);
+  return [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60].map(n => String(n).padStart(2, "0")).join(":");
+}
+
+function renderStatus(st) {
+  lastStatus = st;
+  document.querySelectorAll("#layouts button").forEach(b => b.classList.toggle("active", b.dataset.layout === st.layout));
+  document.querySelector('[data-layout="display_camera"]').disabled = !st.has_display_capture;
+  const rec = st.recording;
+  $("record").disabled = !!rec;
+  $("stop").disabled = !rec;
+  $("chapter-add").disabled = !rec;
+  $("rec-badge").hidden = !rec;
+  $("elapsed").textContent = hms(rec ? rec.elapsed_s : 0);
+  $("dropped").textContent = rec ? rec.dropped_frames : 0;
+  $("disk").textContent = (st.disk_free_mb / 1024).toFixed(1) + " GB";
+  const db = st.audio_db;
+  $("audio-db").textContent = db <= -89 ? "–∞ dB" : db.toFixed(1) + " dB";
+  $("audio-bar").style.width = Math.max(0, Math.min(100, (db + 60) / 60 * 100)) + "%";
+  const select = $("ptz-camera");
+  const ptzCameras = st.cameras.filter(c => c.ptz);
+  if (select.options.length !== ptzCameras.length) {
+    select.replaceChildren(...ptzCameras.map(c => new Option(c.name, c.id)));
+  }
+}
+
+function connect() {
+  const live = $("live");
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/studio`);
+  ws.binaryType = "blob";
+  ws.onopen = () => { live.textContent = I18N.t("studio.live"); };
+  ws.onmessage = ev => {
+    if (typeof ev.data !== "string") {
+      const url = URL.createObjectURL(ev.data);
+      $("preview").src = url;
+      if (previewUrl) URL.revokeObjectURL(previewUrl);
+      previewUrl = url;
+      return;
+    }
+    const msg = JSON.parse(ev.data);
+    if (msg.type === "status") renderStatus(msg);
+    else if (msg.type === "event") onEvent(msg.event);
+    else if (msg.type === "ptz_result" && !msg.ok) showMessage(I18N.t("studio.error.ptz") + ": " + msg.error);
+  };
+  ws.onclose = () => { live.textContent = I18N.t("studio.reconnecting"); setTimeout(connect, 2000); };
+}
+
+function onEvent(ev) {
+  if (ev.type === "bookings") loadBookings();
+  if (ev.type === "recording" && ev.state === "stopped") {
+    loadRecordings();
+    if (ev.partial) showMessage(I18N.t("studio.partial"));
+  }
+  if (ev.type === "preroll") showMessage(I18N.t("studio.preroll_done"), true);
+}
+
+// --- PTZ: press and hold drives, release stops -------------------------------------------
+
+function ptz(action, extra) {
+  const camera = $("ptz-camera").value;
+  if (!camera) return;
+  send({ type: "ptz", ptz: { camera, action, ...extra } });
+}
+
+function holdable(button, start, stop) {
+  const release = () => { if (held.delete(button)) { button.classList.remove("held"); stop(); } };
+  button.addEventListener("pointerdown", ev => {
+    ev.preventDefault();
+    button.setPointerCapture(ev.pointerId);
+    held.add(button); button.classList.add("held"); start();
+  });
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) button.addEventListener(type, release);
+}
+
+function setupPtz() {
+  const speed = () => Number($("ptz-speed").value);
+  document.querySelectorAll("#joystick [data-dir]").forEach(b =>
+    holdable(b, () => ptz("drive", { direction: b.dataset.dir, speed: speed() }), () => ptz("stop")));
+  document.querySelectorAll("[data-zoom]").forEach(b =>
+    holdable(b, () => ptz("zoom", { zoom: b.dataset.zoom }), () => ptz("zoom", { zoom: "stop" })));
+  $("ptz-home").addEventListener("click", () => ptz("home"));
+  const presets = $("presets");
+  for (let n = 1; n <= 6; n++) {
+    const b = document.createElement("button");
+    b.textContent = n;
+    b.dataset.preset = n;
+    b.addEventListener("click", () => {
+      const store = $("preset-store").checked;
+      ptz(store ? "preset_set" : "preset_recall", { number: n });
+      if (store) { $("preset-store").checked = false; showMessage(I18N.t("studio.ptz.stored", { n }), true); }
+    });
+    presets.appendChild(b);
+  }
+}
+
+// --- recording ----------------------------------------------------------------------------
+
+async function record() {
+  showMessage("");
+  try { await api("POST", "/api/studio/record", {}); }
+  catch (err) { showMessage(I18N.t("studio.error.record") + ": " + err.message); }
+}
+
+async function stop() {
+  $("stop").disabled = true;
+  try { await api("POST", "/api/studio/stop"); showMessage(I18N.t("studio.saved"), true); }
+  catch (err) { showMessage(err.message); }
+  loadRecordings();
+}
+
+async function addChapter() {
+  const title = $("chapter-title").value.trim();
+  if (!title) return;
+  try { const c = await api("POST", "/api/studio/chapter", { title }); $("chapter-title").value = "";
+        showMessage(I18N.t("studio.chapter.added", { t: hms(c.at_s) }), true); }
+  catch (err) { showMessage(err.message); }
+}
+
+// --- bookings -----------------------------------------------------------------------------
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text == null ? "–" : text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function timeOf(iso) { return iso.slice(11, 16); }
+
+async function loadBookings() {
+  const data = await api("GET", "/api/studio/bookings?cancelled=1");
+  $("calendar-link").href = data.calendar;
+  const body = document.querySelector("#bookings tbody");
+  body.replaceChildren();
+  for (const b of data.bookings) {
+    const tr = document.createElement("tr");
+    tr.dataset.booking = b.id;
+    if (b.id === data.current) tr.className = "current";
+    const actions = document.createElement("td");
+    if (b.state === "booked") {
+      const cancel = document.createElement("button");
+      cancel.textContent = I18N.t("studio.book.cancel");
+      cancel.addEventListener("click", async () => {
+        try { await api("DELETE", `/api/studio/bookings/${b.id}`); } catch (err) { showMessage(err.message); }
+        loadBookings();
+      });
+      actions.appendChild(cancel);
+    }
+    tr.append(cell(`${timeOf(b.starts_at)}–${timeOf(b.ends_at)}`), cell(b.title), cell(b.teacher_name),
+              cell(I18N.t("studio.booking." + b.state)), actions);
+    body.appendChild(tr);
+  }
+  if (!data.bookings.length) {
+    const tr = document.createElement("tr");
+    const td = cell(I18N.t("studio.no_bookings"), "muted"); td.colSpan = 5; tr.appendChild(td); body.appendChild(tr);
+  }
+}
+
+async function book(ev) {
+  ev.preventDefault();
+  try {
+    await api("POST", "/api/studio/bookings", {
+      title: $("book-title").value, teacher: $("book-teacher").value.trim(),
+      starts_at: $("book-start").value, ends_at: $("book-end").value,
+    });
+    $("book-form").reset();
+    showMessage(I18N.t("studio.book.done"), true);
+  } catch (err) { showMessage(I18N.t("studio.error.book") + ": " + err.message); }
+  loadBookings();
+}
+
+// --- review -------------------------------------------------------------------------------
+
+function actionButton(label, fn) {
+  const b = document.createElement("button");
+  b.textContent = I18N.t(label);
+  b.addEventListener("click", async () => {
+    try { await fn(); } catch (err) { showMessage(err.message); }
+    loadRecordings();
+  });
+  return b;
+}
+
+let editing = null;
+
+function openEditor(r) {
+  editing = r.id;
+  $("edit-form").hidden = false;
+  $("edit-title").value = r.title || "";
+  $("edit-subject").value = r.subject || "";
+  $("edit-grade").value = r.grade || "";
+  $("edit-language").value = r.language || "vi";
+  $("edit-in").value = r.trim_in_s ?? "";
+  $("edit-out").value = r.trim_out_s ?? (r.duration_s ? r.duration_s.toFixed(1) : "");
+  const player = $("player"); player.hidden = false; player.src = `/api/studio/recordings/${r.id}/media?v=final`;
+}
+
+function edits() {
+  const number = id => $(id).value === "" ? null : Number($(id).value);
+  return { title: $("edit-title").value, subject: $("edit-subject").value, grade: $("edit-grade").value,
+           language: $("edit-language").value, trim_in_s: number("edit-in"), trim_out_s: number("edit-out") };
+}
+
+async function saveEdits(ev) {
+  if (ev) ev.preventDefault();
+  try { await api("PATCH", `/api/studio/recordings/${editing}`, edits()); showMessage(I18N.t("studio.edit.saved"), true); }
+  catch (err) { showMessage(err.message); throw err; }
+  loadRecordings();
+}
+
+async function submitEdits() {
+  await saveEdits();
+  try { await api("POST", `/api/studio/recordings/${editing}/submit`); $("edit-form").hidden = true;
+        showMessage(I18N.t("studio.edit.submitted"), true); }
+  catch (err) { showMessage(err.message); }
+  loadRecordings();
+}
+
+async function loadRecordings() {
+  const data = await api("GET", "/api/studio/recordings");
+  const body = document.querySelector("#recordings tbody");
+  body.replaceChildren();
+  for (const r of data.recordings) {
+    const tr = document.createElement("tr");
+    tr.dataset.recording = r.id;
+    const actions = document.createElement("td");
+    if (r.has_file) actions.appendChild(actionButton("studio.play", async () => {
+      const player = $("player"); player.hidden = false;
+      player.src = `/api/studio/recordings/${r.id}/media?v=${r.has_edit ? "edit" : "final"}`;
+    }));
+    if ((r.state === "draft" || r.state === "rejected") && r.has_file) {
+      actions.appendChild(actionButton("studio.edit", async () => openEditor(r)));
+    }
+    if (r.state === "rejected" && r.review_comment) tr.title = r.review_comment;
+    if (r.state === "submitted") {
+      actions.appendChild(actionButton("studio.approve", () =>
+        api("POST", `/api/studio/recordings/${r.id}/review`, { decision: "approve" })));
+      actions.appendChild(actionButton("studio.reject", async () => {
+        const comment = prompt(I18N.t("studio.reject_why"));
+        if (comment) await api("POST", `/api/studio/recordings/${r.id}/review`, { decision: "reject", comment });
+      }));
+    }
+    if (r.state === "approved") actions.appendChild(actionButton("studio.publish", () =>
+      api("POST", `/api/studio/recordings/${r.id}/publish`)));
+    const state = I18N.t("studio.state." + r.state) + (r.partial ? " · " + I18N.t("studio.partial_short") : "");
+    tr.append(cell(new Date(r.started_at * 1000).toLocaleString()), cell(r.title), cell(r.teacher_name),
+              cell(r.duration_s == null ? null : hms(r.duration_s)), cell(state, r.partial ? "partial" : ""), actions);
+    body.appendChild(tr);
+  }
+}
+
+(async () => {
+  await I18N.load();
+  document.querySelectorAll("#layouts button").forEach(b =>
+    b.addEventListener("click", () => send({ type: "layout", layout: b.dataset.layout })));
+  $("record").addEventListener("click", record);
+  $("stop").addEventListener("click", stop);
+  $("chapter-add").addEventListener("click", addChapter);
+  $("book-form").addEventListener("submit", book);
+  $("edit-form").addEventListener("submit", ev => saveEdits(ev).catch(() => {}));
+  $("edit-submit").addEventListener("click", () => submitEdits().catch(() => {}));
+  setupPtz();
+  connect();
+  loadBookings();
+  loadRecordings();
+  setInterval(loadBookings, 60000);  // "now" moves: the current booking changes
+})();

@@ -1,0 +1,1 @@
+"""Recording: the audio input, the ffmpeg encoder fed from the program, the recording files."""
