@@ -1,13 +1,16 @@
 """From the bus into the hub: validate what devices publish, update the registry, store it.
 
-The hot path is telemetry: one validation (pydantic, compiled once), one registry touch,
-one queue put. The MQTT acknowledgement waits for the store's commit.
+The hot path is telemetry: one validation (pydantic, compiled once) and one registry touch
+per message; the rows of every message read in one wake-up of the event loop go to the
+store as one job, and their MQTT acknowledgements wait for that job's commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -33,6 +36,10 @@ class Ingest:
         self._store = store
         self._rejections = rejections
         self.accepted = 0
+        self._topics: dict[str, DeviceTopic | None] = {}
+        self._rows: list[tuple[str, str, float, float, str | None]] = []
+        self._acks: list[Callable[[], None]] = []
+        self._flush_scheduled = False
         self._unsubscribe = [
             link.subscribe(room_filter(room, "telemetry"), self._on_telemetry),
             link.subscribe(room_filter(room, "status"), self._on_status),
@@ -40,11 +47,18 @@ class Ingest:
         ]
 
     def close(self) -> None:
+        self._flush()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
 
     def _device(self, message: Message) -> DeviceTopic | None:
-        where = parse_device_topic(message.topic)
+        topic = message.topic
+        try:
+            where = self._topics[topic]
+        except KeyError:
+            where = parse_device_topic(topic)
+            if len(self._topics) < 10_000:  # a room has a few hundred topics; a flood of junk must not grow this
+                self._topics[topic] = where
         if where is None:
             self._rejections.add(message.topic, "bad_topic", "not classroom/{room}/devices/{id}/{channel}")
             return None
@@ -67,14 +81,32 @@ class Ingest:
         now = time.time()
         self._registry.seen(where.device_id, now)
         default_ts = telemetry.ts or now
-        rows = [(where.device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings]
-        try:
-            self._store.add_readings(rows, message.defer_ack())
-        except StoreError as err:
-            # Not acknowledged: the broker keeps it and redelivers after the store recovers.
-            self._rejections.add(message.topic, "store_unavailable", str(err))
+        device_id = where.device_id
+        self._rows.extend([(device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings])
+        self._acks.append(message.defer_ack())
+        self.accepted += len(telemetry.readings)
+        if not self._flush_scheduled:
+            # After every message of this wake-up has been read: one store job for all of them.
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._rows:
             return
-        self.accepted += len(rows)
+        rows, acks = self._rows, self._acks
+        self._rows, self._acks = [], []
+
+        def durable() -> None:
+            for ack in acks:
+                ack()
+
+        try:
+            self._store.add_readings(rows, durable)
+        except StoreError as err:
+            # Not acknowledged: the broker keeps them and redelivers after the store recovers.
+            self.accepted -= len(rows)
+            self._rejections.add("telemetry", "store_unavailable", f"{len(rows)} readings: {err}")
 
     def _on_status(self, message: Message) -> None:
         if not message.payload:
