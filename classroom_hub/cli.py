@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     # one line per package that adds commands, e.g. "classroom_hub.lessons.cli"
     "classroom_hub.pusher.cli",
     "classroom_hub.lessons.cli",
+    "stem_labs.cli",
     "studio.cli",
 ]
 

@@ -79,12 +79,15 @@ class SimulatedRoom:
         self.settings = settings
         self.broker_url = broker_url
         self._tasks: list[asyncio.Task[None]] = []
+        self._boards = contextlib.AsyncExitStack()  # serial kits: host-built firmware on a pty
         self.count = 0
 
     async def __aenter__(self) -> SimulatedRoom:
         from device_drivers.simulators import mqtt_simulator
 
         for device_id, device in self.settings.device_list():
+            if device.transport.type == "serial" and device.transport.port and await self._board(device_id, device):
+                continue
             if device.transport.type != "mqtt":
                 log.info("event=demo_device_skipped device=%s transport=%s reason='no simulator wired yet'",
                          device_id, device.transport.type)  # fmt: skip
@@ -103,10 +106,28 @@ class SimulatedRoom:
             self.count += 1
         return self
 
+    async def _board(self, device_id: str, device: Any) -> bool:
+        from pathlib import Path
+
+        from firmware_bridge.errors import FrameError
+        from firmware_bridge.host_board import BOARD_KINDS, HostBoard
+
+        if device.kind not in BOARD_KINDS:
+            return False
+        try:
+            board = HostBoard(BOARD_KINDS[device.kind], device_id, Path(device.transport.port), "--telemetry-ms", "500")
+            await self._boards.enter_async_context(board)
+        except (FrameError, OSError) as err:
+            log.warning("event=demo_device_skipped device=%s reason=%r", device_id, str(err))
+            return False
+        self.count += 1
+        return True
+
     async def __aexit__(self, *exc: object) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._boards.aclose()
 
 
 def _print_welcome(url: str, devices: int, password: str) -> None:

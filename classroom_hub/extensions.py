@@ -25,6 +25,8 @@ EXTENSIONS: tuple[str, ...] = (
     "classroom_hub.web.lesson_routes",  # lessons: /teacher /join /display
     "classroom_hub.web.tech_routes",  # fleet, wired drivers, discovery, /tech, /metrics
     "studio.web",  # the lecture studio: /studio
+    "firmware_bridge.part",  # kits on USB serial, on the bus
+    "stem_labs.web",  # labs: /lab, the Vinaponics kit, experiments, robots
 )
 
 

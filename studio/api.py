@@ -23,6 +23,8 @@ class BookingRequest(_Message):
     teacher: str | None = Field(None, description="staff booking for a teacher: their username")
     teacher_name: str | None = Field(None, max_length=100)
     presets: dict[str, int] = Field(default_factory=dict, description="camera id -> preset to recall at pre-roll")
+    subject: str | None = Field(None, max_length=200, description="of the lecture; carried into its recording")
+    grade: str | None = Field(None, max_length=50)
 
 
 def epoch(moment: datetime, zone: ZoneInfo) -> float:

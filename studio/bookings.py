@@ -54,6 +54,8 @@ class Booking:
     cancelled_by: str | None = None
     preroll_at: float | None = None
     preroll_report: dict[str, Any] | None = None
+    subject: str | None = None
+    grade: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Booking:
@@ -74,6 +76,8 @@ class Booking:
             "state": self.state,
             "preroll_at": self.preroll_at,
             "preroll_report": self.preroll_report,
+            "subject": self.subject,
+            "grade": self.grade,
         }
 
 
@@ -110,6 +114,8 @@ class Bookings:
         starts_at: float,
         ends_at: float,
         presets: dict[str, int] | None = None,
+        subject: str | None = None,
+        grade: str | None = None,
     ) -> Booking:
         if not actor.staff and teacher != actor.username:
             raise NotAllowed("a teacher books only for themselves")
@@ -132,7 +138,8 @@ class Bookings:
         booking = Booking(
             id=uuid.uuid4().hex[:12], teacher=teacher, teacher_name=teacher_name or teacher, title=title,
             starts_at=starts_at, ends_at=ends_at, presets=dict(presets or {}), created_by=actor.username,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, subject=(subject or "").strip() or None,
+            grade=(grade or "").strip() or None,
         )  # fmt: skip
         buffer = self.rules.buffer_s
 
@@ -150,9 +157,10 @@ class Bookings:
                                       other.id)  # fmt: skip
             conn.execute(
                 "INSERT INTO bookings (id, teacher, teacher_name, title, starts_at, ends_at, presets, state, "
-                "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?)",
+                "created_by, created_at, updated_at, subject, grade) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?, ?)",
                 (booking.id, teacher, booking.teacher_name, title, starts_at, ends_at, json.dumps(booking.presets),
-                 actor.username, now, now),
+                 actor.username, now, now, booking.subject, booking.grade),
             )  # fmt: skip
 
         await self.store.call(lambda conn: transaction(conn, insert))

@@ -12,11 +12,13 @@ from pydantic import BaseModel, ValidationError
 
 from classroom_hub.auth import User
 from studio.bookings import Actor
+from studio.courier import LectureCourier
 from studio.errors import BookingConflict, NotAllowed, NotFound, RecordingError, ReviewError, StudioError
 from studio.live import Studio
 from studio.ptz import PtzError
 
 STUDIO = web.AppKey("studio", Studio)
+LECTURES = web.AppKey("lecture_courier", LectureCourier)  # only when a materials bank is configured
 STAFF = ("studio_staff",)
 TEACHERS = ("teacher", "studio_staff")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

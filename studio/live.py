@@ -201,7 +201,7 @@ class Studio:
         recording_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         recording = await self.recordings.create(
             recording_id, booking_id=booking.id, teacher=booking.teacher, teacher_name=booking.teacher_name,
-            title=booking.title, language=self.room.language,
+            title=booking.title, language=self.room.language, subject=booking.subject, grade=booking.grade,
         )  # fmt: skip
         recorder = Recorder(
             self.program, self.audio, self.settings, self.recordings.work_path(recording_id),

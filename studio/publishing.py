@@ -14,6 +14,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ class Material:
         data["metadata"] = json.loads(data["metadata"])
         return cls(**data)
 
+    def upload(self) -> dict[str, Any]:
+        """How far the lecture is on its way to the materials bank (for the review queue and the teacher)."""
+        return {"sent_bytes": self.sent_bytes, "size_bytes": self.size_bytes, "attempts": self.attempts,
+                "last_error": self.last_error, "delivered_at": self.delivered_at}  # fmt: skip
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
@@ -74,6 +80,12 @@ async def file_sha256(path: Path) -> str:
 class MaterialsOutbox:
     def __init__(self, store: StudioStore) -> None:
         self.store = store
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_enqueue(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each lecture queued (the courier wakes up); returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     async def enqueue(self, recording_id: str, path: Path, sha256: str, metadata: dict[str, Any]) -> int:
         """Queue a file for the materials bank; queuing the same recording twice keeps the first row."""
@@ -90,7 +102,10 @@ class MaterialsOutbox:
                 conn.execute("SELECT seq FROM materials_outbox WHERE recording_id = ?", (recording_id,)).fetchone()[0]
             )
 
-        return await self.store.call(insert)
+        seq = await self.store.call(insert)
+        for listener in list(self._listeners):
+            listener()
+        return seq
 
     async def pending(self, limit: int = 10) -> list[Material]:
         rows = await self.store.call(
@@ -108,6 +123,18 @@ class MaterialsOutbox:
             return Material.from_row(row)
 
         return await self.store.call(query)
+
+    async def of_recordings(self, recording_ids: list[str]) -> dict[str, Material]:
+        """The outbox row of each of these recordings that has one (published ones)."""
+        if not recording_ids:
+            return {}
+        marks = ",".join("?" * len(recording_ids))
+        rows = await self.store.call(
+            lambda conn: conn.execute(
+                f"SELECT * FROM materials_outbox WHERE recording_id IN ({marks})", tuple(recording_ids)
+            ).fetchall()
+        )
+        return {row["recording_id"]: Material.from_row(row) for row in rows}
 
     async def progress(self, seq: int, sent_bytes: int) -> None:
         """The central side holds the first ``sent_bytes`` bytes: a restart resumes from there."""

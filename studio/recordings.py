@@ -129,16 +129,16 @@ class Recordings:
 
     async def create(
         self, recording_id: str, *, booking_id: str | None, teacher: str | None, teacher_name: str | None,
-        title: str | None, language: str,
+        title: str | None, language: str, subject: str | None = None, grade: str | None = None,
     ) -> Recording:  # fmt: skip
         now = time.time()
 
         def insert(conn: sqlite3.Connection) -> Recording:
             conn.execute(
                 "INSERT INTO recordings (id, booking_id, teacher, teacher_name, state, started_at, work_path, title, "
-                "language, updated_at) VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?)",
+                "language, subject, grade, updated_at) VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)",
                 (recording_id, booking_id, teacher, teacher_name, now, str(self.work_path(recording_id)), title,
-                 language, now),
+                 language, subject, grade, now),
             )  # fmt: skip
             return fetch(conn, recording_id)
 

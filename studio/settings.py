@@ -34,6 +34,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_hours(text: str) -> tuple[int, int]:
+    """``"07:00-17:30"`` -> (420, 1050) minutes after midnight."""
+    match = HOURS_RE.match(text)
+    if match is None:
+        raise ValueError(f"hours {text!r} must look like 07:00-17:30")
+    return int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
+
+
 class StudioSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,6 +61,9 @@ class StudioSettings(BaseModel):
     buffer_minutes: int = Field(15, ge=0, le=240, description="free time kept between two bookings")
     preroll_minutes: float = Field(5.0, ge=0, le=60, description="power on and recall presets this early")
     max_booking_hours: float = Field(4.0, gt=0, le=12)
+    booking_hours: str = Field("07:00-17:30", description="the studio's day for teachers' slots, HH:MM-HH:MM")
+    booking_weekdays: list[int] = Field([1, 2, 3, 4, 5, 6], description="days with slots, 1 = Monday ... 7 = Sunday")
+    slot_minutes: int = Field(45, ge=10, le=240, description="a teacher's slot; slots are buffer_minutes apart")
     timezone: str = "Asia/Ho_Chi_Minh"
     min_free_mb: int = Field(2048, ge=0, description="refuse to start a recording with less disk left")
     recordings_dir: Path | None = Field(None, description="default <data_dir>/studio/recordings")
@@ -67,6 +81,21 @@ class StudioSettings(BaseModel):
         if v <= 0 or v > 60 or AUDIO_RATE % v:
             raise ValueError("fps must divide 48000 and be at most 60: 24, 25, 30, 48, 50 or 60")
         return v
+
+    @field_validator("booking_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        opens, closes = parse_hours(v)
+        if closes <= opens:
+            raise ValueError(f"booking_hours {v!r}: the day must end after it starts")
+        return v
+
+    @field_validator("booking_weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[int]) -> list[int]:
+        if not v or any(not 1 <= d <= 7 for d in v):
+            raise ValueError("booking_weekdays: ISO weekdays 1 (Monday) to 7 (Sunday), at least one")
+        return sorted(set(v))
 
     @field_validator("timezone")
     @classmethod
@@ -86,6 +115,11 @@ class StudioSettings(BaseModel):
     @property
     def size(self) -> tuple[int, int]:
         return parse_size(self.program_size)
+
+    @property
+    def day_minutes(self) -> tuple[int, int]:
+        """The studio's booking day as minutes after midnight: (opens, closes)."""
+        return parse_hours(self.booking_hours)
 
     @property
     def zone(self) -> ZoneInfo:

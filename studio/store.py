@@ -106,6 +106,11 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: a teacher books with the lecture's subject and grade (carried into its recording)
+    """
+    ALTER TABLE bookings ADD COLUMN subject TEXT;
+    ALTER TABLE bookings ADD COLUMN grade TEXT;
+    """,
 )
 
 

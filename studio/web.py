@@ -1,7 +1,9 @@
-"""The studio's web side: the /studio page, its JSON API, the live WebSocket and the calendar feed.
+"""The studio's web side: the /studio page, its JSON API, the live WebSocket and the calendar feed;
+the teachers' booking page (studio/web_booking.py).
 
 ``setup(app)`` adds the routes and, when the room is a studio (``room.kind = "studio"`` or any
-camera configured), a cleanup-context part that runs the ``Studio`` for the app's lifetime.
+camera configured), a cleanup-context part that runs the ``Studio`` for the app's lifetime, and
+with it the courier of published lectures to the materials bank when one is configured.
 Message shapes are in ``studio/api.py``; docs/studio.md lists every route.
 """
 
@@ -22,6 +24,9 @@ from pydantic import ValidationError
 from classroom_hub import xapi
 from classroom_hub.app import SETTINGS, STORE
 from classroom_hub.drivers_part import WIRED
+from classroom_hub.lessons import LessonLibrary
+from classroom_hub.pusher.courier import Backoff
+from classroom_hub.pusher.materials import MaterialsBank
 from classroom_hub.web.routes import SOCKETS, page, require
 from config.settings import HubSettings
 from studio.api import (
@@ -31,11 +36,13 @@ from studio.api import (
     RecordRequest,
     SocketCommand,
 )
+from studio.courier import LectureCourier
 from studio.errors import StudioError
-from studio.http import STAFF, STUDIO, actor_of, body_of, running_studio, studio_errors
+from studio.http import LECTURES, STAFF, STUDIO, actor_of, body_of, running_studio, studio_errors
 from studio.live import RoomIdentity, Studio, power_on_directly
 from studio.ptz import PtzError
 from studio.settings import load_studio_settings, rig_from, studio_dir
+from studio.web_booking import book_page, slots
 from studio.web_library import (
     book,
     calendar_feed,
@@ -65,6 +72,8 @@ def is_studio(settings: HubSettings) -> bool:
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/studio", page("studio"))
+    r.add_get("/studio/book", book_page)  # teachers: their own login check, not a PAGE_ROLES entry
+    r.add_get("/api/studio/slots", slots)
     r.add_get("/studio/calendar.ics", calendar_feed)
     r.add_get("/api/studio/status", status)
     r.add_get("/api/studio/preview.jpg", preview_jpeg)
@@ -104,8 +113,32 @@ async def studio_part(app: web.Application) -> AsyncIterator[None]:
     )  # fmt: skip
     await studio.start()
     app[STUDIO] = studio
+    courier = lecture_courier(settings, studio)
+    task = None
+    if courier is not None:
+        app[LECTURES] = courier
+        task = asyncio.create_task(courier.run(), name="lecture-courier")
     yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await studio.close()
+
+
+def lecture_courier(settings: HubSettings, studio: Studio) -> LectureCourier | None:
+    """Published lectures go to the materials bank (``central.materials_url``) through the pusher's client."""
+    central = settings.central
+    url = central.materials_url
+    if not url:
+        return None
+    token = central.materials_token.get_secret_value() if central.materials_token else None
+
+    def bank() -> MaterialsBank:
+        return MaterialsBank(url, settings.data_dir / "materials", LessonLibrary(settings.data_dir / "lessons"),
+                             token=token)  # fmt: skip
+
+    return LectureCourier(studio.outbox, bank, backoff=Backoff(central.retry_min_s, central.retry_max_s))
 
 
 async def _display_power(app: web.Application, device_id: str, options: dict[str, Any]) -> None:

@@ -18,8 +18,9 @@ from classroom_hub.web.routes import current_user, require
 from studio.api import BookingRequest, EditRequest, ReviewRequest, epoch
 from studio.calendar import calendar
 from studio.errors import NotAllowed, NotFound
-from studio.http import STAFF, TEACHERS, actor_of, body_of, error, running_studio, studio_errors
+from studio.http import LECTURES, STAFF, TEACHERS, actor_of, body_of, error, running_studio, studio_errors
 from studio.live import Studio
+from studio.publishing import Material
 
 log = logging.getLogger(__name__)
 # --- bookings and the calendar -------------------------------------------------------------
@@ -69,7 +70,7 @@ async def book(request: web.Request) -> web.Response:
     zone = studio.settings.zone
     booking = await studio.bookings.book(
         actor, teacher=teacher, teacher_name=teacher_name, title=body.title, starts_at=epoch(body.starts_at, zone),
-        ends_at=epoch(body.ends_at, zone), presets=body.presets,
+        ends_at=epoch(body.ends_at, zone), presets=body.presets, subject=body.subject, grade=body.grade,
     )  # fmt: skip
     unknown = [c for c in body.presets if c not in studio.cameras.cameras]
     if unknown:
@@ -135,14 +136,22 @@ async def list_recordings(request: web.Request) -> web.Response:
     found = await studio.recordings.list(*states)
     if not user.may(*STAFF):
         found = [r for r in found if r.teacher == user.username]
-    return web.json_response({"recordings": [r.as_dict() for r in found]})
+    sent = await studio.outbox.of_recordings([r.id for r in found if r.state == "published"])
+    return web.json_response({"recordings": [_with_upload(r.as_dict(), sent.get(r.id)) for r in found]})
+
+
+def _with_upload(body: dict[str, Any], material: Material | None) -> dict[str, Any]:
+    """A published lecture's way to the materials bank: bytes sent, tries, last error, delivered."""
+    body["upload"] = material.upload() if material is not None else None
+    return body
 
 
 @studio_errors
 async def get_recording(request: web.Request) -> web.Response:
     _, recording = await _visible(request, request.match_info["id"])
-    body = recording.as_dict()
-    body["log"] = await running_studio(request).review.log(recording.id)
+    studio = running_studio(request)
+    body = _with_upload(recording.as_dict(), (await studio.outbox.of_recordings([recording.id])).get(recording.id))
+    body["log"] = await studio.review.log(recording.id)
     return web.json_response(body)
 
 
@@ -198,9 +207,11 @@ async def outbox(request: web.Request) -> web.Response:
     await require(request, "studio_staff", "technician")
     studio = running_studio(request)
     pending = await studio.outbox.pending(limit=100)
+    courier = request.app.get(LECTURES)
     return web.json_response(
         {
             "depth": await studio.outbox.depth(),
+            "courier": courier.status() if courier is not None else None,
             "pending": [
                 {k: v for k, v in vars(m).items() if k != "metadata"} | {"title": m.metadata.get("title")}
                 for m in pending

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
 from classroom_hub.lessons.errors import LessonError
@@ -52,6 +52,9 @@ from classroom_hub.lessons.sync import Link, Links, frame_of
 from classroom_hub.roster import RosterCache
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
+
+if TYPE_CHECKING:
+    from classroom_hub.lessons.headsets import LessonHeadsets
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class Classroom:
         self.links = Links()
         self.statements = StatementWriter(store)
         self.feed = ScreenFeed()
+        self.headsets: LessonHeadsets | None = None  # the room's headsets follow vr_scene steps
         self._screens_dirty = asyncio.Event()
         self._beat = 0
         self._beat_times: deque[tuple[int, float]] = deque(maxlen=16)
@@ -124,6 +128,8 @@ class Classroom:
     def publish(self, rev: int, values: dict[str, Any]) -> None:
         frame = frame_of({"t": "delta", "rev": rev, "set": values})
         self.links.broadcast(frame, itertools.chain(self.links.seated(), self.links.screens()))
+        if self.headsets is not None and self.run is not None and ("step" in values or "ended" in values):
+            self.headsets.follow(self.run)
 
     def tell(self, seat: Seat, message: dict[str, Any]) -> None:
         for link in self.links.of_seat(seat):
@@ -256,6 +262,8 @@ class Classroom:
                 link.send(message)
             if teacher and run.summary is not None:
                 link.send({"t": "summary", "summary": run.summary})
+            if teacher and self.headsets is not None and self.headsets.last is not None:
+                link.send(self.headsets.last)
 
     def welcome_tablet(self, link: Link, seat: Seat, rev: int | None, run_id: str | None) -> None:
         run = self.run

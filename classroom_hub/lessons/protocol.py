@@ -308,8 +308,30 @@ class ByeOut(Outbound):
     reason: Literal["replaced", "ended", "relaunched", "shutdown"]
 
 
+class HeadsetResultOut(Outbound):
+    device_id: str
+    outcome: Literal["ok", "failed", "no_reply", "offline", "unknown_device"]
+    error: str | None
+
+
+class HeadsetsOut(Outbound):
+    """Teacher only: the room's headsets following a ``vr_scene`` step (launch on entering it,
+    ``home`` on leaving it), once when the command goes out and once with the outcome."""
+
+    t: Literal["headsets"]
+    step: str
+    scene: str
+    command: Literal["launch_scene", "home"]
+    state: Literal["sending", "done"]
+    total: int
+    counts: dict[str, int] | None = None  # done: headsets per outcome
+    summary: str | None = None  # done: "38/40 launched, 2 offline: H07, H22" (English, for logs)
+    results: list[HeadsetResultOut] | None = None  # done: one per headset
+
+
 ServerMessage = Annotated[
-    WelcomeOut | DeltaOut | BeatOut | AnsweredOut | MeOut | ErrorOut | ClassOut | ResultsOut | SummaryOut | ByeOut,
+    WelcomeOut | DeltaOut | BeatOut | AnsweredOut | MeOut | ErrorOut | ClassOut | ResultsOut | SummaryOut | ByeOut
+    | HeadsetsOut,
     Field(discriminator="t"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

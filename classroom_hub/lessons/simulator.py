@@ -38,6 +38,7 @@ class LessonClient:
         self.answered: dict[str, dict[str, Any]] = {}
         self.frames: list[str] = []  # every text frame received, as received
         self.welcomes: list[dict[str, Any]] = []
+        self.headsets: list[dict[str, Any]] = []  # a teacher's: the room's headsets on vr_scene steps
         self.auto_ack = True
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self._changed = asyncio.Condition()
@@ -161,6 +162,8 @@ class LessonClient:
             self.results = message["results"]
         elif kind == "summary":
             self.summary = message["summary"]
+        elif kind == "headsets":
+            self.headsets.append(message)
         if ack is not None and self.auto_ack:
             await self.send({"t": "ack", "rev": ack})
         async with self._changed:

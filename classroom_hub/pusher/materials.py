@@ -1,4 +1,5 @@
-"""Lesson packages from the central materials bank, fetched by content hash, and teachers' lessons sent back.
+"""Lesson packages from the central materials bank, fetched by content hash; teachers' lessons and
+recorded lectures sent back.
 
 The bank's HTTP API is ours (docs/central-database.md, section "The materials bank API").
 A package is fetched to ``<data_dir>/materials/.partial/<hash>.part``; an interrupted
@@ -6,6 +7,10 @@ download resumes with ``Range: bytes=<have>-``; the whole file must hash (SHA-25
 content hash it was listed under, or it is thrown away. Only then is it imported into the
 lesson library, which checks the package itself; ``index.json`` remembers which bank
 hash became which lesson, so nothing is fetched twice.
+
+Large files (the studio's lectures) go up resumably: ``PUT /uploads/<sha256>`` says what
+is coming and answers how much the bank already holds, ``PATCH`` appends chunks from that
+offset, and the bank hashes the whole file when the last byte is in (:meth:`MaterialsBank.upload`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +57,25 @@ class Material(BaseModel):
     subjects: list[str] = Field(default_factory=list)
     status: str = "published"
     updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The bank's view of an upload: how many bytes it holds and, once complete, its own hash."""
+
+    sha256: str
+    size_bytes: int
+    offset: int
+    status: str  # receiving | complete
+    remote_id: str | None = None
+
+
+class UploadMismatch(MaterialsError):
+    """The bank hashed the whole file to something else; it discarded the bytes (offset 0 again)."""
+
+    def __init__(self, message: str, remote_sha256: str) -> None:
+        super().__init__(message)
+        self.remote_sha256 = remote_sha256
 
 
 @dataclass
@@ -260,6 +284,80 @@ class MaterialsBank:
             raise MaterialsError(f"{url}: {type(err).__name__}: {err}") from err
         log.info("event=materials_submitted hash=%s status=%s", content_hash[:12], answer.get("status"))
         return answer
+
+
+    async def announce(self, sha256: str, size_bytes: int, details: dict[str, Any]) -> Upload:
+        """``PUT /uploads/<sha256>``: what is coming; the answer says how much the bank already has."""
+        url = f"{self.base_url}/uploads/{sha256}"
+        try:
+            async with self.session.put(url, json={**details, "size_bytes": size_bytes}) as response:
+                if response.status not in (200, 201):
+                    raise MaterialsError(f"{url}: the bank answered {response.status}: {await _short(response)}")
+                return _upload(url, await response.json(content_type=None))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise MaterialsError(f"{url}: {type(err).__name__}: {err}") from err
+
+    async def append(self, sha256: str, offset: int, chunk: bytes) -> Upload:
+        """``PATCH /uploads/<sha256>``: the next bytes from ``offset``; the answer is the new offset."""
+        url = f"{self.base_url}/uploads/{sha256}"
+        headers = {"Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)}
+        try:
+            async with self.session.patch(url, data=chunk, headers=headers) as response:
+                if response.status == 204:
+                    held = int(response.headers.get("Upload-Offset", "-1"))
+                    return Upload(sha256, -1, held, "receiving")
+                body = await response.json(content_type=None) if response.content_type == "application/json" else {}
+                if response.status == 409 and isinstance(body.get("offset"), int):
+                    return Upload(sha256, -1, body["offset"], "receiving")  # we were wrong: go on from the bank's
+                if response.status == 422 and isinstance(body.get("sha256"), str):
+                    remote = body["sha256"]
+                    raise UploadMismatch(f"{url}: the bank's copy hashes to {remote[:12]}..., not {sha256[:12]}...: "
+                                         "it is sent again from the start", remote)  # fmt: skip
+                if response.status != 200:
+                    raise MaterialsError(f"{url}: the bank answered {response.status}: {str(body)[:200]}")
+                return _upload(url, body)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise MaterialsError(f"{url}: upload interrupted ({type(err).__name__}: {err}); it will resume") from err
+
+    async def upload(
+        self,
+        path: Path,
+        sha256: str,
+        details: dict[str, Any],
+        *,
+        chunk_bytes: int = 8 << 20,
+        progress: Callable[[int], Awaitable[None]] | None = None,
+    ) -> Upload:
+        """Send ``path`` from wherever the bank's copy stops; returns the completed upload (the bank's hash).
+
+        Raises :class:`MaterialsError` when the line or the bank fails (call again: it resumes) and
+        :class:`UploadMismatch` when the whole file the bank received hashes to something else."""
+        size = await self._blocking(lambda: path.stat().st_size)
+        state = await self.announce(sha256, size, details)
+        while state.status != "complete":
+            offset = state.offset
+            if not 0 <= offset < size:
+                raise MaterialsError(f"{path.name}: the bank holds {offset} of {size} bytes but has not finished it")
+            chunk = await self._blocking(lambda at=offset: _read_at(path, at, chunk_bytes))  # type: ignore[misc]
+            state = await self.append(sha256, offset, chunk)
+            if progress is not None and state.status != "complete":
+                await progress(state.offset)
+        log.info("event=materials_uploaded hash=%s bytes=%d id=%s", sha256[:12], size, state.remote_id)
+        return state
+
+
+def _upload(url: str, body: Any) -> Upload:
+    try:
+        return Upload(str(body["sha256"]), int(body["size_bytes"]), int(body["offset"]), str(body["status"]),
+                      str(body["id"]) if body.get("id") is not None else None)  # fmt: skip
+    except (KeyError, TypeError, ValueError) as err:
+        raise MaterialsError(f"{url}: the answer is not an upload status: {str(body)[:200]}") from err
+
+
+def _read_at(path: Path, offset: int, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
 
 
 def lesson_zip(folder: Path, target: Path) -> Path:

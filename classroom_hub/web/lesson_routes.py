@@ -24,15 +24,17 @@ import segno
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import HEALTH, SETTINGS, STORE
+from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.errors import HubError
+from classroom_hub.fleet.part import FLEET
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.errors import LessonError
+from classroom_hub.lessons.headsets import LessonHeadsets
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
-from classroom_hub.lessons.sync import Link
+from classroom_hub.lessons.sync import Link, frame_of
 from classroom_hub.web.routes import SOCKETS, STATIC, page, require
 
 log = logging.getLogger(__name__)
@@ -89,12 +91,21 @@ async def _lessons_part(app: web.Application) -> AsyncIterator[None]:
         log.error("event=pins_unreadable problems=%r", str(err))
         pins = PinBook(settings.data_dir / PIN_FILE)
     classroom = Classroom(settings, app[STORE], library, roster, pins)
+
+    def to_teachers(message: dict[str, Any]) -> None:
+        classroom.links.broadcast(frame_of(message), classroom.links.teachers)
+
+    # A vr_scene step launches its scene on the room's headsets (the fleet part starts after this one).
+    headsets = LessonHeadsets(app[REGISTRY], lambda: app.get(FLEET), to_teachers, settings.http.public_url)
+    classroom.headsets = headsets
+    headsets.start()
     await classroom.start()
     app[LESSONS] = classroom
     app[HEALTH].parts["lessons"] = lambda: "up"
     try:
         yield
     finally:
+        await headsets.close()
         await classroom.close()
         roster.close()
 
@@ -239,6 +250,8 @@ async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(compress=False, max_msg_size=4 * MAX_FRAME_BYTES)
     await ws.prepare(request)
     classroom = request.app[LESSONS]
+    if user is not None and classroom.headsets is not None and not request.app[SETTINGS].http.public_url:
+        classroom.headsets.hub_url = hub_url(request)  # the address the teacher reached: headsets are on that LAN
     link = Link(role, ws, request.transport, request.remote or "?", user=user.username if user else None)
     request.app[SOCKETS].add(ws)
     classroom.attach(link)

@@ -249,6 +249,13 @@ async function submitEdits() {
   loadRecordings();
 }
 
+function uploadText(u) {
+  if (u.delivered_at) return I18N.t("studio.upload.delivered");
+  const percent = u.size_bytes ? Math.floor(u.sent_bytes * 100 / u.size_bytes) : 0;
+  return I18N.t(u.last_error ? "studio.upload.retrying" : "studio.upload.sending", { percent })
+    + (u.last_error ? ` (${u.last_error})` : "");
+}
+
 async function loadRecordings() {
   const data = await api("GET", "/api/studio/recordings");
   const body = document.querySelector("#recordings tbody");
@@ -275,7 +282,8 @@ async function loadRecordings() {
     }
     if (r.state === "approved") actions.appendChild(actionButton("studio.publish", () =>
       api("POST", `/api/studio/recordings/${r.id}/publish`)));
-    const state = I18N.t("studio.state." + r.state) + (r.partial ? " · " + I18N.t("studio.partial_short") : "");
+    let state = I18N.t("studio.state." + r.state) + (r.partial ? " · " + I18N.t("studio.partial_short") : "");
+    if (r.state === "published" && r.upload) state += " · " + uploadText(r.upload);  // on its way to the materials bank
     tr.append(cell(new Date(r.started_at * 1000).toLocaleString()), cell(r.title), cell(r.teacher_name),
               cell(r.duration_s == null ? null : hms(r.duration_s)), cell(state, r.partial ? "partial" : ""), actions);
     body.appendChild(tr);

@@ -13,6 +13,7 @@ let results = null;
 let summary = null;
 let lessons = [];
 let showingSummary = false;
+let headsets = null;       // the last "headsets" message: the room's headsets on a vr_scene step
 
 function toast(text) {
   const box = $("toast");
@@ -89,6 +90,7 @@ function render() {
   $("notes").textContent = full && full.notes ? full.notes : "";
   $("notes").hidden = !(full && full.notes);
   renderAnswerKey(step, full);
+  renderHeadsets();
   const q = st.question && st.question.step === step.id ? st.question : null;
   $("question-controls").hidden = !q;
   if (q) {
@@ -147,6 +149,28 @@ function renderStudents() {
   }));
 }
 
+// "38/40 đã mở cảnh, 2 mất kết nối: H07, H22": the fleet's group command, in the page's language.
+function headsetsLine(h) {
+  if (h.state === "sending") return t(`teacher.headsets.sending.${h.command}`, { n: h.total });
+  const parts = [];
+  for (const outcome of ["offline", "no_reply", "failed", "unknown_device"]) {
+    const ids = h.results.filter(r => r.outcome === outcome).map(r => r.device_id);
+    if (ids.length) parts.push(`${ids.length} ${t("teacher.headsets.outcome." + outcome)}: ${ids.join(", ")}`);
+  }
+  return `${h.counts.ok}/${h.total} ${t("teacher.headsets.done." + h.command)}` + (parts.length ? `, ${parts.join("; ")}` : "");
+}
+
+function renderHeadsets() {
+  const st = socket.state;
+  const h = headsets && headsets.command === "launch_scene" && st.step && headsets.step === st.step.id ? headsets : null;
+  $("headsets").hidden = !h;
+  if (!h) return;
+  $("headsets-summary").textContent = headsetsLine(h);
+  $("headsets-summary").dataset.state = h.state;
+  $("headsets-problems").replaceChildren(...(h.results || []).filter(r => r.outcome === "failed" || r.outcome === "no_reply")
+    .map(r => el("li", { text: `${r.device_id}: ${r.error || t("teacher.headsets.outcome." + r.outcome)}` })));
+}
+
 // --- after the lesson -----------------------------------------------------------------------
 
 function showSummary() {
@@ -200,6 +224,10 @@ function showSummary() {
       }
       else if (msg.t === "results") { results = msg.results; if (!$("running").hidden) renderResults(); }
       else if (msg.t === "summary") { summary = msg.summary; showSummary(); }
+      else if (msg.t === "headsets") {
+        if (msg.command === "launch_scene") { headsets = msg; if (!$("running").hidden) renderHeadsets(); }
+        else if (msg.state === "done") toast(headsetsLine(msg));
+      }
       else if (msg.t === "error") toast(t("teacher.error." + msg.code) + (msg.code === "invalid" ? ` (${msg.message})` : ""));
     },
     status: s => { $("link").dataset.state = s; },

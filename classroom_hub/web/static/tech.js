@@ -396,5 +396,6 @@ function socket(path, onMessage, onState) {
   });
   loadSide();
   loadScenes();
+  PushPanel.start();  // tech_push.js
   setInterval(() => { render(); renderAlarms(); loadSide(); if (selected) loadChart(selected); }, 10000);  // "x s ago" ages
 })();

@@ -45,6 +45,8 @@ const char kUsage[] =
     "  --drop-replies N      run the first N commands but lose their ACK/NACK\n"
     "  --estop-at MS         robot: press the emergency stop button MS after start\n"
     "  --seed N              simulator random seed\n"
+    "  --sim-stdin           read simulator control lines on stdin: \"ph 5.2\" pins a reading,\n"
+    "                        \"ph -\" releases it (robot: battery, distance)\n"
     "  --stamp               add tx_us (CLOCK_MONOTONIC us mod 2^31) to telemetry, for latency benches\n"
     "  --verbose             log link counters to stderr on exit\n"
     "  --pty prints the slave path it created on stdout, then serves it.\n"
@@ -68,6 +70,7 @@ struct Options {
   unsigned long seed = 1;
   bool stamp = false;
   bool verbose = false;
+  bool sim_stdin = false;
 };
 
 bool parse_long(const char* text, long low, long high, long* out) {
@@ -107,6 +110,7 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--estop-at") { if (!number(0, 86400000, &o.estop_at)) return false; }
     else if (arg == "--seed") { if (!number(0, 2147483647, &value)) return false; o.seed = static_cast<unsigned long>(value); }
     else if (arg == "--stamp") o.stamp = true;
+    else if (arg == "--sim-stdin") o.sim_stdin = true;
     else if (arg == "--verbose") o.verbose = true;
     else {
       fprintf(stderr, "kit_host: unknown argument %s\n%s", arg.c_str(), kUsage);
@@ -114,7 +118,7 @@ bool parse(int argc, char** argv, Options& o) {
     }
   }
   const int modes = (o.port.empty() ? 0 : 1) + (o.fd >= 0) + o.pty + o.stdio + o.fuzz;
-  if ((o.kit != "vinaponics" && o.kit != "robot") || modes != 1) {
+  if ((o.kit != "vinaponics" && o.kit != "robot") || modes != 1 || (o.sim_stdin && (o.stdio || o.fuzz))) {
     fprintf(stderr, "%s", kUsage);
     return false;
   }
@@ -205,6 +209,32 @@ class FuzzPort : public kit::Port {
   kit::FrameDecoder check_;
 };
 
+// Simulator control lines on stdin (--sim-stdin), read without blocking the firmware loop.
+class ControlLines {
+ public:
+  template <typename Hardware>
+  void read(Hardware& hardware) {
+    char buf[256];
+    const ssize_t n = ::read(0, buf, sizeof buf);
+    if (n <= 0) {
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) open = false;
+      return;
+    }
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] != '\n') {
+        if (line_.size() < 200) line_ += buf[i];
+        continue;
+      }
+      if (!hardware.control(line_.c_str())) fprintf(stderr, "kit_host: bad control line: %s\n", line_.c_str());
+      line_.clear();
+    }
+  }
+  bool open = true;
+
+ private:
+  std::string line_;
+};
+
 template <typename KitT, typename Hardware>
 int serve(const Options& o, Hardware& hardware) {
   KitT kit_logic(hardware);
@@ -280,15 +310,19 @@ int serve(const Options& o, Hardware& hardware) {
   device.drop_commands = static_cast<uint16_t>(o.drop_commands);
   device.drop_replies = static_cast<uint16_t>(o.drop_replies);
   if (o.stamp) device.extra_telemetry = stamp_telemetry;
+  ControlLines control;
+  control.open = o.sim_stdin;
+  if (control.open) set_nonblocking(0);
   device.begin(millis());
   while (!g_stop && !port.eof) {
     const uint32_t now = millis();
     device.poll(now);
     uint32_t wait = device.idle_ms(now);
     if (wait > 10) wait = 10;  // the kit's own loop (sensors, programs) runs at least every 10 ms
-    pollfd p{rfd, POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(wait));
-    if (ready > 0 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN)) {
+    pollfd p[2] = {{rfd, POLLIN, 0}, {0, POLLIN, 0}};
+    const int ready = poll(p, control.open ? 2 : 1, static_cast<int>(wait));
+    if (ready > 0 && control.open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) control.read(hardware);
+    if (ready > 0 && (p[0].revents & (POLLHUP | POLLERR)) && !(p[0].revents & POLLIN)) {
       usleep(wait * 1000u);  // nobody on the other end of the pty: do not spin
     }
   }

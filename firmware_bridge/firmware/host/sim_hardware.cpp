@@ -1,5 +1,8 @@
 #include "sim_hardware.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 namespace sim {
 
 uint32_t Random::next() {  // xorshift32
@@ -19,6 +22,45 @@ float drift(float value, float target, float tau_s, float dt_s, float noise) {
   return value + (target - value) * k + noise;
 }
 
+bool parse_control(const char* line, char* key, size_t key_cap, float* value, bool* release) {
+  size_t n = 0;
+  while (line[n] != '\0' && line[n] != ' ' && n + 1 < key_cap) {
+    key[n] = line[n];
+    ++n;
+  }
+  key[n] = '\0';
+  if (n == 0 || line[n] != ' ') return false;
+  const char* text = line + n + 1;
+  *release = text[0] == '-' && (text[1] == '\0' || text[1] == '\n');
+  if (*release) return true;
+  char* end = nullptr;
+  *value = strtof(text, &end);
+  return end != text;
+}
+
+namespace {
+const char* const kVinaponicsKeys[] = {"ph", "water_temp", "do", "ec", "level", "air_temp", "humidity", "light"};
+
+float* reading(kit::VinaponicsReadings& r, int index) {
+  float* fields[] = {&r.ph, &r.water_temp, &r.dissolved_oxygen, &r.ec, &r.level, &r.air_temp, &r.humidity, &r.light};
+  return fields[index];
+}
+}  // namespace
+
+bool VinaponicsSim::control(const char* line) {
+  char key[24];
+  float value = 0.0f;
+  bool release = false;
+  if (!parse_control(line, key, sizeof key, &value, &release)) return false;
+  for (int i = 0; i < kReadings; ++i) {
+    if (strcmp(key, kVinaponicsKeys[i]) != 0) continue;
+    pinned_[i] = !release;
+    pinned_value_[i] = value;
+    return true;
+  }
+  return false;
+}
+
 void VinaponicsSim::read(kit::VinaponicsReadings& out, uint32_t now) {
   const float dt = started_ ? static_cast<float>(now - last_ms_) / 1000.0f : 0.0f;
   started_ = true;
@@ -33,7 +75,28 @@ void VinaponicsSim::read(kit::VinaponicsReadings& out, uint32_t now) {
   s.humidity = drift(s.humidity, 58.0f, 300.0f, dt, rng_.noise(0.1f));
   s.light = drift(s.light, lights_ ? 12000.0f : 350.0f, 2.0f, dt, rng_.noise(5.0f));
   if (s.light < 0.0f) s.light = 0.0f;
+  for (int i = 0; i < kReadings; ++i) {
+    if (pinned_[i]) *reading(s, i) = pinned_value_[i];
+  }
   out = s;
+}
+
+bool RobotSim::control(const char* line) {
+  char key[24];
+  float value = 0.0f;
+  bool release = false;
+  if (!parse_control(line, key, sizeof key, &value, &release)) return false;
+  if (strcmp(key, "battery") == 0) {
+    battery_pinned_ = !release;
+    if (!release) battery_ = value;
+    return true;
+  }
+  if (strcmp(key, "distance") == 0) {
+    distance_pinned_ = !release;
+    distance_pin_ = value;
+    return true;
+  }
+  return false;
 }
 
 void RobotSim::read(kit::RobotSensors& out, uint32_t now) {
@@ -48,11 +111,18 @@ void RobotSim::read(kit::RobotSensors& out, uint32_t now) {
   distance_ += rng_.noise(0.3f);
   if (distance_ < 12.0f) distance_ = 150.0f + rng_.uniform(0.0f, 50.0f);  // turned away
   if (distance_ > 250.0f) distance_ = 250.0f;
+  if (distance_pinned_) distance_ = distance_pin_;
+  if (!battery_pinned_) {  // a 2S pack: a little for the electronics, more per % of motor duty
+    const int duty = (left_ < 0 ? -left_ : left_) + (right_ < 0 ? -right_ : right_);
+    battery_ -= dt * (0.005f + 0.0004f * static_cast<float>(duty));
+    if (battery_ < 0.0f) battery_ = 0.0f;
+  }
   if (rng_.next() % 20 == 0) line_ = static_cast<uint8_t>(rng_.next() % 8);
   colour_ = static_cast<uint8_t>(((now - first_ms_) / 3000) % kit::kColourCount);
   out.distance_cm = distance_;
   out.line = line_;
   out.colour = colour_;
+  out.battery_pct = static_cast<uint8_t>(battery_ + 0.5f > 100.0f ? 100.0f : battery_ + 0.5f);
   out.estop_pressed = estop_at_ms_ >= 0 && static_cast<int64_t>(now - first_ms_) >= estop_at_ms_;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include "proto/cobs.h"
 #include "proto/crc16.h"
+#include "proto/crc32.h"
 #include "proto/device.h"
 #include "proto/frame.h"
 #include "proto/tlv.h"

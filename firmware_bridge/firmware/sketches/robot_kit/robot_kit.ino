@@ -14,6 +14,7 @@ const uint8_t PIN_ENA = 5, PIN_ENB = 6, PIN_IN1 = 7, PIN_IN2 = 8, PIN_IN3 = 9, P
 const uint8_t PIN_COLOUR_S2 = 11, PIN_COLOUR_S3 = 12, PIN_COLOUR_OUT = A3;
 const uint8_t PIN_LED = 13;
 const uint8_t PIN_LINE[3] = {A0, A1, A2};
+const uint8_t PIN_BATTERY = A4;  // 2S Li-ion pack through a 10k/10k divider: 3.2..4.2 V at the pin
 
 volatile uint32_t echo_rise_us = 0;
 volatile uint32_t echo_width_us = 0;
@@ -63,6 +64,9 @@ class RobotPins : public kit::RobotHardware {
     }
     out.colour = classify(colour_period(false, false), colour_period(true, true), colour_period(false, true));
     out.estop_pressed = digitalRead(PIN_ESTOP) == LOW;
+    const long millivolts = analogRead(PIN_BATTERY) * 5000L / 1023;  // at the pin, half the pack
+    const long percent = (millivolts - 3200) / 10;                   // 3.2 V empty .. 4.2 V full
+    out.battery_pct = static_cast<uint8_t>(percent < 0 ? 0 : percent > 100 ? 100 : percent);
   }
   void set_motors(int8_t left, int8_t right) override {
     motor(PIN_ENA, PIN_IN1, PIN_IN2, left);

@@ -1,5 +1,9 @@
 #include "robot.h"
 
+#include <string.h>
+
+#include "../proto/crc32.h"
+
 namespace kit {
 namespace {
 
@@ -17,7 +21,6 @@ bool int_arg(const TlvReader& args, const char* key, int32_t low, int32_t high, 
 
 Result RobotKit::command(Device& device, const TlvItem& name, TlvReader args, TlvWriter& result,
                          uint32_t now) {
-  (void)result;
   if (name.str_is("drive")) return drive(args);
   if (name.str_is("stop")) {
     halt();
@@ -35,6 +38,9 @@ Result RobotKit::command(Device& device, const TlvItem& name, TlvReader args, Tl
   if (name.str_is("store")) return store(args);
   if (name.str_is("run")) return run(args, now);
   if (name.str_is("set")) return set(args);
+  if (name.str_is("upload_begin")) return upload_begin(args, result);
+  if (name.str_is("upload_chunk")) return upload_chunk(args, result);
+  if (name.str_is("upload_end")) return upload_end(result);
   return Result{kUnknownCommand, "unknown_command"};
 }
 
@@ -92,6 +98,63 @@ Result RobotKit::set(TlvReader args) {
     else speed_limit_ = static_cast<int8_t>(item.i);
   }
   motors(left_, right_);  // re-apply under the new limit
+  return Result::ok();
+}
+
+// Same slot, size and CRC as the upload in progress: carry on from what is there.
+Result RobotKit::upload_begin(TlvReader args, TlvWriter& result) {
+  int32_t slot, size;
+  TlvItem crc;
+  if (!int_arg(args, "slot", 0, kSlots - 1, &slot)) return Result{kBadArgument, "slot: 0..3"};
+  if (!int_arg(args, "size", 1, ProgramUpload::kMaxText, &size)) return Result{kBadArgument, "size: 1..192"};
+  if (!args.find("crc", crc) || crc.tag != kTagInt) return Result{kBadArgument, "crc: CRC-32 as int"};
+  const uint32_t want = static_cast<uint32_t>(crc.i);
+  ProgramUpload& u = upload_;
+  if (!(u.active && u.slot == slot && u.size == size && u.crc == want)) {
+    u.active = true;
+    u.slot = static_cast<uint8_t>(slot);
+    u.size = static_cast<uint16_t>(size);
+    u.crc = want;
+    u.have = 0;
+  }
+  result.put_int("have", u.have);
+  return Result::ok();
+}
+
+// Chunks must continue the prefix: a chunk the board has already (a resend) is accepted
+// again, a gap is refused with what the board has, so the host knows where to resume.
+Result RobotKit::upload_chunk(TlvReader args, TlvWriter& result) {
+  ProgramUpload& u = upload_;
+  if (!u.active) return Result{kRefused, "no upload in progress"};
+  int32_t offset;
+  TlvItem data;
+  if (!int_arg(args, "offset", 0, u.size, &offset)) return Result{kBadArgument, "offset: 0..size"};
+  if (!args.find("data", data) || data.tag != kTagStr || data.s_len == 0 || data.s_len > kMaxChunk) {
+    return Result{kBadArgument, "data: 1..128 bytes of text"};
+  }
+  if (offset > u.have) return Result{kBadArgument, "offset past the bytes received"};
+  const uint32_t end = static_cast<uint32_t>(offset) + data.s_len;
+  if (end > u.size) return Result{kBadArgument, "chunk runs past size"};
+  if (end > u.have) {
+    const uint16_t skip = static_cast<uint16_t>(u.have - offset);
+    memcpy(u.text + u.have, data.s + skip, data.s_len - skip);
+    u.have = static_cast<uint16_t>(end);
+  }
+  result.put_int("have", u.have);
+  return Result::ok();
+}
+
+Result RobotKit::upload_end(TlvWriter& result) {
+  ProgramUpload& u = upload_;
+  if (!u.active) return Result{kRefused, "no upload in progress"};
+  if (u.have != u.size) return Result{kRefused, "upload incomplete"};
+  u.active = false;  // whatever happens now, the next upload starts afresh
+  if (crc32(u.text, u.size) != u.crc) return Result{kBadArgument, "crc mismatch"};
+  Program parsed{};
+  if (!parse_program(u.text, static_cast<uint8_t>(u.size), parsed)) return Result{kBadArgument, "bad program"};
+  if (running_slot_ == u.slot) halt();
+  programs_[u.slot] = parsed;
+  result.put_int("slot", u.slot).put_int("steps", parsed.steps);
   return Result::ok();
 }
 
@@ -185,6 +248,7 @@ void RobotKit::telemetry(TlvWriter& out, uint32_t now) {
       .put_int("step", running_slot_ >= 0 ? step_index_ : -1)
       .put_bool("led", led_)
       .put_int("speed_limit", speed_limit_);
+  if (have_sensors_ && sensors_.battery_pct <= 100) out.put_int("battery", sensors_.battery_pct);
 }
 
 // "F50:800;L40:300;W500;S": forward 50 % for 800 ms, spin left 40 % for 300 ms, wait, stop.

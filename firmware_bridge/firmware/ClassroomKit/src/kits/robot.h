@@ -15,6 +15,7 @@ struct RobotSensors {
   uint8_t line;       // bit 0 left, bit 1 centre, bit 2 right: 1 = line seen
   uint8_t colour;     // Colour
   bool estop_pressed; // the red button on the chassis
+  uint8_t battery_pct = 255;  // 0..100 % charge; 255 = the board cannot measure it
 };
 
 class RobotHardware {
@@ -24,13 +25,28 @@ class RobotHardware {
   virtual void set_led(bool on) = 0;
 };
 
+// A program text arriving in chunks (upload_begin / upload_chunk / upload_end). It survives
+// a lost host or a new session, so an interrupted upload resumes where it stopped; a reboot
+// or an upload of something else starts over.
+struct ProgramUpload {
+  static constexpr uint16_t kMaxText = 192;
+  bool active;
+  uint8_t slot;
+  uint16_t size;
+  uint32_t crc;     // CRC-32/ISO-HDLC of the whole text, as announced by the host
+  uint16_t have;    // bytes received, always a prefix
+  uint8_t text[kMaxText];
+};
+
 class RobotKit : public Kit {
  public:
   static constexpr const char* kKind = "robot";
-  static constexpr const char* kCommands = "drive,stop,estop,reset,store,run,set";
+  static constexpr const char* kCommands =
+      "drive,stop,estop,reset,store,run,set,upload_begin,upload_chunk,upload_end";
   static constexpr const char* kOutputs = "led,speed_limit";
   static constexpr uint8_t kSlots = 4;
-  static constexpr uint8_t kStepsPerSlot = 8;
+  static constexpr uint8_t kStepsPerSlot = 16;
+  static constexpr uint8_t kMaxChunk = 128;
 
   explicit RobotKit(RobotHardware& hardware) : hw_(hardware) {}
 
@@ -58,6 +74,9 @@ class RobotKit : public Kit {
   Result store(TlvReader args);
   Result run(TlvReader args, uint32_t now);
   Result set(TlvReader args);
+  Result upload_begin(TlvReader args, TlvWriter& result);
+  Result upload_chunk(TlvReader args, TlvWriter& result);
+  Result upload_end(TlvWriter& result);
   void motors(int left, int right);
   void halt();  // motors off, program stopped
   void start_step(uint32_t now);
@@ -77,6 +96,7 @@ class RobotKit : public Kit {
   int8_t running_slot_ = -1;
   uint8_t step_index_ = 0;
   uint32_t step_started_ms_ = 0;
+  ProgramUpload upload_ = {};
 };
 
 }  // namespace kit

@@ -1,0 +1,202 @@
+"use strict";
+// Experiments inside the lesson pages, self-contained (included by one line in teacher.html and
+// join.html; it adds its own section, styles and the chart script):
+// - teacher page: start a run on a kit (or robot), watch it live, share it with the tablets,
+//   download CSV, and the EMERGENCY STOP of every robot;
+// - tablet (/join): the run the teacher shares, live and read-only ("data share"), no account.
+(() => {
+  const STYLE = `
+    .xp { margin-top: 1rem; } .xp summary { cursor: pointer; font-size: 1.15rem; font-weight: 600; }
+    .xp-row { display: flex; flex-wrap: wrap; gap: .5rem .9rem; align-items: end; margin: .6rem 0; }
+    .xp-row label { display: flex; flex-direction: column; font-size: .9rem; color: var(--muted); }
+    .xp-row input, .xp-row select { font-size: 1rem; padding: .3rem; } .xp-row input[type=number] { width: 6rem; }
+    .xp-boxes { display: flex; flex-wrap: wrap; gap: .2rem .8rem; } .xp-boxes label { flex-direction: row; gap: .3rem; color: var(--fg); }
+    .xp button { font-size: 1rem; padding: .4rem .9rem; border-radius: .4rem; border: 1px solid var(--line); background: #fff; cursor: pointer; }
+    .xp button.xp-go { background: var(--accent); color: #fff; border-color: var(--accent); }
+    .xp button.xp-estop { background: #b3261e; color: #fff; border: 0; font-weight: 700; }
+    .xp canvas { width: 100%; height: 260px; border: 1px solid var(--line); border-radius: .4rem; background: #fff; display: block; }
+    .xp-values { display: flex; gap: 1.2rem; flex-wrap: wrap; font-size: 1.2rem; margin: .4rem 0; }
+    .xp-note { color: var(--muted); min-height: 1.4em; }`;
+  const h = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") node.textContent = v; else if (k === "i18n") node.dataset.i18n = v; else node.setAttribute(k, v);
+    }
+    node.append(...children);
+    return node;
+  };
+  const t = (key, vars) => I18N.t(key, vars);
+  const wsUrl = path => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+
+  async function ready() {
+    document.head.append(h("style", { text: STYLE }));
+    if (!window.LabChart) {
+      await new Promise((resolve, reject) => {
+        document.head.append(Object.assign(document.createElement("script"), { src: "/static/labchart.js", onload: resolve, onerror: reject }));
+      });
+    }
+    if (!Object.keys(I18N.strings).length) await I18N.load();
+  }
+
+  function live(path, onMessage, onOpen) {
+    let delay = 500;
+    const open = () => {
+      const ws = new WebSocket(wsUrl(path));
+      ws.onopen = () => { delay = 500; if (onOpen) onOpen(); };
+      ws.onmessage = e => onMessage(JSON.parse(e.data));
+      ws.onclose = () => setTimeout(open, (delay = Math.min(delay * 2, 10000)));
+    };
+    open();
+  }
+
+  function series(run, key) {
+    const i = run.sensors.indexOf(key) + 1;
+    return [{ label: t("lab.sensor." + key), points: (run.samples || []).map(s => [s[0], s[i]]) }];
+  }
+
+  // --- the tablet: data share ----------------------------------------------------------------
+
+  async function tablet(main) {
+    const sensor = h("select");
+    const canvas = h("canvas");
+    const values = h("div", { class: "xp-values" });
+    const title = h("h2");
+    const card = h("section", { class: "card xp", id: "data-share", hidden: "" },
+      h("div", { class: "muted", i18n: "lab.share.title" }), title, values,
+      h("div", { class: "xp-row" }, h("label", {}, h("span", { i18n: "lab.sensor" }), sensor)), canvas);
+    main.append(card);
+    I18N.apply(card);
+    const chart = new LabChart(canvas, { empty: () => t("lab.no_data") });
+    let run = null;
+    const draw = () => {
+      if (!run) return;
+      const key = sensor.value || run.sensors[0];
+      chart.set({ series: series(run, key), unit: run.units[run.sensors.indexOf(key)] || "",
+                  notes: run.annotations || [] });
+      const last = run.samples[run.samples.length - 1];
+      values.replaceChildren(...run.sensors.map((k, i) => h("span", { "data-sensor": k,
+        text: `${t("lab.sensor." + k)}: ${last && last[i + 1] != null ? (+last[i + 1]).toFixed(2) : "–"} ${run.units[i]}` })));
+    };
+    sensor.onchange = draw;
+    live("/ws/lab/share", m => {
+      if (m.type === "share") {
+        run = m.run;
+        card.hidden = !run;
+        if (run) {
+          title.textContent = run.name;
+          sensor.replaceChildren(...run.sensors.map(k => new Option(t("lab.sensor." + k), k)));
+        }
+        draw();
+      } else if (m.type === "sample" && run && m.run_id === run.id) {
+        run.samples.push([m.t, ...m.values]);
+        draw();
+      } else if (m.type === "annotation" && run && m.run_id === run.id) {
+        run.annotations = (run.annotations || []).concat([m.annotation]);
+        draw();
+      }
+    });
+  }
+
+  // --- the teacher ---------------------------------------------------------------------------
+
+  async function api(path, body) {
+    const res = await fetch(path, body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const out = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(out.detail || out.error || String(res.status));
+    return out;
+  }
+
+  async function teacher(main) {
+    const kit = h("select"), boxes = h("div", { class: "xp-boxes" }), rate = h("input", { type: "number", value: "1", min: "0.1", max: "50", step: "0.1" });
+    const name = h("input", { maxlength: "80" }), start = h("input", { maxlength: "60", "data-i18n-placeholder": "lab.run.start_placeholder" });
+    const pre = h("input", { type: "number", value: "0", min: "0", max: "600" }), duration = h("input", { type: "number", min: "0" });
+    const go = h("button", { class: "xp-go", type: "button", i18n: "lab.run.begin" });
+    const stop = h("button", { type: "button", i18n: "lab.run.end" }), share = h("button", { type: "button" });
+    const csv = h("a", { text: "CSV" }), status = h("div", { class: "xp-note", id: "xp-status" });
+    const sensor = h("select"), canvas = h("canvas");
+    const estop = h("button", { class: "xp-estop", type: "button", i18n: "lab.estop" }), estopNote = h("span", { class: "xp-note", id: "xp-estop-note" });
+    const label = (key, input) => h("label", {}, h("span", { i18n: key }), input);
+    const card = h("details", { class: "card xp", id: "experiment", open: "" },
+      h("summary", { i18n: "lab.teacher.title" }),
+      h("div", { class: "xp-row" }, estop, estopNote),
+      h("div", { class: "xp-row" }, label("lab.run.name", name), label("lab.kit", kit), label("lab.run.rate", rate),
+        label("lab.run.start", start), label("lab.run.pretrigger", pre), label("lab.run.duration", duration), go),
+      boxes, status, h("div", { class: "xp-row" }, label("lab.sensor", sensor), stop, share, csv), canvas);
+    main.append(card);
+    I18N.apply(card);
+    const chart = new LabChart(canvas, { empty: () => t("lab.no_data") });
+    const sources = new Map();
+    let run = null;
+
+    const fillBoxes = () => {
+      const keys = sources.get(kit.value) || [];
+      boxes.replaceChildren(...keys.map(k => h("label", {}, Object.assign(h("input", { type: "checkbox", value: k }),
+        { checked: k === "ph" || k === "distance" }), h("span", { text: t("lab.sensor." + k) }))));
+    };
+    const draw = () => {
+      stop.hidden = !run || run.state === "stopped";
+      share.hidden = csv.hidden = !run;
+      if (!run) { status.textContent = ""; return; }
+      share.textContent = t(run.shared ? "lab.run.unshare" : "lab.run.share");
+      csv.href = `/api/lab/runs/${run.id}/csv`;
+      status.textContent = `${run.name}: ${t("lab.run.state." + run.state)} · ${run.samples.length} ${t("lab.run.samples")}`;
+      const key = sensor.value || run.sensors[0];
+      chart.set({ series: series(run, key), unit: run.units[run.sensors.indexOf(key)] || "", notes: run.annotations || [] });
+    };
+    const choose = r => {
+      run = r;
+      sensor.replaceChildren(...run.sensors.map(k => new Option(t("lab.sensor." + k), k)));
+      draw();
+    };
+    kit.onchange = fillBoxes;
+    sensor.onchange = draw;
+    go.onclick = async () => {
+      try {
+        const made = await api("/api/lab/runs", {
+          name: name.value || t("lab.run.default_name"), kit_id: kit.value, sample_rate_hz: Number(rate.value),
+          sensors: [...boxes.querySelectorAll("input:checked")].map(i => i.value), start_condition: start.value.trim() || null,
+          pretrigger_s: Number(pre.value) || 0, duration_s: Number(duration.value) || null,
+        });
+        choose(await api(`/api/lab/runs/${made.id}`));
+      } catch (err) { status.textContent = err.message; }
+    };
+    stop.onclick = () => run && api(`/api/lab/runs/${run.id}/stop`, {}).catch(err => { status.textContent = err.message; });
+    share.onclick = () => run && api(`/api/lab/runs/${run.id}/share`, { shared: !run.shared }).catch(err => { status.textContent = err.message; });
+    estop.onclick = async () => {
+      estop.disabled = true;
+      try {
+        const out = await api("/api/lab/estop", {});
+        estopNote.textContent = t(out.all_stopped ? "lab.estop.all_stopped" : "lab.estop.not_all", { n: out.results.length });
+      } catch (err) { estopNote.textContent = err.message; }
+      estop.disabled = false;
+    };
+    live("/ws/lab", async m => {
+      if (m.type === "snapshot") {
+        sources.clear();
+        for (const k of m.kits) sources.set(k.id, k.sensors);
+        for (const r of m.robots) sources.set(r.id, ["distance", "line", "motor_l", "motor_r", "battery"]);
+        card.hidden = sources.size === 0;  // a classroom without kits or robots: nothing to show
+        const chosen = kit.value;
+        kit.replaceChildren(...[...sources.keys()].map(id => new Option(id, id)));
+        if (chosen) kit.value = chosen;
+        fillBoxes();
+        const latest = m.runs.filter(r => r.state !== "stopped").pop();
+        if (latest && (!run || run.id !== latest.id)) choose(await api(`/api/lab/runs/${latest.id}`));
+      } else if (m.type === "run" && run && m.run.id === run.id) {
+        Object.assign(run, { ...m.run, samples: run.samples, annotations: run.annotations });
+        draw();
+      } else if (m.type === "sample" && run && m.run_id === run.id) {
+        run.samples.push([m.t, ...m.values]);
+        draw();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    const main = document.querySelector("main");
+    if (!main) return;
+    await ready();
+    if (document.body.classList.contains("teacher")) await teacher(main);
+    else await tablet(main);
+  });
+})();

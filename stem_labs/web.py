@@ -1,0 +1,145 @@
+"""The labs in the hub: the long-lived part, the /lab page, the live sockets and the data share.
+
+``setup(app)`` is called once from ``classroom_hub.web.routes.setup_routes``; it adds the
+lab part (after the bus and the firmware bridge), the HTTP API (stem_labs/api.py) and:
+
+* ``/lab``: the lab lead's page (kits, live sensors, alarms, calibration, experiments, robots);
+* ``/ws/lab``: a snapshot, then every change live (lab lead, teacher, technician);
+* ``/api/lab/share`` and ``/ws/lab/share``: the run the teacher shares, read-only and open to
+  the room's LAN like /join (tablets have no accounts): the "data share".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.web.routes import SOCKETS, page, require
+from stem_labs import api
+from stem_labs.keys import LAB
+from stem_labs.lab import Lab
+from stem_labs.labbook import LabBook
+
+log = logging.getLogger(__name__)
+
+WATCHERS = ("lab_lead", "teacher", "technician")
+OUTBOX = 2000
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(lab_part)
+    app.router.add_get("/lab", page("lab"))
+    app.router.add_get("/ws/lab", lab_ws)
+    app.router.add_get("/api/lab/share", shared_run)
+    app.router.add_get("/ws/lab/share", share_ws)
+    api.add_routes(app)
+
+
+async def lab_part(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    book = LabBook(settings.data_dir / "labs" / "labs.db")
+    await book.open()
+    lab = Lab(settings, app[REGISTRY], app[COMMANDS], app[LINK], app[STORE], book)
+    await lab.start()
+    app[LAB] = lab
+    app[HEALTH].parts["labs"] = lambda: "up"
+    try:
+        yield
+    finally:
+        await lab.close()
+        await book.close()
+
+
+Accept = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+async def _serve(ws: web.WebSocketResponse, request: web.Request, first: dict[str, Any], accept: Accept) -> None:
+    """Send ``first``, then every lab message ``accept(message)`` lets through (returns it or None)."""
+    lab = request.app[LAB]
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=OUTBOX)
+
+    def push(message: dict[str, Any]) -> None:
+        chosen = accept(message)
+        if chosen is not None and not outbox.full():  # a stalled browser must not grow the hub's memory
+            outbox.put_nowait(chosen)
+
+    request.app[SOCKETS].add(ws)
+    remove = lab.subscribe(push)
+    sender: asyncio.Task[None] | None = None
+    try:
+        await ws.send_json(first)
+        sender = asyncio.create_task(_drain(ws, outbox))
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        remove()
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await sender
+        request.app[SOCKETS].discard(ws)
+
+
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+    while not ws.closed:
+        await ws.send_json(await outbox.get())
+
+
+async def lab_ws(request: web.Request) -> web.WebSocketResponse:
+    await require(request, *WATCHERS)
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    lab = request.app[LAB]
+    await _serve(ws, request, {"type": "snapshot", **lab.snapshot()}, lambda m: m)
+    return ws
+
+
+def _share_view(lab: Lab) -> dict[str, Any]:
+    """What the tablets see: the run's data, not who runs it or where its records go."""
+    run = lab.experiments.shared_run()
+    if run is None:
+        return {"type": "share", "run": None}
+    view = run.as_dict(samples=True)
+    for private in ("created_by", "statement_id", "summary"):
+        view.pop(private, None)
+    view["annotations"] = [{k: v for k, v in a.items() if k != "author"} for a in view["annotations"]]
+    return {"type": "share", "run": view}
+
+
+async def shared_run(request: web.Request) -> web.Response:
+    return web.json_response(_share_view(request.app[LAB]))
+
+
+async def share_ws(request: web.Request) -> web.WebSocketResponse:
+    """Read-only: whatever the tablet sends is ignored; only the shared run's messages go out."""
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    lab = request.app[LAB]
+
+    def accept(message: dict[str, Any]) -> dict[str, Any] | None:
+        if message["type"] == "run":
+            # A run shared or unshared: the tablet re-reads the whole shared view.
+            return _share_view(lab) if message["shared"] or message["run"]["id"] == current.get("id") else None
+        if message["type"] in ("sample", "annotation") and message["shared"]:
+            return message
+        return None
+
+    first = _share_view(lab)
+    current: dict[str, Any] = first["run"] or {}
+
+    def track(message: dict[str, Any]) -> dict[str, Any] | None:
+        out = accept(message)
+        if out is not None and out["type"] == "share":
+            current.clear()
+            current.update(out["run"] or {})
+        return out
+
+    await _serve(ws, request, first, track)
+    return ws

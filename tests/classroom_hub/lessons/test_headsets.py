@@ -1,0 +1,151 @@
+"""A vr_scene step drives the room's headsets: simulated headsets on the real Mosquitto, a
+teacher on the lesson WebSocket and the teacher's page in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from classroom_hub.app import REGISTRY
+from classroom_hub.fleet import FLEET
+from classroom_hub.lessons.protocol import SERVER_MESSAGE
+from classroom_hub.lessons.simulator import LessonClient
+from classroom_hub.web.lesson_routes import LESSONS
+from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
+from tests.conftest import add_user, login, room_settings, run_hub, wait_for
+
+BUNDLE = b"glTF-scene: a tour of an aquaponics farm, tanks, pumps and grow beds. " * 3000
+SHA256 = hashlib.sha256(BUNDLE).hexdigest()
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
+LESSON: dict[str, Any] = {
+    "id": "trang-trai-vr",
+    "title": "Tham quan trang trại",
+    "subject": "biology",
+    "grade": 7,
+    "language": "vi",
+    "authors": ["Cô Lan"],
+    "version": "1.0",
+    "steps": [
+        {"id": "mo-dau", "kind": "slide", "image": "slides/01.svg"},
+        {"id": "tham-quan-vr", "kind": "vr_scene", "title": "Trang trại (kính VR)", "scene_id": "farm-tour",
+         "content_id": "vinaponics.vr.farm-tour", "sha256": SHA256, "duration_s": 300},
+        {"id": "ket-thuc", "kind": "slide", "image": "slides/01.svg"},
+    ],
+}  # fmt: skip
+VR_STEP = 1
+_rooms = itertools.count(1)
+
+
+def write_lesson(folder: Path) -> Path:
+    (folder / "slides").mkdir(parents=True)
+    (folder / "slides" / "01.svg").write_bytes(SVG)
+    (folder / "lesson.json").write_text(json.dumps(LESSON, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+@contextlib.asynccontextmanager
+async def teaching(tmp_path: Path, broker_url: str, devices: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    """A hub of the demo school with the VR lesson in its library and a teacher connected by WebSocket."""
+    room = {"school_code": "THCS-DEMO", "id": f"lop-vr-{os.getpid()}-{next(_rooms)}", "name": "Lớp 7A"}
+    settings = room_settings(tmp_path, broker_url, room=room, devices=devices)
+    async with run_hub(settings) as hub:
+        library = hub.app[LESSONS].library
+        await asyncio.to_thread(library.import_package, write_lesson(tmp_path / "lesson"))
+        password = await add_user(hub, "co-lan", "teacher")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            form = {"username": "co-lan", "password": password}
+            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
+                assert response.status == 302
+            teacher = LessonClient(http, hub.url, role="teacher")
+            await teacher.connect()
+            try:
+                await teacher.command("launch", lesson=LESSON["id"], **{"class": "khtn-7a"})
+                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
+                yield hub, teacher, settings, password
+            finally:
+                await teacher.close()
+
+
+def done(client: LessonClient, command: str, count: int = 1) -> bool:
+    return sum(1 for m in client.headsets if m["command"] == command and m["state"] == "done") >= count
+
+
+async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends_them_home(
+    tmp_path: Path, system_mosquitto_url: str, browser: Any
+) -> None:
+    url = system_mosquitto_url
+    headset_rows = [{"kind": "headset", "id": "H{:02d}", "count": 4, "heartbeat_timeout_s": 60}]
+    async with teaching(tmp_path, url, headset_rows) as (hub, teacher, settings, password):
+        await asyncio.to_thread(hub.app[FLEET].scenes.add, "vinaponics.vr.farm-tour", BUNDLE, "Trang trại")
+        plan = FailurePlan(offline=1, low_battery=1, missing_scene=1)
+        async with HeadsetFleet(url, settings.room.id, count=4, plan=plan, cached={SHA256: BUNDLE}) as fleet:
+            roles = fleet.roles
+            (away,), (flat,), (fetcher,) = roles.offline, roles.low_battery, roles.missing_scene
+            await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 3)
+
+            await teacher.command("goto", step=VR_STEP)
+            await teacher.wait(lambda c: done(c, "launch_scene"))
+            sending, launched = teacher.headsets
+            assert (sending["state"], sending["total"], sending["step"]) == ("sending", 4, "tham-quan-vr")
+            assert launched["summary"] == f"2/4 launched, 1 offline: {away}; 1 failed: {flat}"
+            by_id = {r["device_id"]: r for r in launched["results"]}
+            assert by_id[flat]["error"] == "battery too low (4 %)"
+            playing = sorted(d for d, h in fleet.headsets.items() if h.scene == "farm-tour")
+            assert playing == sorted(set(fleet.online) - {flat})
+            # The headset without the bundle fetched it from the hub, checked against the lesson's sha256.
+            assert fleet.headsets[fetcher].fetches == [SHA256]
+
+            # The teacher's page, opened now, shows the outcome in Vietnamese (sent in its welcome).
+            page = await browser.new_page()
+            try:
+                await login(page, hub, "co-lan", password, "/teacher")
+                summary = page.locator("#headsets-summary")
+                await page.wait_for_function("document.getElementById('headsets-summary').dataset.state === 'done'")
+                assert await summary.inner_text() == (
+                    f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}"
+                )
+                assert f"{flat}: battery too low (4 %)" in await page.inner_text("#headsets-problems")
+
+                # Leaving the step sends every headset home; the page says so and hides the VR box.
+                await page.click("#next")
+                await teacher.wait(lambda c: done(c, "home"))
+                assert teacher.headsets[-1]["summary"] == f"3/4 back home, 1 offline: {away}"
+                assert all(h.scene is None for h in fleet.headsets.values())
+                await page.wait_for_function(
+                    "document.getElementById('toast').textContent.includes('kính đã về màn hình chính')"
+                )
+                assert await page.locator("#headsets").is_hidden()
+            finally:
+                await page.close()
+
+            # Ending the lesson on a VR step sends the headsets home too.
+            await teacher.command("goto", step=VR_STEP)
+            await teacher.wait(lambda c: done(c, "launch_scene", 2))
+            await teacher.command("end")
+            await teacher.wait(lambda c: done(c, "home", 2))
+            assert all(h.scene is None for h in fleet.headsets.values())
+    for frame in teacher.frames:
+        if frame.startswith('{"t"'):
+            SERVER_MESSAGE.validate_json(frame)
+
+
+async def test_a_room_without_headsets_sends_nothing(tmp_path: Path, system_mosquitto_url: str) -> None:
+    tablets = [{"kind": "tablet", "id": "T{:02d}", "count": 2}]
+    async with teaching(tmp_path, system_mosquitto_url, tablets) as (hub, teacher, _settings, _password):
+        headsets = hub.app[LESSONS].headsets
+        assert headsets is not None
+        for step in (VR_STEP, VR_STEP + 1):
+            await teacher.command("goto", step=step)
+            await teacher.wait(lambda c, i=step: c.state["step"]["index"] == i)  # type: ignore[misc]
+            await wait_for(lambda: not headsets.busy)
+        assert teacher.headsets == []
+        assert sum(hub.app[FLEET].commands.results.values()) == 0
