@@ -83,11 +83,15 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 
 @pytest.fixture(scope="session")
 def system_mosquitto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The machine's Mosquitto on 127.0.0.1:1883; started privately if it is not running."""
-    if port_open("127.0.0.1", 1883):
-        yield "mqtt://127.0.0.1:1883"
-        return
-    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto-system"))
+    """A real Mosquitto with the hub's shipped settings, shared by the tests of this session only.
+
+    Never the machine's broker on 1883: other test runs on the same machine (a second pytest,
+    a CI job, the demo) would share it. Their simulated devices have the same client ids
+    (``headset-H01``, docs/devices.md), so each connection takes the other's over and fires
+    its last will into the other run's room; and retained statuses of earlier runs linger in
+    its persistence for a room id that a reused pid makes again.
+    """
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto-session"))
     broker.start()
     yield broker.url
     broker.stop()

@@ -99,13 +99,17 @@ class PostgresDestination(Destination):
     async def open(self) -> None:
         await self.close()
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=self.options.timeout_s)
+            # command_timeout bounds every query: a link that went silent (a router rebooted, no
+            # reset) would otherwise hang the batch until the kernel gives up, ~15 minutes later.
+            conn = await asyncpg.connect(
+                self._dsn, timeout=self.options.timeout_s, command_timeout=self.options.timeout_s
+            )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             raise Unreachable(f"cannot connect to {safe_dsn(self._dsn)}: {err}") from err
         try:
             await conn.execute(_STAGING)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-            await conn.close()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            conn.terminate()  # a graceful close could wait on the very link that failed
             raise Unreachable(f"{safe_dsn(self._dsn)}: cannot prepare staging tables: {err}") from err
         self._conn = conn
         await self._ensure_partitions()
@@ -129,6 +133,9 @@ class PostgresDestination(Destination):
             await self._conn.fetchval("SELECT ensure_sensor_partitions(now(), 3)")
         except asyncpg.PostgresError as err:
             log.warning("event=push_partitions_not_created destination=%s error=%r", self.name, str(err))
+        except (OSError, TimeoutError, asyncpg.InterfaceError) as err:
+            self._partitions_checked = 0.0  # try again on the next connection
+            raise Unreachable(f"{safe_dsn(self._dsn)}: connection lost: {err!r}") from err
 
     def _records(self, stream: str, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
         hub = self.hub
@@ -173,7 +180,12 @@ class PostgresDestination(Destination):
         except asyncpg.PostgresError as err:
             hint = next((h for cls, h in _SETUP_HINTS.items() if isinstance(err, cls)), "")
             raise Unreachable(f"{safe_dsn(self._dsn)}: {err}" + (f" ({hint})" if hint else "")) from err
-        except (OSError, TimeoutError, asyncpg.InterfaceError) as err:
+        except TimeoutError as err:
+            raise Unreachable(
+                f"{safe_dsn(self._dsn)}: no answer within {self.options.timeout_s:g} s (timeout_s); "
+                "the connection is dropped and opened again"
+            ) from err
+        except (OSError, asyncpg.InterfaceError) as err:
             raise Unreachable(f"{safe_dsn(self._dsn)}: connection lost: {err}") from err
         await self._ensure_partitions()
         return Delivery(new, len(records) - new)

@@ -8,7 +8,6 @@ label names match the documented patterns, histogram buckets are cumulative and 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from classroom_hub.app import LINK, REGISTRY
+from classroom_hub.app import LINK, REGISTRY, REJECTIONS, STORE
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.fleet import FLEET
 from classroom_hub.metrics import Exposition
@@ -111,7 +110,10 @@ async def test_metrics_of_a_room_with_traffic_and_bad_input(tmp_path: Path, syst
             link.publish(device_topic(room, "H42", "status"), json.dumps({"state": "online"}))
             await hub.app[FLEET].commands.send_group(["H01", "H02", "H03", "display-86"], "status")
             await wait_for(lambda: sum(hub.app[FLEET].commands.results.values()) == 4)
-            await asyncio.sleep(0.1)
+            # The bad input travels through the broker on its own, not before the replies.
+            rejected = hub.app[REJECTIONS].by_reason
+            await wait_for(lambda: rejected["malformed_status"] == 1 and rejected["unknown_device"] == 1)
+            await hub.app[STORE].flush()  # the state changes, counted by store_rows
             async with aiohttp.ClientSession() as client, client.get(f"{hub.url}/metrics") as response:
                 assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
                 text = await response.text()

@@ -119,13 +119,18 @@ def ralph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ralph]:
 
 class Cuttable:
     """A TCP relay on 127.0.0.1 in front of a real server, which a test cuts and restores:
-    the destination is "down" for the hub while the server itself keeps running."""
+    the destination is "down" for the hub while the server itself keeps running.
+
+    ``stall()`` makes the links open now go silent without closing them (no FIN, no RST):
+    a half-open connection, as when a router between the hub and the centre reboots.
+    New connections still go through."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
+        self._gates: set[asyncio.Event] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
@@ -138,6 +143,12 @@ class Cuttable:
         for writer in list(self._links):
             writer.transport.abort()
         self._links.clear()
+        for gate in self._gates:  # stalled pipes see the aborted links and end
+            gate.set()
+
+    def stall(self) -> None:
+        for gate in self._gates:
+            gate.clear()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -145,17 +156,26 @@ class Cuttable:
         except OSError:
             writer.transport.abort()
             return
+        if self._server is None:  # cut while connecting upstream
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
         self._links |= {writer, up_writer}
+        gate = asyncio.Event()
+        gate.set()
+        self._gates.add(gate)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 while data := await src.read(65536):
+                    await gate.wait()
                     dst.write(data)
                     await dst.drain()
             dst.transport.abort()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._links -= {writer, up_writer}
+        self._gates.discard(gate)
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ async def test_the_hub_pushes_and_the_console_api_reports_it(tmp_path: Path) -> 
         hub.app[STORE].add_device_events([("T01", 1.0, "state", "[1, 2]")])  # a state change must be an object
         pusher = hub.app[PUSHER]
         hub.app[PUSHER].wake()
-        await wait_for(lambda: pusher.couriers["archive"].quarantined == 1, timeout=10)
+        courier = pusher.couriers["archive"]
+        # "idle" comes after the cursor of the last batch is saved: then the queue is empty.
+        await wait_for(lambda: courier.quarantined == 1 and courier.state == "idle", timeout=10)
         _ok, parts = hub.app[HEALTH].report()
         assert parts["pusher"] == "up"
 

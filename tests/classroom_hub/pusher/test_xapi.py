@@ -37,7 +37,8 @@ async def test_statements_reach_ralph_once_through_an_outage(
         await asyncio.sleep(0.3)
         await relay.start()
         pusher.wake()
-        await wait_for(lambda: courier.delivered["statements"] == 200, timeout=20)
+        # "idle": the courier has saved its cursor and sleeps, so resetting the cursor cannot race it.
+        await wait_for(lambda: courier.delivered["statements"] == 200 and courier.state == "idle", timeout=20)
         # Delivered again (a lost answer, a restored backup): the LRS already has them.
         await store.set_cursor("lrs", "statements", 0)
         courier._cursors.clear()
@@ -63,7 +64,11 @@ async def test_a_statement_ralph_refuses_is_quarantined_with_the_reason_and_the_
     await pusher.start()
     try:
         courier = pusher.couriers["lrs"]
-        await wait_for(lambda: courier.delivered["statements"] == 90 and courier.quarantined == 1, timeout=20)
+        # "idle" comes after the cursor of the last batch is saved: then the queue is empty.
+        await wait_for(
+            lambda: courier.delivered["statements"] == 90 and courier.quarantined == 1 and courier.state == "idle",
+            timeout=20,
+        )
         (item,) = await pusher.ledger.quarantined("lrs")
         assert item.record_id == no_verb["id"]
         assert item.reason.startswith("LRS answered 422") and "verb" in item.reason
