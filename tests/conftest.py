@@ -97,6 +97,19 @@ def system_mosquitto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def machine_mosquitto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's own Mosquitto on 127.0.0.1:1883, as a hub in a room uses it; a private
+    one is started if it is not running. Tests on it use room ids of their own."""
+    if port_open("127.0.0.1", 1883):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto-machine"))
+    broker.start()
+    yield broker.url
+    broker.stop()
+
+
 @pytest.fixture
 async def embedded_broker() -> AsyncIterator[EmbeddedBroker]:
     broker = EmbeddedBroker()

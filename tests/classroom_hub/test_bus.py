@@ -35,10 +35,10 @@ async def running(sim: Any) -> AsyncIterator[Any]:
             await task
 
 
-@pytest.fixture(params=["mosquitto", "embedded"])
-async def broker_url(request: pytest.FixtureRequest, system_mosquitto_url: str) -> AsyncIterator[str]:
-    if request.param == "mosquitto":
-        yield system_mosquitto_url
+@pytest.fixture(params=["machine-mosquitto", "embedded"])
+async def broker_url(request: pytest.FixtureRequest, machine_mosquitto_url: str) -> AsyncIterator[str]:
+    if request.param == "machine-mosquitto":
+        yield machine_mosquitto_url
     else:
         broker = EmbeddedBroker()
         await broker.start()
