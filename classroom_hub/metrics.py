@@ -162,4 +162,12 @@ async def collect(app: web.Application) -> Exposition:
 
 async def metrics(request: web.Request) -> web.Response:
     exposition = await collect(request.app)
-    return web.Response(body=exposition.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+    body = exposition.render()
+    # The pusher's figures (queue depth, oldest undelivered, quarantined) per destination.
+    from classroom_hub.pusher.metrics import prometheus_text
+    from classroom_hub.pusher.web import PUSHER
+
+    pusher = request.app.get(PUSHER)
+    if pusher is not None:
+        body = body.rstrip("\n") + "\n" + prometheus_text(await pusher.report())
+    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})

@@ -122,6 +122,7 @@ async def test_metrics_of_a_room_with_traffic_and_bad_input(tmp_path: Path, syst
     types, samples = parse(text)
     assert types["classroom_hub_command_latency_seconds"] == "histogram"
     assert types["classroom_hub_rejected_total"] == "counter"
+    assert types["classroom_hub_push_queue_depth"] == "gauge"  # the pusher's figures are there too
     assert value(samples, "devices", kind="headset", state="online") == 2
     assert value(samples, "devices", kind="headset", state="unknown") == 1
     assert value(samples, "devices", kind="display", state="online") == 1
