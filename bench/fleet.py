@@ -29,9 +29,7 @@ import math
 import multiprocessing as mp
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from broker import free_port, port_open, private_mosquitto
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 EXAMPLE = ROOT / "config" / "examples" / "smart-classroom.toml"
@@ -47,38 +47,8 @@ SCENE = b"glTF bundle: the water cycle (bench) " * 50_000  # ~1.8 MB
 TARGETS = {"p99_ms": 100.0, "hub_rss_mb": 150.0, "hub_cpu_idle_pct": 5.0}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_port(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_open(port):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"nothing listens on port {port}")
-        time.sleep(0.02)
-
-
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        (ROOT / "config" / "mosquitto" / "classroom-hub.conf").read_text()
-        + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        + ("user root\n" if os.geteuid() == 0 else "")
-    )
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
+    proc, port = private_mosquitto(workdir)
     return proc, f"mqtt://127.0.0.1:{port}"
 
 

@@ -21,9 +21,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,40 +31,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from broker import free_port, private_mosquitto
+
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "bench"
 TOPIC = f"classroom/{ROOM}/devices/node-1/telemetry"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_port(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise SystemExit(f"nothing listens on port {port}")
-
-
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        (ROOT / "config" / "mosquitto" / "classroom-hub.conf").read_text()
-        + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        + ("user root\n" if os.geteuid() == 0 else "")
-    )
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc, port
+    return private_mosquitto(workdir)
 
 
 def payload(i: int, per_message: int) -> bytes:
