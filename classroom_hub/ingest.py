@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry
 from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
 from classroom_hub.errors import StoreError
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
+
+log = logging.getLogger(__name__)
 
 
 class Ingest:
@@ -40,11 +43,18 @@ class Ingest:
         self._rows: list[tuple[str, str, float, float, str | None]] = []
         self._acks: list[Callable[[], None]] = []
         self._flush_scheduled = False
+        self._listeners: list[Callable[[str, Telemetry], None]] = []
         self._unsubscribe = [
             link.subscribe(room_filter(room, "telemetry"), self._on_telemetry),
             link.subscribe(room_filter(room, "status"), self._on_status),
             link.subscribe(room_filter(room, "event"), self._on_event),
         ]
+
+    def on_telemetry(self, listener: Callable[[str, Telemetry], None]) -> Callable[[], None]:
+        """``listener(device_id, telemetry)`` for every valid telemetry message of a known device,
+        so other parts (the lab's alarms and experiments) do not parse the same bytes again."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def close(self) -> None:
         self._flush()
@@ -82,6 +92,11 @@ class Ingest:
         self._registry.seen(where.device_id, now)
         default_ts = telemetry.ts or now
         device_id = where.device_id
+        for listener in self._listeners:
+            try:
+                listener(device_id, telemetry)
+            except Exception:  # a listener's bug must not cost a reading
+                log.exception("event=telemetry_listener_failed device=%s", device_id)
         self._rows.extend([(device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings])
         self._acks.append(message.defer_ack())
         self.accepted += len(telemetry.readings)

@@ -19,9 +19,10 @@ from pydantic import ValidationError
 from classroom_hub import xapi
 from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, TELEMETRY
+from classroom_hub.bus.payloads import EVENT, TELEMETRY, Telemetry
 from classroom_hub.bus.topics import device_topic, parse_device_topic
 from classroom_hub.errors import StoreError
+from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRegistry
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
@@ -53,7 +54,9 @@ class Lab:
         book: LabBook | None,
         *,
         clock: Callable[[], float] = time.time,
+        ingest: Ingest | None = None,
     ) -> None:
+        self._ingest = ingest  # when given, readings come validated from it, not parsed again
         self._room = settings.room.id
         self._registry = registry
         self._link = link
@@ -95,9 +98,13 @@ class Lab:
                 if cal.kit_id in self.kits:
                     self.kits[cal.kit_id].calibrations[cal.sensor] = cal
         devices = set(self._kit_of_device) | set(self.robots.ids())
+        if self._ingest is not None:
+            self._removers.append(self._ingest.on_telemetry(self._from_ingest))
         for device_id in sorted(devices):
             room = self._room
-            self._removers.append(self._link.subscribe(device_topic(room, device_id, "telemetry"), self._on_telemetry))
+            if self._ingest is None:
+                topic = device_topic(room, device_id, "telemetry")
+                self._removers.append(self._link.subscribe(topic, self._on_telemetry))
             self._removers.append(self._link.subscribe(device_topic(room, device_id, "event"), self._on_event))
         self._removers.append(self._registry.on_change(self._on_device_change))
         self._removers.append(self.alarms.on_change(self._on_alarm))
@@ -149,8 +156,9 @@ class Lab:
             "alarms": [a.as_dict() for a in self.alarms.active()],
             "robots": self.robots.listing(),
             "runs": [r.as_dict() for r in sorted(self.experiments.runs.values(), key=lambda r: r.created_at)],
-            "sensors": {k: {"unit": s.unit, "precision": s.precision, "low": s.low, "high": s.high}
-                        for k, s in SENSORS.items()},
+            "sensors": {
+                k: {"unit": s.unit, "precision": s.precision, "low": s.low, "high": s.high} for k, s in SENSORS.items()
+            },
         }
 
     # --- what the pages ask ------------------------------------------------------------------------
@@ -192,8 +200,15 @@ class Lab:
             telemetry = TELEMETRY.validate_json(message.payload)
         except ValidationError:
             return  # the ingest counts it as rejected; nothing here to learn from it
+        self.on_telemetry(where.device_id, telemetry)
+
+    def _from_ingest(self, device: str, telemetry: Telemetry) -> None:
+        if device in self._kit_of_device or device in self.robots.views:
+            self.on_telemetry(device, telemetry)
+
+    def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
+        """Readings of a kit or robot, already validated (by the hub's ingest, or above)."""
         ts = telemetry.ts or self._clock()
-        device = where.device_id
         if device in self.robots.views:
             text = (telemetry.model_extra or {}).get("text")
             values = {r.key: r.value for r in telemetry.readings}

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.app import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.routes import SOCKETS, page, require
 from stem_labs import api
 from stem_labs.keys import LAB
@@ -45,7 +45,7 @@ async def lab_part(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     book = LabBook(settings.data_dir / "labs" / "labs.db")
     await book.open()
-    lab = Lab(settings, app[REGISTRY], app[COMMANDS], app[LINK], app[STORE], book)
+    lab = Lab(settings, app[REGISTRY], app[COMMANDS], app[LINK], app[STORE], book, ingest=app[INGEST])
     await lab.start()
     app[LAB] = lab
     app[HEALTH].parts["labs"] = lambda: "up"
