@@ -28,8 +28,6 @@ import json
 import logging
 import os
 import platform
-import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from broker import port_open, private_mosquitto
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -55,29 +55,11 @@ ROBOTS = [f"robot-{n}" for n in range(1, 5)]
 TARGETS = {"estop_p99_ms": 200.0, "lost": 0}
 
 
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """The machine's Mosquitto on 1883 if it runs, else a private one with the shipped settings."""
     if port_open(1883):
         return None, "mqtt://127.0.0.1:1883"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = workdir / "mosquitto.conf"
-    conf.write_text((ROOT / "config" / "mosquitto" / "classroom-hub.conf").read_text()
-                    + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    + ("user root\n" if os.geteuid() == 0 else ""))  # fmt: skip
-    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not port_open(port):
-        if time.monotonic() > deadline:
-            raise SystemExit("mosquitto did not start")
-        time.sleep(0.05)
+    proc, port = private_mosquitto(workdir)
     return proc, f"mqtt://127.0.0.1:{port}"
 
 
@@ -184,8 +166,13 @@ async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> di
         "readings_per_s_min_max": [min(per_second), max(per_second)],
         "stored_by_device": by_device,
         "lost": {"readings": published - in_window, "frames_missed": missed, "frames_dropped": dropped},
-        "estop": {"runs": estops, "robots_confirmed": confirmed, "of": estops * len(ROBOTS),
-                  "ack_ms": quantiles(ack_ms), "telemetry_ms": quantiles(telemetry_ms)},
+        "estop": {
+            "runs": estops,
+            "robots_confirmed": confirmed,
+            "of": estops * len(ROBOTS),
+            "ack_ms": quantiles(ack_ms),
+            "telemetry_ms": quantiles(telemetry_ms),
+        },
     }
 
 
@@ -209,8 +196,10 @@ def main() -> None:
           f"({result['telemetry_frames']} telemetry frames); lost: {lost['readings']} readings, "
           f"{lost['frames_missed']} frames missed, {lost['frames_dropped']} dropped")  # fmt: skip
     estop = result["estop"]
-    print(f"e-stop of {len(ROBOTS)} robots x {estop['runs']}: last ACK p50 {estop['ack_ms']['p50']} ms, "
-          f"p99 {estop['ack_ms']['p99']} ms; motors at 0 in telemetry p99 {estop['telemetry_ms']['p99']} ms")
+    print(
+        f"e-stop of {len(ROBOTS)} robots x {estop['runs']}: last ACK p50 {estop['ack_ms']['p50']} ms, "
+        f"p99 {estop['ack_ms']['p99']} ms; motors at 0 in telemetry p99 {estop['telemetry_ms']['p99']} ms"
+    )
     print(json.dumps({"bench": "lab", "python": platform.python_version(), "cpu": platform.machine(),
                       "cores": os.cpu_count(), **result, "targets": TARGETS}, ensure_ascii=False))  # fmt: skip
 

@@ -22,8 +22,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +30,8 @@ import time
 import tty
 from pathlib import Path
 from typing import Any
+
+from broker import port_open, private_mosquitto
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,9 +58,20 @@ def telemetry_stream(frames: int) -> bytes:
             out += encode_frame(Frame(FrameType.HEARTBEAT, seq & 0xFFFF, encode_fields({"up": seq * 100})))
             continue
         fields = {
-            "ph": 6.8 + seq % 7 * 0.01, "water_temp": 22.5, "do": 7.25, "ec": 1.375, "tds": 688,
-            "level": 81.5, "air_temp": 24.25, "humidity": 58.5, "light": 12000.0,
-            "pump": True, "aerator": True, "lights": False, "fed": seq % 9, "host": True,
+            "ph": 6.8 + seq % 7 * 0.01,
+            "water_temp": 22.5,
+            "do": 7.25,
+            "ec": 1.375,
+            "tds": 688,
+            "level": 81.5,
+            "air_temp": 24.25,
+            "humidity": 58.5,
+            "light": 12000.0,
+            "pump": True,
+            "aerator": True,
+            "lights": False,
+            "fed": seq % 9,
+            "host": True,
         }
         out += encode_frame(Frame(FrameType.TELEMETRY, seq & 0xFFFF, encode_fields(fields)))
     return bytes(out)
@@ -120,8 +131,17 @@ async def telemetry_latency(seconds: float, period_ms: int) -> dict[str, float]:
     master, slave = os.openpty()
     tty.setraw(slave)
     process = await asyncio.create_subprocess_exec(
-        str(binary), "--kit", "vinaponics", "--fd", str(master), "--stamp",
-        "--telemetry-ms", str(period_ms), "--heartbeat-ms", "100", pass_fds=(master,),
+        str(binary),
+        "--kit",
+        "vinaponics",
+        "--fd",
+        str(master),
+        "--stamp",
+        "--telemetry-ms",
+        str(period_ms),
+        "--heartbeat-ms",
+        "100",
+        pass_fds=(master,),
     )
     probe = LatencyProbe(wanted=int(seconds * 1000 / period_ms))
     try:
@@ -155,27 +175,10 @@ async def telemetry_latency(seconds: float, period_ms: int) -> dict[str, float]:
 
 
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, str]:
-    def open_port(port: int) -> bool:
-        with socket.socket() as s:
-            s.settimeout(0.3)
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    if open_port(1883):
+    """The machine's Mosquitto on 1883 if it runs, else a private one with the shipped settings."""
+    if port_open(1883):
         return None, "mqtt://127.0.0.1:1883"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = workdir / "mosquitto.conf"
-    conf.write_text((ROOT / "config" / "mosquitto" / "classroom-hub.conf").read_text()
-                    + f"\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    + ("user root\n" if os.geteuid() == 0 else ""))  # fmt: skip
-    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not open_port(port):
-        if time.monotonic() > deadline:
-            raise SystemExit("mosquitto did not start")
-        time.sleep(0.05)
+    proc, port = private_mosquitto(workdir)
     return proc, f"mqtt://127.0.0.1:{port}"
 
 
@@ -186,8 +189,19 @@ async def mqtt_latency(seconds: float, period_ms: int, broker_url: str) -> dict[
     master, slave = os.openpty()
     tty.setraw(slave)
     process = await asyncio.create_subprocess_exec(
-        str(binary), "--kit", "vinaponics", "--id", "vina-bench", "--fd", str(master), "--stamp",
-        "--telemetry-ms", str(period_ms), "--heartbeat-ms", "100", pass_fds=(master,),
+        str(binary),
+        "--kit",
+        "vinaponics",
+        "--id",
+        "vina-bench",
+        "--fd",
+        str(master),
+        "--stamp",
+        "--telemetry-ms",
+        str(period_ms),
+        "--heartbeat-ms",
+        "100",
+        pass_fds=(master,),
     )
     wanted = int(seconds * 1000 / period_ms)
     samples: list[int] = []
