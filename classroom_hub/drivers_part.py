@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, DeviceStatus
+from classroom_hub.bus.payloads import COMMAND, DeviceStatus, first_problem
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
@@ -226,9 +226,7 @@ class WiredDevices:
         try:
             command = COMMAND.validate_json(message.payload)
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "payload"
-            self._rejections.add(message.topic, "malformed_command", f"{where}: {first['msg']}")
+            self._rejections.add(message.topic, "malformed_command", first_problem(err))
             return
         remaining = command.expires_at - time.time()
         if remaining <= 0:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry, first_problem
 from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
 from classroom_hub.errors import StoreError
 from classroom_hub.registry import DeviceRegistry
@@ -154,7 +154,4 @@ class Ingest:
             self._rejections.add(message.topic, "store_unavailable", str(err))
 
     def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        self._rejections.add(message.topic, reason, f"{where}: {first['msg']}{more}")
+        self._rejections.add(message.topic, reason, first_problem(err))

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, KEY_PATTERN
+from classroom_hub.bus.payloads import COMMAND, KEY_PATTERN, first_problem
 from classroom_hub.bus.topics import Channel, device_topic
 from classroom_hub.errors import BusError
 from classroom_hub.rejects import Rejections
@@ -171,9 +171,7 @@ class BusBridge:
         try:
             command = COMMAND.validate_json(message.payload)
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "payload"
-            self._reject(parts[3], "malformed_command", f"{where}: {first['msg']}")
+            self._reject(parts[3], "malformed_command", first_problem(err))
             return
         remaining = command.expires_at - self._clock()
         if remaining <= 0:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import REPLY, Command, Reply
+from classroom_hub.bus.payloads import REPLY, Command, Reply, first_problem
 from classroom_hub.bus.topics import device_topic, parse_device_topic, room_filter
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.rejects import Rejections
@@ -73,7 +73,7 @@ class Commands:
         try:
             reply = REPLY.validate_json(message.payload)
         except ValidationError as err:
-            self._rejections.add(message.topic, "malformed_reply", _first_error(err))
+            self._rejections.add(message.topic, "malformed_reply", first_problem(err))
             return
         pending = self._pending.get(reply.id)
         if pending is None:
@@ -85,9 +85,3 @@ class Commands:
             return
         if not pending.future.done():
             pending.future.set_result(reply)
-
-
-def _first_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    return f"{where}: {first['msg']}"
