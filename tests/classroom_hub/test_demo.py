@@ -32,8 +32,9 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{port}"
         online: dict[str, int] = {}
+        never_seen: list[str] = ["(no answer yet)"]
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 assert proc.poll() is None, (tmp_path / "demo.log").read_text()
                 try:
@@ -45,18 +46,22 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
                                 await asyncio.sleep(0.5)
                                 continue
                             online = {k: v["online"] for k, v in body["counts"].items()}
-                            if online.get("tablet", 0) >= 35 and online.get("headset", 0) >= 35:
+                            # The simulation lets a few tablets and headsets wander off now and then, as real
+                            # ones do; every device must still have reported at least once.
+                            never_seen = [dev["id"] for dev in body["devices"] if dev["last_seen"] is None]
+                            if not never_seen and online.get("tablet", 0) >= 35 and online.get("headset", 0) >= 35:
                                 break
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.5)
             async with http.get(f"{url}/healthz") as r:
                 assert r.status == 200, await r.text()
-        assert online.get("tablet", 0) >= 35, online  # a few may be away: the simulation drops some
+        assert never_seen == [], f"never reported: {never_seen}"
+        assert sum(online.values()) >= 80, online
+        assert online.get("tablet", 0) >= 35, online
         assert online.get("headset", 0) >= 35, online
-        assert online.get("ar_device") == 4
-        assert online.get("teacher_laptop") == 1
-        assert online.get("sensor_node") == 1
+        assert online.get("teacher_laptop") == 1, online
+        assert online.get("sensor_node") == 1, online
         # The welcome comes once every simulator runs; the first demo on a fresh clone builds
         # the robot's host firmware (g++) before that.
         log = tmp_path / "demo.log"
