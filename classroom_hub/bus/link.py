@@ -22,18 +22,32 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlparse
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from classroom_hub.bus.stream import BufferedStream
 from classroom_hub.errors import BusError
 
 log = logging.getLogger(__name__)
 
 LinkState = Literal["starting", "connecting", "up", "down", "stopped"]
+
+# Messages handled in one pass before other tasks get their turn (a pass is also one store
+# commit and one write of acknowledgements when the hub drains a queue after being away).
+READ_BUDGET = 2000
+
+
+class _PahoLog(logging.LoggerAdapter[logging.Logger]):
+    """paho logs two DEBUG lines for every message; below DEBUG level that costs a tenth
+    of the read path. Drop them before the logging machinery unless DEBUG is on."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level > logging.DEBUG or self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.log(level, msg, *args, **kwargs)
 
 
 class Message:
@@ -126,6 +140,9 @@ class MqttLink:
         self._lost: asyncio.Event | None = None
         self._up: asyncio.Event | None = None
         self._sock: Any = None
+        self._stream: BufferedStream | None = None
+        self._paho_writes = False  # paho has packets queued (its register/unregister-write callbacks)
+        self._acks: list[int] = []
         self._loop_thread: int | None = None
         self._misc_task: asyncio.Task[None] | None = None
         self._unacked: set[int] = set()  # our QoS-1 messages the broker has not confirmed yet
@@ -139,7 +156,7 @@ class MqttLink:
             protocol=paho.MQTTv311,
             manual_ack=manual_ack,
         )
-        client.enable_logger(logging.getLogger(__name__ + ".paho"))
+        client.enable_logger(cast(logging.Logger, _PahoLog(logging.getLogger(__name__ + ".paho"))))
         if username is not None:
             client.username_pw_set(username, password)
         if parsed.scheme == "mqtts":
@@ -253,7 +270,8 @@ class MqttLink:
     def abort(self) -> None:
         """Drop the TCP connection without saying goodbye, as a device whose battery died
         or that walked out of Wi-Fi range: the broker then publishes our last will."""
-        sock = self._client.socket()
+        stream = self._client.socket()
+        sock = stream.sock if isinstance(stream, BufferedStream) else stream
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -273,14 +291,20 @@ class MqttLink:
         sock = self._client.socket()
         if sock is None:
             raise BusError("connection closed during connect")
-        if isinstance(sock, socket.socket):
-            # Acks and commands are small packets: without this, Nagle's algorithm holds them
-            # back for up to 40 ms behind the peer's delayed acknowledgement.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not isinstance(sock, socket.socket):
+            raise BusError(f"unexpected socket type {type(sock).__name__} from paho")
+        # Acks and commands are small packets: without this, Nagle's algorithm holds them
+        # back for up to 40 ms behind the peer's delayed acknowledgement.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # From here paho reads and writes through the stream (see classroom_hub/bus/stream.py).
+        self._stream = BufferedStream(sock, self._add_writer)
+        self._client._sock = self._stream
+        self._acks.clear()
         # Register the fd number: paho closes the socket object itself, after which it has no fd.
         self._sock = sock.fileno()
         loop.add_reader(self._sock, self._read)
-        if self._client.want_write():
+        self._paho_writes = self._client.want_write()
+        if self._paho_writes:
             loop.add_writer(self._sock, self._write)
         misc = asyncio.create_task(self._misc_loop(), name="mqtt-keepalive")
         try:
@@ -305,24 +329,45 @@ class MqttLink:
             self._client.loop_misc()
 
     def _read(self) -> None:
-        # paho reads one packet per loop_read when nothing is in flight; keep reading
-        # while messages keep coming so a burst costs one wake-up, not one per message.
-        before = -1
-        for _ in range(256):
-            if self.stats.received == before:
-                break
-            before = self.stats.received
+        # paho reads one packet per loop_read; keep reading while the stream has bytes, so a
+        # burst costs one wake-up, not one per message, up to READ_BUDGET messages a pass.
+        stream = self._stream
+        if stream is None:
+            return
+        start = self.stats.received
+        while True:
             rc = self._client.loop_read()
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                break
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or stream is not self._stream:
+                return
+            if stream.drained and not stream.pending_input:
+                return
+            if self.stats.received - start >= READ_BUDGET:
+                # The kernel's bytes wake the loop again; the ones the stream holds would not.
+                if self._loop is not None:
+                    self._loop.call_soon(self._read)
+                return
 
     def _write(self) -> None:
-        self._client.loop_write()
+        stream = self._stream
+        if self._paho_writes:
+            self._client.loop_write()  # into the stream, which takes everything
+        if stream is not None and stream is self._stream:
+            try:
+                done = stream.flush()
+            except OSError as err:
+                log.warning("event=mqtt_write_failed broker=%s error=%r", self.url, str(err))
+                self.abort()
+                return
+            if done and not self._paho_writes and self._sock is not None and self._loop is not None:
+                self._loop.remove_writer(self._sock)
 
     def _flush_socket(self) -> None:
         for _ in range(100):
             if not self._client.want_write() or self._client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.flush()
 
     def _detach_socket(self) -> None:
         if self._misc_task is not None:
@@ -332,6 +377,8 @@ class MqttLink:
             self._loop.remove_reader(self._sock)
             self._loop.remove_writer(self._sock)
         self._sock = None
+        self._stream = None
+        self._acks.clear()  # the broker redelivers what this connection did not acknowledge
 
     # --- paho callbacks (run on the loop thread, except during connect) --------------------
 
@@ -379,6 +426,7 @@ class MqttLink:
             self._loop.call_soon_threadsafe(self._detach_socket)
 
     def _on_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._paho_writes = True
         if self._loop is None:
             return
         if self._on_loop_thread():
@@ -392,6 +440,10 @@ class MqttLink:
             self._loop.add_writer(self._sock, self._write)
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._paho_writes = False
+        stream = self._stream
+        if stream is not None and stream.pending_output:
+            return  # the writer stays until the stream has flushed too
         if self._loop is not None and self._sock is not None and self._on_loop_thread():
             self._loop.remove_writer(self._sock)
 
@@ -415,5 +467,38 @@ class MqttLink:
     def _ack(self, mid: int, qos: int, generation: int) -> None:
         # A mid is only meaningful on the connection that delivered it; after a
         # reconnect the broker redelivers the message itself.
-        if generation == self._generation and self.state == "up":
+        # Not "is the link up": the broker sends queued messages right after its CONNACK, and
+        # their commit can come before this side has marked the link up.
+        if generation != self._generation or self._stream is None:
+            return
+        if qos != 1 or self._stream is None:
             self._client.ack(mid, qos)
+            return
+        # Acks of a commit come in a run (one call per message): one write for all of them.
+        if not self._acks and self._loop is not None:
+            self._loop.call_soon(self._send_acks)
+        self._acks.append(mid)
+
+    def ack_all(self, messages: list[Message]) -> None:
+        """Acknowledge messages whose ``defer_ack()`` was called, in one write (the ingest's
+        commit: a list of messages holds less for the garbage collector than a list of callbacks)."""
+        generation = self._generation
+        if self._stream is None:
+            return
+        mids = [m._mid for m in messages if m.qos == 1 and m._generation == generation]
+        if any(m.qos > 1 for m in messages):
+            for m in messages:
+                if m.qos > 1:
+                    m.ack()
+        if mids:
+            if not self._acks and self._loop is not None:
+                self._loop.call_soon(self._send_acks)
+            self._acks.extend(mids)
+
+    def _send_acks(self) -> None:
+        mids, self._acks = self._acks, []
+        if mids and self._stream is not None:
+            try:
+                self._stream.puback(mids)
+            except OSError as err:  # the read side sees the connection drop and reconnects
+                log.warning("event=mqtt_ack_failed broker=%s error=%r", self.url, str(err))
