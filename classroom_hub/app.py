@@ -58,6 +58,7 @@ INGEST = web.AppKey("ingest", Ingest)
 REJECTIONS = web.AppKey("rejections", Rejections)
 HEALTH = web.AppKey("health", Health)
 BROKER_URL = web.AppKey("broker_url", str)
+LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
 
 
 def build_app(settings: HubSettings) -> web.Application:
@@ -73,6 +74,10 @@ def build_app(settings: HubSettings) -> web.Application:
     from classroom_hub.extensions import setup_extensions  # extensions import app's keys
 
     setup_extensions(app)
+    # The link connects once every part is in place (on_startup hooks run after the cleanup
+    # contexts): the broker delivers what it queued while the hub was away right after the
+    # CONNACK, and the lab, the fleet... must see those messages too.
+    app.on_startup.append(_connect_bus)
     return app
 
 
@@ -157,11 +162,6 @@ async def _bus_part(app: web.Application) -> AsyncIterator[None]:
     app[HEALTH].parts["bus"] = lambda: "up" if link.is_up else "down"
     app[COMMANDS] = Commands(link, room.id, app[REJECTIONS])
     app[INGEST] = Ingest(link, room.id, app[REGISTRY], app[STORE], app[REJECTIONS])
-    task = asyncio.create_task(link.run(), name="mqtt-link")
-    # The hub teaches without a broker; wait a moment so the first page view is complete,
-    # then carry on and let the link reconnect in the background.
-    with contextlib.suppress(Exception):
-        await link.wait_up(timeout=5)
     yield
     # Everything received is committed (and so acknowledged) before we say goodbye.
     await app[STORE].flush()
@@ -173,9 +173,19 @@ async def _bus_part(app: web.Application) -> AsyncIterator[None]:
     # broker, so the persistent session keeps queueing for us while the hub is away.
     app[INGEST].close()
     app[COMMANDS].close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    task = app.get(LINK_TASK)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _connect_bus(app: web.Application) -> None:
+    app[LINK_TASK] = asyncio.create_task(app[LINK].run(), name="mqtt-link")
+    # The hub teaches without a broker; wait a moment so the first page view is complete,
+    # then carry on and let the link reconnect in the background.
+    with contextlib.suppress(Exception):
+        await app[LINK].wait_up(timeout=5)
 
 
 async def _registry_part(app: web.Application) -> AsyncIterator[None]:
