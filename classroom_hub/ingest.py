@@ -35,13 +35,14 @@ class Ingest:
         store: TelemetryStore,
         rejections: Rejections,
     ) -> None:
+        self._link = link
         self._registry = registry
         self._store = store
         self._rejections = rejections
         self.accepted = 0
         self._topics: dict[str, DeviceTopic | None] = {}
         self._rows: list[tuple[str, str, float, float, str | None]] = []
-        self._acks: list[Callable[[], None]] = []
+        self._acks: list[Message] = []
         self._flush_scheduled = False
         self._listeners: list[Callable[[str, Telemetry], None]] = []
         self._unsubscribe = [
@@ -98,7 +99,8 @@ class Ingest:
             except Exception:  # a listener's bug must not cost a reading
                 log.exception("event=telemetry_listener_failed device=%s", device_id)
         self._rows.extend([(device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings])
-        self._acks.append(message.defer_ack())
+        message.defer_ack()
+        self._acks.append(message)
         self.accepted += len(telemetry.readings)
         if not self._flush_scheduled:
             # After every message of this wake-up has been read: one store job for all of them.
@@ -113,8 +115,7 @@ class Ingest:
         self._rows, self._acks = [], []
 
         def durable() -> None:
-            for ack in acks:
-                ack()
+            self._link.ack_all(acks)
 
         try:
             self._store.add_readings(rows, durable)
