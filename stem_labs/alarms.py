@@ -123,6 +123,7 @@ class LabAlarms:
         self._active: dict[_Key, LabAlarm] = {}
         self._pending: dict[_Key, float] = {}
         self._swings: dict[tuple[str, str], _Swing] = {}
+        self._cuts: dict[tuple[str, str], tuple[float, ...]] = {}
         self._listeners: list[AlarmListener] = []
         self.raised = 0
 
@@ -131,9 +132,28 @@ class LabAlarms:
     def limits(self, kit_id: str) -> dict[str, SensorLimits]:
         return dict(self._limits.get(kit_id, DEFAULT_LIMITS))
 
+    def cuts(self, kit_id: str, key: str) -> tuple[float, ...]:
+        """The values where a reading of ``key`` changes what the alarms make of it (each
+        limit and the end of its hysteresis band), sorted: readings between two neighbouring
+        cuts are judged alike."""
+        try:
+            return self._cuts[(kit_id, key)]
+        except KeyError:
+            pass
+        limits = self._limits.get(kit_id, DEFAULT_LIMITS).get(key)
+        points: set[float] = set()
+        for side, _severity, limit in limits.bounds() if limits is not None else ():
+            if side == "low":
+                points.update((limit, limit + limits.hysteresis))  # type: ignore[union-attr]
+            elif side == "high":
+                points.update((limit, limit - limits.hysteresis))  # type: ignore[union-attr]
+        cuts = self._cuts[(kit_id, key)] = tuple(sorted(points))
+        return cuts
+
     def set_limits(self, kit_id: str, limits: Mapping[str, SensorLimits]) -> None:
         """New limits for a kit; alarms whose limit went away are cleared now."""
         self._limits[kit_id] = dict(limits)
+        self._cuts = {k: v for k, v in self._cuts.items() if k[0] != kit_id}
         for (kit, kind, severity), alarm in list(self._active.items()):
             if kit != kit_id or alarm.sensor is None:
                 continue

@@ -8,6 +8,7 @@ watch (``subscribe``) and ask (the methods below).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
 import time
@@ -34,7 +35,7 @@ from stem_labs.labbook import LabBook
 from stem_labs.robots import Robots
 from stem_labs.runs import Experiments, Run
 from stem_labs.safety import Safety
-from stem_labs.sensors import SENSORS, unit_of
+from stem_labs.sensors import SENSORS, SensorDescription, to_canonical, unit_of
 from stem_labs.statements import LabPlace, run_statement
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Lab:
         self.experiments = Experiments(book, units=unit_of, on_end=self._run_ended, clock=clock)
         self.robots = Robots(registry, commands, self.place, book=book, record=self._record_statement, clock=clock)
         self._kit_of_device: dict[str, VinaponicsKit] = {}
+        self._pending: dict[str, _KitPass] = {}  # kit id -> its reports in this read pass of the bus
         for kit in self.kits.values():
             self._kit_of_device[kit.id] = kit
             if kit.actuator_id:
@@ -203,8 +205,29 @@ class Lab:
         self.on_telemetry(where.device_id, telemetry)
 
     def _from_ingest(self, device: str, telemetry: Telemetry) -> None:
-        if device in self._kit_of_device or device in self.robots.views:
+        if device in self.robots.views:
             self.on_telemetry(device, telemetry)
+            return
+        kit = self._kit_of_device.get(device)
+        if kit is None:
+            return
+        # Judged once per read pass of the bus: see _KitPass.
+        kit_pass = self._pending.get(kit.id)
+        if kit_pass is None:
+            if not self._pending:
+                asyncio.get_running_loop().call_soon(self._judge_pending)
+            every = self.experiments.watching(kit.id)  # a run gets every report
+            kit_pass = self._pending[kit.id] = _KitPass(kit, self.alarms, every=every)
+        kit_pass.add(device, telemetry)
+
+    def _judge_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for kit_id, kit_pass in pending.items():
+            for device, telemetry in kit_pass.reports():
+                try:
+                    self.on_telemetry(device, telemetry)
+                except Exception:  # one bad report must not cost the others their judgement
+                    log.exception("event=lab_report_failed kit=%s device=%s", kit_id, device)
 
     def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
         """Readings of a kit or robot, already validated (by the hub's ingest, or above)."""
@@ -340,3 +363,93 @@ def _kits_from(settings: HubSettings) -> dict[str, VinaponicsKit]:
         )
         kits[device_id] = VinaponicsKit.from_settings(device_id, device.name, list(device.sensors), actuator)
     return kits
+
+
+
+class _KitPass:
+    """A kit's reports in one read pass of the bus, as the lab judges them.
+
+    A real kit reports every 0.1-10 s, so a pass holds one report per kit, judged as it came.
+    A pass holds many when the hub catches up with what the broker kept while it was away
+    (up to 2,000 messages a pass) or when a kit floods. Judging every one of those costs more
+    than storing it; the lab judges, in the order they came, the reports that can change its
+    judgement:
+
+    - for each sensor, each report whose value crosses a limit or the end of its hysteresis
+      band (``LabAlarms.cuts``), and the report just before it (so a breach that lasted past
+      its alarm delay raises the alarm, with the time of its last report before the crossing);
+    - for each sensor, the lowest and the highest value of the pass (the alarm on a change
+      within a window);
+    - each device's last report (the kit's state after the pass, which safety acts on).
+
+    The store keeps every reading; a kit an experiment records gets every report judged.
+    Only the chosen reports are kept until the end of the pass.
+    """
+
+    __slots__ = ("_alarms", "_every", "_kit", "_sensors", "band", "chosen", "count", "highest", "last", "lowest",
+                 "previous")
+
+    def __init__(self, kit: VinaponicsKit, alarms: LabAlarms, *, every: bool = False) -> None:
+        self._kit, self._alarms, self._every = kit, alarms, every
+        self._sensors: dict[str, tuple[SensorDescription | None, Calibration | None, tuple[float, ...]]] = {}
+        self.count = 0
+        self.chosen: dict[int, tuple[str, Telemetry]] = {}
+        self.band: dict[str, int] = {}
+        self.previous: dict[str, tuple[int, str, Telemetry]] = {}
+        self.lowest: dict[str, tuple[float, int, str, Telemetry]] = {}
+        self.highest: dict[str, tuple[float, int, str, Telemetry]] = {}
+        self.last: dict[str, tuple[int, str, Telemetry]] = {}
+
+    def add(self, device: str, telemetry: Telemetry) -> None:
+        i = self.count
+        self.count += 1
+        if self._every:
+            self.chosen[i] = (device, telemetry)
+            return
+        report = (i, device, telemetry)
+        self.last[device] = report
+        sensors, chosen = self._sensors, self.chosen
+        for reading in telemetry.readings:
+            key = reading.key
+            entry = sensors.get(key)
+            if entry is None:
+                entry = sensors[key] = self._describe(key)
+            sensor, calibration, cuts = entry
+            if sensor is None:
+                continue
+            value = reading.value
+            if reading.unit is not None and reading.unit != sensor.unit:
+                value = to_canonical(key, value, reading.unit)
+            if not sensor.low <= value <= sensor.high:  # a fault reading: flagged on the kit, never judged
+                chosen[i] = (device, telemetry)
+                continue
+            if calibration is not None:
+                value = calibration.apply(value)
+            band = bisect.bisect_right(cuts, value)
+            if band != self.band.get(key):
+                self.band[key] = band
+                chosen[i] = (device, telemetry)
+                previous = self.previous.get(key)
+                if previous is not None:
+                    chosen[previous[0]] = (previous[1], previous[2])
+            self.previous[key] = report
+            low = self.lowest.get(key)
+            if low is None or value < low[0]:
+                self.lowest[key] = (value, i, device, telemetry)
+            high = self.highest.get(key)
+            if high is None or value > high[0]:
+                self.highest[key] = (value, i, device, telemetry)
+
+    def _describe(self, key: str) -> tuple[SensorDescription | None, Calibration | None, tuple[float, ...]]:
+        sensor = SENSORS.get(key)
+        if sensor is None:
+            return None, None, ()
+        return sensor, self._kit.calibrations.get(key), self._alarms.cuts(self._kit.id, key)
+
+    def reports(self) -> list[tuple[str, Telemetry]]:
+        chosen = self.chosen
+        for i, device, t in self.last.values():
+            chosen[i] = (device, t)
+        for _value, i, device, t in (*self.lowest.values(), *self.highest.values()):
+            chosen[i] = (device, t)
+        return [chosen[i] for i in sorted(chosen)]

@@ -268,6 +268,10 @@ class Experiments:
     def live(self) -> list[Run]:
         return [r for r in self.runs.values() if r.state != "stopped"]
 
+    def watching(self, kit_id: str) -> bool:
+        """Whether a run (armed or recording) takes this kit's reports."""
+        return any(r.plan.kit_id == kit_id and r.state != "stopped" for r in self.runs.values())
+
     def on_change(self, listener: RunListener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
