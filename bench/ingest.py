@@ -83,7 +83,7 @@ def floor_subscriber(port: int, n_messages: int, phase: str, result: Any) -> Non
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
-    state = {"count": 0, "first": 0.0, "last": 0.0}
+    state = {"count": 0, "first": 0.0, "last": 0.0, "connected": 0.0}
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-floor", clean_session=False)
     client.max_inflight_messages_set(1000)
 
@@ -128,8 +128,9 @@ def run_floor(port: int, n_messages: int, per_message: int) -> dict[str, float]:
     p.start()
     state = q.get(timeout=600)
     p.join()
-    elapsed = state["last"] - state["connected"]
-    return {"per_s": n_messages * per_message / elapsed, "seconds": elapsed}
+    # From the first message to the last, like the hub's figure (from its first commit).
+    elapsed = state["last"] - state["first"]
+    return {"per_s": (n_messages - 1) * per_message / elapsed, "seconds": elapsed}
 
 
 def write_room(workdir: Path, port: int, http_port: int) -> Path:
@@ -157,11 +158,15 @@ id = "node-1"
     return room
 
 
-def start_hub(room: Path, http_port: int) -> subprocess.Popen[bytes]:
-    hub = subprocess.Popen(
+def spawn_hub(room: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "classroom_hub.cli", "run", "-c", str(room), "--log-level", "warning"],
         cwd=ROOT,
     )
+
+
+def start_hub(room: Path, http_port: int) -> subprocess.Popen[bytes]:
+    hub = spawn_hub(room)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -181,8 +186,11 @@ def stop_hub(hub: subprocess.Popen[bytes]) -> None:
 
 
 def stored(db: Path) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as c:
-        return int(c.execute("SELECT count(*) FROM readings").fetchone()[0])
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as c:
+            return int(c.execute("SELECT count(*) FROM readings").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet: the hub is starting
+        return 0
 
 
 def rss_mb(pid: int) -> float:
@@ -193,20 +201,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def watch_store(db: Path, target: int, timeout: float) -> tuple[float, float, int]:
-    """Poll the store until ``target`` rows; returns (first growth, done, count)."""
-    first = 0.0
+def watch_store(db: Path, before: int, target: int, timeout: float) -> tuple[float, int, float, int]:
+    """Poll the store until ``target`` rows; returns (first growth, rows then, done, count)."""
+    first, first_count = 0.0, before
     deadline = time.monotonic() + timeout
-    count = 0
+    count = before
     while time.monotonic() < deadline:
         count = stored(db)
         now = time.time()
-        if count and not first:
-            first = now
+        if count > before and not first:
+            first, first_count = now, count
         if count >= target:
-            return first, now, count
-        time.sleep(0.01)
-    return first, time.time(), count
+            return first, first_count, now, count
+        time.sleep(0.005)
+    return first, first_count, time.time(), count
 
 
 def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -> dict[str, Any]:
@@ -222,14 +230,15 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
     pub_q.get()
     pub.join()
     started = time.time()
-    hub = start_hub(room, http_port)
-    first, done, count = watch_store(db, before + n_messages * per_message, timeout=900)
+    # Watched from the moment the process starts: the hub may be done before it answers /healthz.
+    hub = spawn_hub(room)
+    first, first_count, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
     peak = rss_mb(hub.pid)
     stop_hub(hub)
-    # The rate counts from the first committed batch: process start-up is not ingest.
+    # The rate counts from the first committed batch (and not its rows): start-up is not ingest.
     elapsed = done - first
     return {
-        "per_s": (count - before) / elapsed if elapsed > 0 else 0.0,
+        "per_s": (count - first_count) / elapsed if elapsed > 0 else 0.0,
         "seconds": elapsed,
         "startup_s": first - started,
         "stored": count - before,
@@ -246,7 +255,7 @@ def run_hub_live(workdir: Path, port: int, n_messages: int, per_message: int) ->
     pub_q: Any = mp.Queue()
     pub = mp.Process(target=publisher, args=(port, n_messages, per_message, pub_q))
     pub.start()
-    _first, done, count = watch_store(db, before + n_messages * per_message, timeout=900)
+    _first, _rows, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
     pub_started, pub_done = pub_q.get()
     pub.join()
     stop_hub(hub)
