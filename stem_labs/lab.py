@@ -35,7 +35,7 @@ from stem_labs.labbook import LabBook
 from stem_labs.robots import Robots
 from stem_labs.runs import Experiments, Run
 from stem_labs.safety import Safety
-from stem_labs.sensors import SENSORS, SensorDescription, to_canonical, unit_of
+from stem_labs.sensors import SENSORS, to_canonical, unit_of
 from stem_labs.statements import LabPlace, run_statement
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Lab:
         self.experiments = Experiments(book, units=unit_of, on_end=self._run_ended, clock=clock)
         self.robots = Robots(registry, commands, self.place, book=book, record=self._record_statement, clock=clock)
         self._kit_of_device: dict[str, VinaponicsKit] = {}
-        self._pending: dict[str, _KitPass] = {}  # kit id -> its reports in this read pass of the bus
+        self._pending: dict[str, _KitPass] = {}  # device id -> its kit's reports in this read pass of the bus
         for kit in self.kits.values():
             self._kit_of_device[kit.id] = kit
             if kit.actuator_id:
@@ -205,29 +205,33 @@ class Lab:
         self.on_telemetry(where.device_id, telemetry)
 
     def _from_ingest(self, device: str, telemetry: Telemetry) -> None:
+        # Judged once per read pass of the bus: see _KitPass. The common case first.
+        kit_pass = self._pending.get(device)
+        if kit_pass is not None:
+            kit_pass.add(device, telemetry)
+            return
         if device in self.robots.views:
             self.on_telemetry(device, telemetry)
             return
         kit = self._kit_of_device.get(device)
         if kit is None:
             return
-        # Judged once per read pass of the bus: see _KitPass.
-        kit_pass = self._pending.get(kit.id)
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._judge_pending)
+        kit_pass = next((p for p in self._pending.values() if p.kit is kit), None)  # the kit's other device
         if kit_pass is None:
-            if not self._pending:
-                asyncio.get_running_loop().call_soon(self._judge_pending)
-            every = self.experiments.watching(kit.id)  # a run gets every report
-            kit_pass = self._pending[kit.id] = _KitPass(kit, self.alarms, every=every)
+            kit_pass = _KitPass(kit, self.alarms, every=self.experiments.watching(kit.id))  # a run gets every report
+        self._pending[device] = kit_pass
         kit_pass.add(device, telemetry)
 
     def _judge_pending(self) -> None:
         pending, self._pending = self._pending, {}
-        for kit_id, kit_pass in pending.items():
+        for kit_pass in {id(p): p for p in pending.values()}.values():
             for device, telemetry in kit_pass.reports():
                 try:
                     self.on_telemetry(device, telemetry)
                 except Exception:  # one bad report must not cost the others their judgement
-                    log.exception("event=lab_report_failed kit=%s device=%s", kit_id, device)
+                    log.exception("event=lab_report_failed kit=%s device=%s", kit_pass.kit.id, device)
 
     def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
         """Readings of a kit or robot, already validated (by the hub's ingest, or above)."""
@@ -386,19 +390,14 @@ class _KitPass:
     Only the chosen reports are kept until the end of the pass.
     """
 
-    __slots__ = ("_alarms", "_every", "_kit", "_sensors", "band", "chosen", "count", "highest", "last", "lowest",
-                 "previous")
+    __slots__ = ("_alarms", "_every", "_sensors", "chosen", "count", "kit", "last")
 
     def __init__(self, kit: VinaponicsKit, alarms: LabAlarms, *, every: bool = False) -> None:
-        self._kit, self._alarms, self._every = kit, alarms, every
-        self._sensors: dict[str, tuple[SensorDescription | None, Calibration | None, tuple[float, ...]]] = {}
+        self.kit, self._alarms, self._every = kit, alarms, every
+        self._sensors: dict[str, _SensorPass | None] = {}
         self.count = 0
         self.chosen: dict[int, tuple[str, Telemetry]] = {}
-        self.band: dict[str, int] = {}
-        self.previous: dict[str, tuple[int, str, Telemetry]] = {}
-        self.lowest: dict[str, tuple[float, int, str, Telemetry]] = {}
-        self.highest: dict[str, tuple[float, int, str, Telemetry]] = {}
-        self.last: dict[str, tuple[int, str, Telemetry]] = {}
+        self.last: dict[str, tuple[int, Telemetry]] = {}
 
     def add(self, device: str, telemetry: Telemetry) -> None:
         i = self.count
@@ -406,50 +405,67 @@ class _KitPass:
         if self._every:
             self.chosen[i] = (device, telemetry)
             return
-        report = (i, device, telemetry)
-        self.last[device] = report
+        self.last[device] = (i, telemetry)
         sensors, chosen = self._sensors, self.chosen
         for reading in telemetry.readings:
             key = reading.key
-            entry = sensors.get(key)
-            if entry is None:
-                entry = sensors[key] = self._describe(key)
-            sensor, calibration, cuts = entry
-            if sensor is None:
+            try:
+                state = sensors[key]
+            except KeyError:
+                state = sensors[key] = self._start(key)
+            if state is None:
                 continue
             value = reading.value
-            if reading.unit is not None and reading.unit != sensor.unit:
+            if reading.unit is not None and reading.unit != state.unit:
                 value = to_canonical(key, value, reading.unit)
-            if not sensor.low <= value <= sensor.high:  # a fault reading: flagged on the kit, never judged
+            if not state.low <= value <= state.high:  # a fault reading: flagged on the kit, never judged
                 chosen[i] = (device, telemetry)
                 continue
-            if calibration is not None:
-                value = calibration.apply(value)
-            band = bisect.bisect_right(cuts, value)
-            if band != self.band.get(key):
-                self.band[key] = band
+            if state.calibration is not None:
+                value = state.calibration.apply(value)
+            band = bisect.bisect_right(state.cuts, value)
+            if band != state.band:
+                state.band = band
                 chosen[i] = (device, telemetry)
-                previous = self.previous.get(key)
-                if previous is not None:
-                    chosen[previous[0]] = (previous[1], previous[2])
-            self.previous[key] = report
-            low = self.lowest.get(key)
-            if low is None or value < low[0]:
-                self.lowest[key] = (value, i, device, telemetry)
-            high = self.highest.get(key)
-            if high is None or value > high[0]:
-                self.highest[key] = (value, i, device, telemetry)
+                if state.previous is not None:
+                    chosen[state.previous_i] = (state.previous_device, state.previous)
+            state.previous_i, state.previous_device, state.previous = i, device, telemetry
+            if state.lowest is None or value < state.lowest[0]:
+                state.lowest = (value, i, device, telemetry)
+            if state.highest is None or value > state.highest[0]:
+                state.highest = (value, i, device, telemetry)
 
-    def _describe(self, key: str) -> tuple[SensorDescription | None, Calibration | None, tuple[float, ...]]:
+    def _start(self, key: str) -> _SensorPass | None:
         sensor = SENSORS.get(key)
         if sensor is None:
-            return None, None, ()
-        return sensor, self._kit.calibrations.get(key), self._alarms.cuts(self._kit.id, key)
+            return None
+        cuts = self._alarms.cuts(self.kit.id, key)
+        return _SensorPass(sensor.unit, sensor.low, sensor.high, self.kit.calibrations.get(key), cuts)
 
     def reports(self) -> list[tuple[str, Telemetry]]:
         chosen = self.chosen
-        for i, device, t in self.last.values():
+        for device, (i, t) in self.last.items():
             chosen[i] = (device, t)
-        for _value, i, device, t in (*self.lowest.values(), *self.highest.values()):
-            chosen[i] = (device, t)
+        for state in self._sensors.values():
+            for extreme in (state.lowest, state.highest) if state is not None else ():
+                if extreme is not None:
+                    chosen[extreme[1]] = (extreme[2], extreme[3])
         return [chosen[i] for i in sorted(chosen)]
+
+
+class _SensorPass:
+    """One sensor of a kit within a pass: what judging needs, and the reports that matter so far."""
+
+    __slots__ = ("band", "calibration", "cuts", "high", "highest", "low", "lowest", "previous", "previous_device",
+                 "previous_i", "unit")
+
+    def __init__(
+        self, unit: str, low: float, high: float, calibration: Calibration | None, cuts: tuple[float, ...]
+    ) -> None:
+        self.unit, self.low, self.high, self.calibration, self.cuts = unit, low, high, calibration, cuts
+        self.band = -1
+        self.previous: Telemetry | None = None
+        self.previous_i = 0
+        self.previous_device = ""
+        self.lowest: tuple[float, int, str, Telemetry] | None = None
+        self.highest: tuple[float, int, str, Telemetry] | None = None
