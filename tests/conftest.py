@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,34 @@ async def run_hub(settings: HubSettings) -> AsyncIterator[RunningHub]:
         yield RunningHub(app, runner, f"http://127.0.0.1:{port}")
     finally:
         await runner.cleanup()
+
+
+async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads: Iterable[dict[str, Any]]) -> None:
+    """The hub's persistent session is made, then the hub is away while ``device_id`` sends
+    each payload as QoS-1 telemetry; returns once the broker has confirmed them all."""
+    import json
+
+    from classroom_hub.bus.link import MqttLink
+    from classroom_hub.bus.topics import device_topic
+
+    assert settings.mqtt.url is not None
+    async with run_hub(settings):
+        pass  # the hub's persistent session now exists on the broker
+    device = MqttLink(settings.mqtt.url, client_id=device_id, manual_ack=False)
+    task = asyncio.create_task(device.run())
+    try:
+        await device.wait_up(5)
+        topic = device_topic(settings.room.id, device_id, "telemetry")
+        for n, payload in enumerate(payloads):
+            device.publish(topic, json.dumps(payload), qos=1)
+            if n % 50 == 0:
+                await asyncio.sleep(0.005)  # let the link write what is queued
+        await wait_for(lambda: device.unconfirmed == 0, timeout=20)
+        await device.close()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:
