@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the tests need (the demo needs none): the real broker of the integration
 # tests, a C++ compiler for the reference firmware's host build, the browser of the page
 # tests (driven by Playwright, never its own browser download) and ffmpeg for recordings.
-SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg
+SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg openssl
 
 .PHONY: demo test setup system-deps lint typecheck unit bench clean ralph
 

@@ -173,7 +173,8 @@ async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads
     assert settings.mqtt.url is not None
     async with run_hub(settings):
         pass  # the hub's persistent session now exists on the broker
-    device = MqttLink(settings.mqtt.url, client_id=device_id, manual_ack=False)
+    ca_file = str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None
+    device = MqttLink(settings.mqtt.url, client_id=device_id, manual_ack=False, ca_file=ca_file)
     task = asyncio.create_task(device.run())
     try:
         await device.wait_up(5)
