@@ -11,16 +11,14 @@ lab part (after the bus and the firmware bridge), the HTTP API (stem_labs/api.py
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from classroom_hub.app import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
-from classroom_hub.web.routes import SOCKETS, page, require
+from classroom_hub.web.routes import Push, live_socket, page, require
 from stem_labs import api
 from stem_labs.keys import LAB
 from stem_labs.lab import Lab
@@ -59,46 +57,24 @@ async def lab_part(app: web.Application) -> AsyncIterator[None]:
 Accept = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-async def _serve(ws: web.WebSocketResponse, request: web.Request, first: dict[str, Any], accept: Accept) -> None:
-    """Send ``first``, then every lab message ``accept(message)`` lets through (returns it or None)."""
-    lab = request.app[LAB]
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=OUTBOX)
+def _lab_feed(lab: Lab, accept: Accept) -> Callable[[Push], Callable[[], None]]:
+    """The lab's messages that ``accept(message)`` lets through (it returns what to send, or None)."""
 
-    def push(message: dict[str, Any]) -> None:
-        chosen = accept(message)
-        if chosen is not None and not outbox.full():  # a stalled browser must not grow the hub's memory
-            outbox.put_nowait(chosen)
+    def subscribe(push: Push) -> Callable[[], None]:
+        def forward(message: dict[str, Any]) -> None:
+            chosen = accept(message)
+            if chosen is not None:
+                push(chosen)
 
-    request.app[SOCKETS].add(ws)
-    remove = lab.subscribe(push)
-    sender: asyncio.Task[None] | None = None
-    try:
-        await ws.send_json(first)
-        sender = asyncio.create_task(_drain(ws, outbox))
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
-    finally:
-        remove()
-        if sender is not None:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await sender
-        request.app[SOCKETS].discard(ws)
+        return lab.subscribe(forward)
 
-
-async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
-    while not ws.closed:
-        await ws.send_json(await outbox.get())
+    return subscribe
 
 
 async def lab_ws(request: web.Request) -> web.WebSocketResponse:
     await require(request, *WATCHERS)
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(request)
     lab = request.app[LAB]
-    await _serve(ws, request, {"type": "snapshot", **lab.snapshot()}, lambda m: m)
-    return ws
+    return await live_socket(request, lambda: {"type": "snapshot", **lab.snapshot()}, lab.subscribe, limit=OUTBOX)
 
 
 def _share_view(lab: Lab) -> dict[str, Any]:
@@ -119,8 +95,6 @@ async def shared_run(request: web.Request) -> web.Response:
 
 async def share_ws(request: web.Request) -> web.WebSocketResponse:
     """Read-only: whatever the tablet sends is ignored; only the shared run's messages go out."""
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(request)
     lab = request.app[LAB]
 
     def accept(message: dict[str, Any]) -> dict[str, Any] | None:
@@ -141,5 +115,4 @@ async def share_ws(request: web.Request) -> web.WebSocketResponse:
             current.update(out["run"] or {})
         return out
 
-    await _serve(ws, request, first, track)
-    return ws
+    return await live_socket(request, lambda: first, _lab_feed(lab, track), limit=OUTBOX)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -197,36 +198,71 @@ async def rejections(request: web.Request) -> web.Response:
 async def devices_ws(request: web.Request) -> web.WebSocketResponse:
     """Live device list: a snapshot, then each change as it happens (no polling)."""
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
+    registry = request.app[REGISTRY]
+
+    def subscribe(push: Push) -> Callable[[], None]:
+        def send(record: DeviceRecord) -> None:
+            push({"type": "device", "device": _device_json(record)})
+
+        def on_change(change: DeviceChange) -> None:
+            record = registry.get(change.device_id)
+            if record is not None:
+                send(record)
+
+        removers = [registry.on_change(on_change), registry.on_update(send)]
+
+        def unsubscribe() -> None:
+            for remove in removers:
+                remove()
+
+        return unsubscribe
+
+    def snapshot() -> dict[str, Any]:
+        return {"type": "snapshot", "devices": [_device_json(d) for d in registry.all()]}
+
+    return await live_socket(request, snapshot, subscribe)
+
+
+Push = Callable[[dict[str, Any]], None]
+
+
+async def live_socket(
+    request: web.Request,
+    first: Callable[[], dict[str, Any]],
+    subscribe: Callable[[Push], Callable[[], None]],
+    *,
+    limit: int = 1000,
+) -> web.WebSocketResponse:
+    """A page's live feed over a WebSocket: ``first()`` (a snapshot, made once the feed is
+    subscribed, so no change falls between the two), then every message ``subscribe`` hands
+    to the push it gets, until the page goes away. ``subscribe`` returns its unsubscribe.
+    Beyond ``limit`` messages a stalled browser has not taken, the rest are dropped: it must
+    not grow the hub's memory. What the page sends is ignored."""
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
-    app = request.app
-    registry = app[REGISTRY]
-    request.app[SOCKETS].add(ws)
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=limit)
 
-    def push(record: DeviceRecord) -> None:
-        if not outbox.full():  # a stalled browser must not grow the hub's memory
-            outbox.put_nowait({"type": "device", "device": _device_json(record)})
+    def push(message: dict[str, Any]) -> None:
+        if not outbox.full():
+            outbox.put_nowait(message)
 
-    def on_change(change: DeviceChange) -> None:
-        record = registry.get(change.device_id)
-        if record is not None:
-            push(record)
-
-    removers = [registry.on_change(on_change), registry.on_update(push)]
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    remove = subscribe(push)
+    sender: asyncio.Task[None] | None = None
     try:
-        await ws.send_json({"type": "snapshot", "devices": [_device_json(d) for d in registry.all()]})
+        await ws.send_json(first())
         sender = asyncio.create_task(_drain(ws, outbox))
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.ERROR:
-                    break
-        finally:
-            sender.cancel()
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
     finally:
-        for remove in removers:
-            remove()
-        app[SOCKETS].discard(ws)
+        remove()
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await sender
+        sockets.discard(ws)
     return ws
 
 

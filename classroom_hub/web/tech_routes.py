@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.app import REGISTRY, REJECTIONS, SETTINGS
@@ -20,11 +21,10 @@ from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.discovery import discovery_part
 from classroom_hub.drivers_part import drivers_part
 from classroom_hub.errors import StoreError
-from classroom_hub.fleet.alarms import Alarm
 from classroom_hub.fleet.part import FLEET, fleet_part
 from classroom_hub.fleet.targets import Target
 from classroom_hub.metrics import metrics
-from classroom_hub.web.routes import SOCKETS, require
+from classroom_hub.web.routes import Push, live_socket, require
 
 COMMANDERS = ("technician", "teacher")
 MAX_HISTORY_H = 24 * 7
@@ -202,33 +202,11 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
 async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
     """Active alarms as a snapshot, then each change as it happens."""
     await require(request, "technician")
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(request)
-    app = request.app
-    app[SOCKETS].add(ws)
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+    alarms = request.app[FLEET].alarms
 
-    def push(alarm: Alarm) -> None:
-        if not outbox.full():  # a stalled browser must not grow the hub's memory
-            outbox.put_nowait({"type": "alarm", "alarm": alarm.as_dict()})
+    def subscribe(push: Push) -> Callable[[], None]:
+        return alarms.on_change(lambda alarm: push({"type": "alarm", "alarm": alarm.as_dict()}))
 
-    remove = app[FLEET].alarms.on_change(push)
-    sender: asyncio.Task[None] | None = None
-    try:
-        await ws.send_json({"type": "alarms", "active": [a.as_dict() for a in app[FLEET].alarms.active()]})
-        sender = asyncio.create_task(_drain(ws, outbox))
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
-    finally:
-        remove()
-        if sender is not None:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-        app[SOCKETS].discard(ws)
-    return ws
-
-
-async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
-    while not ws.closed:
-        await ws.send_json(await outbox.get())
+    return await live_socket(
+        request, lambda: {"type": "alarms", "active": [a.as_dict() for a in alarms.active()]}, subscribe
+    )
