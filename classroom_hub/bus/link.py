@@ -471,29 +471,28 @@ class MqttLink:
         # their commit can come before this side has marked the link up.
         if generation != self._generation or self._stream is None:
             return
-        if qos != 1 or self._stream is None:
+        if qos == 1:
+            self._queue_acks([mid])
+        else:
             self._client.ack(mid, qos)
-            return
-        # Acks of a commit come in a run (one call per message): one write for all of them.
-        if not self._acks and self._loop is not None:
-            self._loop.call_soon(self._send_acks)
-        self._acks.append(mid)
 
     def ack_all(self, messages: list[Message]) -> None:
-        """Acknowledge messages whose ``defer_ack()`` was called, in one write (the ingest's
-        commit: a list of messages holds less for the garbage collector than a list of callbacks)."""
+        """Acknowledge messages whose ``defer_ack()`` was called (the ingest's commit: a list of
+        messages holds less for the garbage collector than a list of callbacks)."""
         generation = self._generation
-        if self._stream is None:
-            return
         mids = [m._mid for m in messages if m.qos == 1 and m._generation == generation]
-        if any(m.qos > 1 for m in messages):
+        if len(mids) < len(messages):  # QoS 2, or from an earlier connection
             for m in messages:
-                if m.qos > 1:
+                if m.qos != 1:
                     m.ack()
-        if mids:
-            if not self._acks and self._loop is not None:
-                self._loop.call_soon(self._send_acks)
-            self._acks.extend(mids)
+        if mids and self._stream is not None:
+            self._queue_acks(mids)
+
+    def _queue_acks(self, mids: list[int]) -> None:
+        # Acks of a commit come in a run: one write for all of them, after the run.
+        if not self._acks and self._loop is not None:
+            self._loop.call_soon(self._send_acks)
+        self._acks.extend(mids)
 
     def _send_acks(self) -> None:
         mids, self._acks = self._acks, []
