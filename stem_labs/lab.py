@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from classroom_hub import xapi
 from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, TELEMETRY, Telemetry
+from classroom_hub.bus.payloads import EVENT, Telemetry
 from classroom_hub.bus.topics import device_topic, parse_device_topic
 from classroom_hub.errors import StoreError
 from classroom_hub.ingest import Ingest
@@ -54,10 +54,10 @@ class Lab:
         store: TelemetryStore | None,
         book: LabBook | None,
         *,
+        ingest: Ingest,
         clock: Callable[[], float] = time.time,
-        ingest: Ingest | None = None,
     ) -> None:
-        self._ingest = ingest  # when given, readings come validated from it, not parsed again
+        self._ingest = ingest  # readings come validated from it, not parsed again
         self._room = settings.room.id
         self._registry = registry
         self._link = link
@@ -100,14 +100,9 @@ class Lab:
                 if cal.kit_id in self.kits:
                     self.kits[cal.kit_id].calibrations[cal.sensor] = cal
         devices = set(self._kit_of_device) | set(self.robots.ids())
-        if self._ingest is not None:
-            self._removers.append(self._ingest.on_telemetry(self._from_ingest))
+        self._removers.append(self._ingest.on_telemetry(self._from_ingest))
         for device_id in sorted(devices):
-            room = self._room
-            if self._ingest is None:
-                topic = device_topic(room, device_id, "telemetry")
-                self._removers.append(self._link.subscribe(topic, self._on_telemetry))
-            self._removers.append(self._link.subscribe(device_topic(room, device_id, "event"), self._on_event))
+            self._removers.append(self._link.subscribe(device_topic(self._room, device_id, "event"), self._on_event))
         self._removers.append(self._registry.on_change(self._on_device_change))
         self._removers.append(self.alarms.on_change(self._on_alarm))
         self._removers.append(self.experiments.on_change(self._on_run))
@@ -194,16 +189,6 @@ class Lab:
 
     # --- from the bus ------------------------------------------------------------------------------
 
-    def _on_telemetry(self, message: Message) -> None:
-        where = parse_device_topic(message.topic)
-        if where is None:
-            return
-        try:
-            telemetry = TELEMETRY.validate_json(message.payload)
-        except ValidationError:
-            return  # the ingest counts it as rejected; nothing here to learn from it
-        self.on_telemetry(where.device_id, telemetry)
-
     def _from_ingest(self, device: str, telemetry: Telemetry) -> None:
         # Judged once per read pass of the bus: see _KitPass. The common case first.
         kit_pass = self._pending.get(device)
@@ -234,7 +219,7 @@ class Lab:
                     log.exception("event=lab_report_failed kit=%s device=%s", kit_pass.kit.id, device)
 
     def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
-        """Readings of a kit or robot, already validated (by the hub's ingest, or above)."""
+        """Readings of a kit or robot, already validated by the hub's ingest."""
         ts = telemetry.ts or self._clock()
         if device in self.robots.views:
             text = (telemetry.model_extra or {}).get("text")
