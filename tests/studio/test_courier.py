@@ -25,7 +25,7 @@ from studio.publishing import MaterialsOutbox
 from studio.recordings import Recordings
 from studio.store import StudioStore
 from studio.web import STUDIO
-from tests.classroom_hub.pusher.test_materials import TOKEN, Bank
+from tests.classroom_hub.pusher.test_materials import TOKEN, Bank, serving
 from tests.conftest import add_user, run_hub, wait_for
 from tests.studio.conftest import STAFF, TEACHER, studio_room
 
@@ -100,15 +100,8 @@ class LectureBank(Bank):
 
 @pytest.fixture
 async def lecture_bank(tmp_path: Path) -> AsyncIterator[LectureBank]:
-    server = LectureBank(tmp_path / "bank")
-    server.folder.mkdir()
-    runner = web.AppRunner(server.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1"
-    yield server
-    await runner.cleanup()
+    async with serving(LectureBank(tmp_path / "bank")) as server:
+        yield server
 
 
 @dataclass

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from aiohttp import web
@@ -80,17 +82,28 @@ class Bank:
         return web.json_response({"content_hash": content_hash, "status": "submitted"}, status=status)
 
 
-@pytest.fixture
-async def bank(tmp_path: Path) -> AsyncIterator[Bank]:
-    server = Bank(tmp_path / "bank")
+B = TypeVar("B", bound=Bank)
+
+
+@contextlib.asynccontextmanager
+async def serving(server: B) -> AsyncIterator[B]:
+    """A bank server on a free local port; ``server.url`` is its API root."""
     server.folder.mkdir()
     runner = web.AppRunner(server.app())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1"
-    yield server
-    await runner.cleanup()
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def bank(tmp_path: Path) -> AsyncIterator[Bank]:
+    async with serving(Bank(tmp_path / "bank")) as server:
+        yield server
 
 
 @pytest.fixture
