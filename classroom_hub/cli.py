@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     demo = sub.add_parser("demo", help="run the hub with a simulated classroom")
-    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG, help="room file (default: the demo room)")
+    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG,
+                      help="room file (default: the demo room); the demo keeps its data apart, in <data_dir>/demo")
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     demo.add_argument("--password", default="demo-2026", help="password of the demo accounts")
     demo.set_defaults(func=_demo)
