@@ -252,3 +252,12 @@ async def test_a_revoked_device_is_disconnected_and_cannot_come_back(secured_roo
         t01.publish(device_topic("p9", "T01", "status"), json.dumps({"state": "online", "battery": 42}))
         await wait_for(lambda: hub.app[REGISTRY].get("T01").battery == 42)  # type: ignore[union-attr]
         assert hub.app[LINK].stats.connects == 1 and t01.stats.connects == 1
+
+        # A new password for T01: whoever holds the old one is dropped at the reload and refused.
+        run_cli(room.config, room.out, "--rotate", "T01")
+        room.broker.reload()
+        await wait_for(lambda: t01.stats.last_error is not None and "refused" in t01.stats.last_error, timeout=10)
+        async with connected(room.device("T01")) as renewed:  # the device, given the new one
+            renewed.publish(device_topic("p9", "T01", "status"), json.dumps({"state": "online", "battery": 41}))
+            await wait_for(lambda: hub.app[REGISTRY].get("T01").battery == 41)  # type: ignore[union-attr]
+        assert hub.app[LINK].stats.connects == 1
