@@ -222,7 +222,10 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
         names = ", ".join(f"{r.username} (since {r.revoked_at})" for r in written.revoked)
         print(f"  revoked.csv      -> revoked, kept out on every run: {names}")
     for username in written.rotated:
-        print(f"new password for {username}: load it from credentials.csv onto the device")
+        if username in written.set_in_room_file:
+            print(f"{username}: its password is the one the room file (or environment) sets: change it there")
+        else:
+            print(f"new password for {username}: load it from credentials.csv onto the device")
     if args.revoke or args.rotate:
         print("Mosquitto applies this when it reloads: sudo systemctl reload mosquitto")
         print("(it then also disconnects a revoked device that is still connected)")

@@ -89,6 +89,7 @@ class Written:
     credentials: list[Credential]
     revoked: list[Revoked]
     rotated: list[str]
+    set_in_room_file: list[str]  # of those rotated: the room file (or environment) names the password
 
 
 def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
@@ -196,7 +197,12 @@ def write_files(
     if revoked or (out_dir / REVOKED).exists():
         rows = ([r.username, r.device_id, r.revoked_at] for r in sorted(revoked.values(), key=lambda r: r.username))
         _replace(out_dir / REVOKED, _csv(["username", "device", "revoked_at"], rows))
-    return Written(creds, sorted(revoked.values(), key=lambda r: r.username), [a.username for a in to_rotate])
+    return Written(
+        creds,
+        sorted(revoked.values(), key=lambda r: r.username),
+        [a.username for a in to_rotate],
+        [a.username for a in to_rotate if a.password is not None],
+    )
 
 
 def _find(known: list[Account], name: str) -> Account:

@@ -105,6 +105,8 @@ def test_revoked_devices_stay_out_and_rotation_renews_one_password(tmp_path: Pat
     assert passwords(out)["T02"] not in (first["T02"], "")
     assert "user T02" in (out / "acl").read_text() and "T02" not in (out / "revoked.csv").read_text()
 
+    assert "its password is the one the room file (or environment) sets" in run_cli(config, out, "--rotate", "node-1")
+    assert passwords(out)["node-1"] == "fixed-pass-1"
     assert "hub's own account cannot be revoked" in run_cli(config, out, "--revoke", HUB, code=2)
     assert "'T99' is neither" in run_cli(config, out, "--revoke", "T99", code=2)
 
