@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     demo = sub.add_parser("demo", help="run the hub with a simulated classroom")
-    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG, help="room file (default: the demo room)")
+    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG,
+                      help="room file (default: the demo room); the demo keeps its data apart, in <data_dir>/demo")
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     demo.add_argument("--password", default="demo-2026", help="password of the demo accounts")
     demo.set_defaults(func=_demo)
@@ -91,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     creds = sub.add_parser("mqtt-credentials", help="write Mosquitto passwords and topic rights for every device")
     creds.add_argument("-c", "--config", required=True, type=Path)
     creds.add_argument("--out", required=True, type=Path, help="folder for passwd, acl and credentials.csv")
+    creds.add_argument("--revoke", action="append", default=[], metavar="DEVICE",
+                       help="take a lost device's password and rights away, on every later run too")
+    creds.add_argument("--rotate", action="append", default=[], metavar="DEVICE",
+                       help="give a device (or the hub's user) a new password; brings a revoked device back")
     creds.set_defaults(func=_mqtt_credentials)
 
     # Each package adds its own commands (lessons, roster, central, push, ...): a module
@@ -200,14 +205,30 @@ def _user_passwd(args: argparse.Namespace) -> int:
 
 
 def _mqtt_credentials(args: argparse.Namespace) -> int:
-    from classroom_hub.mqtt_auth import write_files
+    from classroom_hub.mqtt_auth import CredentialsError, write_files
 
     settings = load_settings(args.config)
-    creds = write_files(settings, args.out)
+    try:
+        written = write_files(settings, args.out, revoke=args.revoke, rotate=args.rotate)
+    except CredentialsError as err:
+        print(f"error: {args.config}: {err}", file=sys.stderr)
+        return 2
+    creds = written.credentials
     print(f"{len(creds)} accounts ({len(creds) - 1} devices + the hub) in {args.out}/:")
     print("  passwd           -> Mosquitto password_file")
     print("  acl              -> Mosquitto acl_file")
     print("  credentials.csv  -> user names and passwords to load onto the devices (keep it private)")
+    if written.revoked:
+        names = ", ".join(f"{r.username} (since {r.revoked_at})" for r in written.revoked)
+        print(f"  revoked.csv      -> revoked, kept out on every run: {names}")
+    for username in written.rotated:
+        if username in written.set_in_room_file:
+            print(f"{username}: its password is the one the room file (or environment) sets: change it there")
+        else:
+            print(f"new password for {username}: load it from credentials.csv onto the device")
+    if args.revoke or args.rotate:
+        print("Mosquitto applies this when it reloads: sudo systemctl reload mosquitto")
+        print("(it then also disconnects a revoked device that is still connected)")
     print(f"Set the hub's own password: CLASSROOM_HUB_MQTT__USERNAME={creds[0].username} and")
     print("CLASSROOM_HUB_MQTT__PASSWORD=<its password from credentials.csv> in /etc/classroom-hub/env")
     return 0

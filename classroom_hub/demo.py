@@ -1,4 +1,12 @@
-"""``classroom-hub demo``: the hub plus a simulated device for every device of the room file."""
+"""``classroom-hub demo``: the hub plus a simulated device for every device of the room file.
+
+Any room file will do (``demo -c stem-lab.toml`` shows that room with simulated kits), so
+nothing of the demo may land where a real ``run`` of the same file keeps or sends its data:
+the demo accounts (whose password is printed on the screen), simulated readings and
+learning records. :func:`demo_settings` gives the demo a folder of its own,
+``<data_dir>/demo``, a client id of its own on the broker, and delivers to no central
+database: only SQLite destinations, as files in that folder.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from aiohttp import web
 
 from classroom_hub.app import ACCOUNTS, BROKER_URL
 from classroom_hub.errors import AuthError
+from classroom_hub.mqtt_auth import hub_client_id
 from classroom_hub.runner import serve
 from config.settings import Display, HubSettings, SensorNode, TcpTransport
 
@@ -27,12 +36,29 @@ DEMO_ACCOUNTS = (
 )
 
 
+def demo_settings(settings: HubSettings) -> HubSettings:
+    """The room as the demo runs it, apart from what a real ``run`` of it uses."""
+    folder = settings.data_dir / "demo"
+    central = settings.central
+    skipped = [d.name for d in central.destination_list() if d.kind != "sqlite"]
+    if skipped:
+        log.warning("event=demo_destinations_skipped names=%s reason='simulated records stay in %s'",
+                    ",".join(skipped), folder)  # fmt: skip
+    own_files = [d.model_copy(update={"path": folder / f"{d.name}.db"}) for d in central.destinations
+                 if d.kind == "sqlite"]  # fmt: skip
+    central = central.model_copy(update={"destinations": own_files, "postgres_dsn": None, "xapi_url": None})
+    mqtt = settings.mqtt.model_copy(update={"client_id": f"{hub_client_id(settings)}-demo"})
+    return settings.model_copy(update={"data_dir": folder, "central": central, "mqtt": mqtt})
+
+
 async def run_demo(settings: HubSettings, *, password: str) -> None:
+    settings = demo_settings(settings)
+
     @contextlib.asynccontextmanager
     async def simulated_room(app: web.Application, url: str) -> AsyncIterator[None]:
         await _demo_accounts(app, password)
         async with SimulatedRoom(settings, app[BROKER_URL]) as room:
-            _print_welcome(url, room.count, password)
+            _print_welcome(url, room.count, password, settings)
             yield
 
     # The displays first: the hub then finds its panel at once instead of at the next poll.
@@ -130,7 +156,7 @@ class SimulatedRoom:
         await self._boards.aclose()
 
 
-def _print_welcome(url: str, devices: int, password: str) -> None:
+def _print_welcome(url: str, devices: int, password: str, settings: HubSettings) -> None:
     accounts = ", ".join(f"{u} ({r})" for u, r, _n in DEMO_ACCOUNTS)
     print(
         f"""
@@ -145,6 +171,7 @@ def _print_welcome(url: str, devices: int, password: str) -> None:
     Metrics             {url}/metrics
 
   Accounts: {accounts}; password: {password}
+  The demo's own data (accounts, lessons, readings): {settings.data_dir}
   Stop with Ctrl-C.
 """,
         file=sys.stderr,

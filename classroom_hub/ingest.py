@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -22,8 +23,10 @@ from classroom_hub.errors import StoreError
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
+from config.settings import ID_PATTERN
 
 log = logging.getLogger(__name__)
+_DEVICE_ID = re.compile(ID_PATTERN)
 
 
 class Ingest:
@@ -40,7 +43,7 @@ class Ingest:
         self._store = store
         self._rejections = rejections
         self.accepted = 0
-        self._topics: dict[str, DeviceTopic | None] = {}
+        self._topics: dict[str, DeviceTopic] = {}
         self._rows: list[tuple[str, str, float, float, str | None]] = []
         self._acks: list[Message] = []
         self._flush_scheduled = False
@@ -64,20 +67,24 @@ class Ingest:
 
     def _device(self, message: Message) -> DeviceTopic | None:
         topic = message.topic
-        try:
-            where = self._topics[topic]
-        except KeyError:
-            where = parse_device_topic(topic)
-            if len(self._topics) < 10_000:  # a room has a few hundred topics; a flood of junk must not grow this
-                self._topics[topic] = where
+        where = self._topics.get(topic)
+        if where is not None:
+            return where
+        where = parse_device_topic(topic)
         if where is None:
-            self._rejections.add(message.topic, "bad_topic", "not classroom/{room}/devices/{id}/{channel}")
+            self._rejections.add(_shortened(topic), "bad_topic", "not classroom/{room}/devices/{id}/{channel}")
             return None
         if where.device_id not in self._registry:
             # Not in the room file: reported, never trusted (its data is not stored).
-            self._registry.note_unknown(where.device_id, message.topic)
-            self._rejections.add(message.topic, "unknown_device", where.device_id)
+            if not _DEVICE_ID.match(where.device_id):
+                self._rejections.add(_shortened(topic), "bad_topic", f"device id is not {ID_PATTERN}")
+                return None
+            self._registry.note_unknown(where.device_id, topic)
+            self._rejections.add(topic, "unknown_device", where.device_id)
             return None
+        # Only the room's own devices' topics: invented ids must not grow this.
+        if len(self._topics) < 10_000:
+            self._topics[topic] = where
         return where
 
     def _on_telemetry(self, message: Message) -> None:
@@ -156,3 +163,8 @@ class Ingest:
 
     def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
         self._rejections.add(message.topic, reason, first_problem(err))
+
+
+def _shortened(topic: str) -> str:
+    """A topic as the rejection list keeps it: MQTT allows 65,535 characters."""
+    return topic if len(topic) <= 200 else topic[:200] + "…"

@@ -100,7 +100,10 @@ async def collect(app: web.Application) -> Exposition:
             [({"device": d.id, "kind": d.kind}, d.battery) for d in devices if d.battery is not None])
     temperatures = [({"device": d.id, "kind": d.kind}, d.temperature) for d in devices if d.temperature is not None]
     out.add("device_temperature_celsius", "gauge", "Last reported device temperature.", temperatures)
-    out.one("unknown_devices", "gauge", "Devices not in the room file that published anyway.", len(registry.unknown))
+    out.one("unknown_devices", "gauge", "Devices not in the room file that published anyway (the most recent ones).",
+            len(registry.unknown))  # fmt: skip
+    out.one("unknown_devices_forgotten_total", "counter", "Unknown devices pushed out of that bounded list.",
+            registry.unknown_forgotten)  # fmt: skip
 
     if LINK in app:
         link = app[LINK]

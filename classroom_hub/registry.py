@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,10 @@ from classroom_hub.bus.payloads import DeviceStatus
 log = logging.getLogger(__name__)
 
 DeviceState = Literal["unknown", "online", "offline"]
+# Devices not in the room file: a student's script can invent ids by the thousand, so the
+# hub remembers only the most recent ones and logs them one line per quiet period at most.
+UNKNOWN_KEEP = 256
+UNKNOWN_LOG_EVERY_S = 60.0
 
 
 @dataclass
@@ -66,9 +71,15 @@ Listener = Callable[[DeviceChange], None]
 
 
 class DeviceRegistry:
-    def __init__(self) -> None:
+    def __init__(self, unknown_keep: int = UNKNOWN_KEEP, unknown_log_every_s: float = UNKNOWN_LOG_EVERY_S) -> None:
         self._devices: dict[str, DeviceRecord] = {}
-        self.unknown: dict[str, UnknownDevice] = {}
+        # The most recently heard last; the one heard longest ago goes first when full.
+        self.unknown: OrderedDict[str, UnknownDevice] = OrderedDict()
+        self.unknown_forgotten = 0  # unknown ids pushed out of the table
+        self._unknown_keep = unknown_keep
+        self._unknown_log_every_s = unknown_log_every_s
+        self._unknown_quiet_until = 0.0  # no line per new unknown device before this time
+        self._unknown_unlogged = 0  # new unknown devices since the last line, not logged one by one
         self._listeners: list[Listener] = []
         self._update_listeners: list[Callable[[DeviceRecord], None]] = []
 
@@ -141,17 +152,37 @@ class DeviceRegistry:
             for listener in list(self._update_listeners):
                 listener(record)
 
-    def note_unknown(self, device_id: str, topic: str) -> bool:
-        """A device not in the room file published; returns True the first time."""
-        now = time.time()
+    def note_unknown(self, device_id: str, topic: str, now: float | None = None) -> bool:
+        """A device not in the room file published; returns True when it is new to the table."""
+        now = time.time() if now is None else now
         known = self.unknown.get(device_id)
-        if known is None:
-            self.unknown[device_id] = UnknownDevice(device_id, now, now, 1, topic)
+        if known is not None:
+            known.last_seen, known.last_topic = now, topic
+            known.messages += 1
+            self.unknown.move_to_end(device_id)
+            return False
+        self.unknown[device_id] = UnknownDevice(device_id, now, now, 1, topic)
+        if len(self.unknown) > self._unknown_keep:
+            self.unknown.popitem(last=False)
+            self.unknown_forgotten += 1
+        self.summarise_unknown(now)
+        if now >= self._unknown_quiet_until:
             log.warning("event=unknown_device device=%s topic=%s action=ignored", device_id, topic)
-            return True
-        known.last_seen, known.last_topic = now, topic
-        known.messages += 1
-        return False
+            self._unknown_quiet_until = now + self._unknown_log_every_s
+        else:
+            self._unknown_unlogged += 1
+        return True
+
+    def summarise_unknown(self, now: float | None = None) -> None:
+        """Once the quiet period is over: one line for the new unknown devices not logged one by one."""
+        now = time.time() if now is None else now
+        if self._unknown_unlogged and now >= self._unknown_quiet_until:
+            log.warning(
+                "event=unknown_devices new=%d within_s=%g remembered=%d forgotten=%d action=ignored",
+                self._unknown_unlogged, self._unknown_log_every_s, len(self.unknown), self.unknown_forgotten,
+            )  # fmt: skip
+            self._unknown_unlogged = 0
+            self._unknown_quiet_until = now + self._unknown_log_every_s
 
     def expire(self, now: float | None = None) -> list[DeviceRecord]:
         """Mark devices silent past their timeout offline; returns them."""
@@ -168,6 +199,7 @@ class DeviceRegistry:
         while True:
             await asyncio.sleep(interval_s)
             self.expire()
+            self.summarise_unknown()  # a flood that stopped still gets its summary line
 
     def _set_state(self, record: DeviceRecord, state: DeviceState, reason: str) -> None:
         old = record.state

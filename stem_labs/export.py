@@ -5,22 +5,24 @@
 
 ``timestamp`` is ISO 8601 with milliseconds in the hub's local time and its offset; ``t`` is
 seconds from the run's start (negative in the pre-trigger buffer); a missing value is empty.
-Annotations follow in a last ``note`` column on the sample nearest to them.
+Annotations follow in a last ``note`` column on the sample nearest to them. A note (or any
+cell) that a spreadsheet would run as a formula starts with a quote (classroom_hub/spreadsheet.py);
+numbers, negative ones too, stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, tzinfo
 
+from classroom_hub import spreadsheet
 from stem_labs.runs import Run
 from stem_labs.sensors import SENSORS
 
 
 def run_csv(run: Run, tz: tzinfo | None = None) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out, lineterminator="\r\n")
     columns = [f"{key} ({unit})" if unit else key for key, unit in zip(run.plan.sensors, run.units, strict=True)]
     notes = _notes_by_sample(run)
     writer.writerow(["timestamp", "t (s)", *columns, *(["note"] if notes else [])])

@@ -23,6 +23,7 @@ from config.settings import HubSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 MOSQUITTO_CONF = ROOT / "config" / "mosquitto" / "classroom-hub.conf"
+MOSQUITTO_ACCESS = ROOT / "config" / "mosquitto" / "classroom-hub-access.conf"
 
 
 def port_open(host: str, port: int) -> bool:
@@ -31,20 +32,46 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-class Mosquitto:
-    """A private Mosquitto with the hub's shipped settings, which a test may stop and restart."""
+def shipped_access(device_port: int, hub_port: int, password_file: Path, acl_file: Path) -> str:
+    """config/mosquitto/classroom-hub-access.conf as shipped, with a test's ports and files."""
+    text = MOSQUITTO_ACCESS.read_text()
+    for old, new in (
+        ("listener 1883\n", f"listener {device_port} 127.0.0.1\n"),
+        ("listener 1884 127.0.0.1\n", f"listener {hub_port} 127.0.0.1\n"),
+        ("/etc/mosquitto/classroom-hub/passwd", str(password_file)),
+        ("/etc/mosquitto/classroom-hub/acl", str(acl_file)),
+    ):
+        assert text.count(old) == 1, f"{MOSQUITTO_ACCESS} no longer has {old!r} once: update this test helper"
+        text = text.replace(old, new)
+    return text
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+
+class Mosquitto:
+    """A private Mosquitto with the hub's shipped settings, which a test may stop and restart.
+
+    Anonymous on ``port``, or with ``password_file`` and ``acl_file`` the shipped access
+    settings: devices on ``url`` (their client id is their user name), the hub on ``hub_url``.
+    """
+
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, password_file: Path | None = None, acl_file: Path | None = None
+    ) -> None:
         self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(self.binary).exists():
             pytest.fail("mosquitto is not installed: run `make test` (it installs it) or apt-get install mosquitto")
         self.port = port or free_port()
+        self.hub_port = self.port
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
+        if password_file is None or acl_file is None:
+            access = f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        else:
+            self.hub_port = free_port()
+            access = "\n" + shipped_access(self.port, self.hub_port, password_file, acl_file)
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             MOSQUITTO_CONF.read_text()
-            + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            + access
             + f"persistence_location {workdir}/\nautosave_interval 1\n"
             # As root, Mosquitto drops to the 'mosquitto' user, who may not write in pytest's
             # private temporary folders: stay root for the test's own broker.
@@ -56,15 +83,24 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def hub_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.hub_port}"
+
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
-        while not port_open("127.0.0.1", self.port):
+        while not (port_open("127.0.0.1", self.port) and port_open("127.0.0.1", self.hub_port)):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"mosquitto did not start on port {self.port}")
             time.sleep(0.02)
+
+    def reload(self) -> None:
+        """What ``systemctl reload mosquitto`` does: read the password and ACL files again."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -2,11 +2,19 @@
 
 Production rooms use Mosquitto (see config/mosquitto/); the embedded broker keeps the
 hub runnable with nothing but Python installed.
+
+It listens on the loopback address only, and refuses any other: it has no passwords, no
+topic rights and no client-id binding (amqtt's password plugin reads neither Mosquitto's
+``$7$`` hashes nor its ACL file, and nothing in it stops a client from taking another's
+client id), so on the room's Wi-Fi any student could pose as any device or as the hub.
+On loopback only the hub and the simulators it starts for the demo can reach it; a room
+whose devices connect over the network needs Mosquitto (docs/install.md, "The broker").
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 from typing import Any
@@ -24,9 +32,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedBroker:
-    """amqtt on a loopback port (or ``host``), anonymous, no persistence between runs."""
+    """amqtt on a loopback port, anonymous, no persistence between runs."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not _loopback(host):
+            raise BusError(
+                f"the embedded broker listens on the loopback address only, not {host!r}: it has no passwords;"
+                " for devices on the network set mqtt.url to the room's Mosquitto"
+            )
         self.host = host
         self.port = port or free_port(host)
         self._broker: Any = None
@@ -58,3 +71,10 @@ class EmbeddedBroker:
         if self._broker is not None:
             await self._broker.shutdown()
             self._broker = None
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.IPv4Address(host).is_loopback
+    except ValueError:
+        return False

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from classroom_hub import spreadsheet
 from classroom_hub.lessons.errors import LessonError, Problem
 
 PIN_FILE = "student-pins.csv"
@@ -96,7 +97,7 @@ class PinBook:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
+            writer = spreadsheet.writer(out, lineterminator="\n")
             writer.writerow(["sourcedId", "pin"])
             for student, pin in sorted(self.pins.items()):
                 writer.writerow([student, pin])

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from classroom_hub import spreadsheet
 from classroom_hub.roster.errors import BundleError
 from classroom_hub.roster.models import Person, Roster
 from classroom_hub.roster.oneroster_tables import (
@@ -203,7 +204,7 @@ def _record(table: Table, number: int, row: dict[str, str], problems: list[Probl
     values: dict[str, object] = {}
     bad = False
     for column in table.columns:
-        text = row.get(column.name, "").strip()
+        text = spreadsheet.restore(row.get(column.name, "").strip())
         if column.field is None or not text:
             continue
         try:
@@ -336,7 +337,7 @@ def import_oneroster(path: Path | str) -> ImportReport:
 
 def _csv_bytes(header: list[str], rows: list[list[str]], bom: bool) -> bytes:
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = spreadsheet.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
@@ -347,6 +348,9 @@ def export_oneroster(roster: Roster, path: Path | str, *, bom: bool = False) -> 
 
     ``bom=True`` starts each file with a byte order mark so Excel shows Vietnamese letters
     correctly; leave it off for other systems. The citizen ID goes in users.csv ``identifier``.
+    A cell a spreadsheet would run as a formula (a name starting with ``=``, a phone number
+    starting with ``+``) starts with a quote, which the import takes off again
+    (classroom_hub/spreadsheet.py).
     """
     path = Path(path)
     contents: dict[str, bytes] = {}

@@ -13,15 +13,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from classroom_hub.auth import Accounts
 from tests.classroom_hub.test_hub_process import free_port
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_demo(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_demo(env: dict[str, str], log_path: Path, *args: str) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "classroom_hub.cli", "demo"], stderr=log, cwd=ROOT, env=env)
+        command = [sys.executable, "-m", "classroom_hub.cli", "demo", *args]
+        return subprocess.Popen(command, stderr=log, cwd=ROOT, env=env)
 
 
 @pytest.mark.timeout(180)  # a fresh clone builds the robot's host firmware first
@@ -73,3 +75,59 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
     assert "event=hub_stopped" in (tmp_path / "demo.log").read_text()
+
+
+REAL_ROOM = """
+data_dir = "{data}"
+[room]
+school_code = "THCS-LAN"
+id = "p201"
+name = "Phòng 201"
+[http]
+host = "127.0.0.1"
+port = {port}
+[[central.destinations]]
+name = "so-gd"
+kind = "postgres"
+dsn = "postgresql://hub:secret@central.example.vn:5432/edu"
+[[devices]]
+kind = "tablet"
+id = "T01"
+"""
+
+
+def cli(*args: str, stdin: str = "") -> str:
+    done = subprocess.run([sys.executable, "-m", "classroom_hub.cli", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_the_demo_of_a_real_room_file_leaves_its_accounts_alone(tmp_path: Path) -> None:
+    real = tmp_path / "classroom-hub"
+    config = tmp_path / "room.toml"
+    config.write_text(REAL_ROOM.format(data=real, port=free_port()), encoding="utf-8")
+    cli("user", "add", "lan", "--role", "teacher", "--password-stdin", "-c", str(config), stdin="mat-khau-lan\n")
+
+    proc = start_demo(dict(os.environ), tmp_path / "demo.log", "-c", str(config))
+    try:
+        await wait_for(lambda: "Stop with Ctrl-C." in (tmp_path / "demo.log").read_text(), timeout=45, interval=0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    said = (tmp_path / "demo.log").read_text()
+    assert f"The demo's own data (accounts, lessons, readings): {real / 'demo'}" in said
+    assert "event=demo_destinations_skipped names=so-gd" in said  # simulated records go to no central database
+
+    # The room's real accounts are the technician's: no admin/demo-2026 among them.
+    assert usernames(real / "accounts.db") == ["lan"]
+    assert usernames(real / "demo" / "accounts.db") == ["admin", "giaovien", "kythuat", "studio", "thinghiem"]
+    assert sorted(p.name for p in real.iterdir() if not p.name.startswith("accounts.db")) == ["demo"]
+
+
+def usernames(database: Path) -> list[str]:
+    accounts = Accounts(database)
+    try:
+        return sorted(user.username for user in accounts.list())
+    finally:
+        accounts.close()

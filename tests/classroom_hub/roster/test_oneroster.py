@@ -311,3 +311,25 @@ def test_export_to_an_unwritable_place_raises(sample_dir: Path, tmp_path: Path) 
     blocker.write_text("not a folder")
     with pytest.raises(BundleError, match="cannot write the bundle"):
         export_oneroster(roster, blocker / "out")
+
+
+def test_export_quotes_formula_cells_and_the_import_takes_the_quote_off(bundle: Path, tmp_path: Path) -> None:
+    users = read_lines(bundle / "users.csv")
+    users.append(
+        'hs-f,,,true,thcs-demo,student,,,"=HYPERLINK(""http://evil.example"",""Xem điểm"")",'
+        "@SUM(1+9),-Lan,036313900077,x@thcs-demo.example,,+84 912 345 678,,07,"
+    )
+    write_lines(bundle / "users.csv", users)
+    first = import_oneroster(bundle)
+    assert first.ok, [str(p) for p in first.problems]
+    export_oneroster(first.roster, tmp_path / "out")
+    exported = (tmp_path / "out" / "users.csv").read_text(encoding="utf-8")
+    line = next(line for line in exported.splitlines() if line.startswith("hs-f,"))
+    assert '"\'=HYPERLINK(""http://evil.example"",""Xem điểm"")"' in line
+    assert ",'@SUM(1+9),'-Lan," in line and ",'+84 912 345 678," in line
+    second = import_oneroster(tmp_path / "out")
+    assert second.ok and second.roster == first.roster
+    person = second.roster.people["hs-f"]
+    assert (person.given_name, person.family_name, person.phone) == (
+        '=HYPERLINK("http://evil.example","Xem điểm")', "@SUM(1+9)", "+84 912 345 678",
+    )  # fmt: skip
