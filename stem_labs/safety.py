@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -74,7 +75,7 @@ class Safety:
         self._state: dict[str, _KitState] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self.commands_sent = 0
+        self.commands_sent: Counter[str] = Counter()  # by output, for tests and /metrics
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class Safety:
             return False
         state.in_flight.add(output)
         state.last_sent[output] = self._clock()
-        self.commands_sent += 1
+        self.commands_sent[output] += 1
         try:
             await self._commands.send(device, name, args, timeout=kit.rules.command_timeout_s)
         except CommandError as err:

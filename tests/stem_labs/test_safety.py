@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from classroom_hub.app import COMMANDS
+from stem_labs.safety import RESEND_AFTER_S
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.mosquitto
@@ -26,7 +27,7 @@ async def test_pump_interlock_stops_the_pump_on_low_water_and_restores_it(lab_ro
         await wait_for(lambda: room.lab.safety.state("vina-1")["pump_interlock"], timeout=3)
         await room.kit_value("level", lambda v: v < 16)
         await wait_for(lambda: kit.outputs.get("pump") is False, timeout=3)
-        commands_after_stop = room.lab.safety.commands_sent
+        pump_commands = room.lab.safety.commands_sent["pump"]
 
         # A person asking for the pump now is refused, with the reason.
         session = await room.login("teacher")
@@ -35,9 +36,14 @@ async def test_pump_interlock_stops_the_pump_on_low_water_and_restores_it(lab_ro
             body = await response.json()
         assert body["error"] == "safety_rule" and "tank is low" in body["detail"]
 
-        # Someone switches it on behind the hub's back (the board's own menu, another tool): off again.
+        # Someone switches it on behind the hub's back (the board's own menu, another tool): off
+        # again, at the latest RESEND_AFTER_S after the hub's last pump command. Only pump commands
+        # count: in the daytime the grow-light schedule sends commands of its own.
+        # The hub sees the pump on in the kit's next report and switches it off again, at the
+        # latest RESEND_AFTER_S after its own last command to the pump (other commands, such
+        # as the grow-light schedule's in the daytime, do not count).
         await room.hub.app[COMMANDS].send("vina-1", "set", {"pump": True}, timeout=3)
-        await wait_for(lambda: room.lab.safety.commands_sent > commands_after_stop, timeout=8)
+        await wait_for(lambda: room.lab.safety.commands_sent["pump"] > pump_commands, timeout=RESEND_AFTER_S + 3)
         await wait_for(lambda: kit.outputs.get("pump") is False, timeout=3)
 
         # Refilled: above the 25 % release level the pump runs again, as it did before.
