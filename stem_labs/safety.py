@@ -18,9 +18,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
