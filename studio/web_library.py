@@ -102,7 +102,7 @@ async def feed_key(studio: Studio) -> str:
     return await studio.store.call(get_or_make)
 
 
-@allow(ANYONE)
+@allow(ANYONE, narrowed=True)
 @studio_errors
 async def calendar_feed(request: web.Request) -> web.Response:
     """text/calendar for subscriptions: a calendar app cannot log in, so it brings the feed key."""

@@ -33,6 +33,7 @@ class Access:
     page: bool = False
     body: int = JSON_BODY
     form: bool = False
+    narrowed: bool = False  # the handler refuses some of these visitors itself (see allow())
 
     @property
     def open(self) -> bool:
@@ -47,14 +48,18 @@ class Access:
         return role == "admin" or SIGNED_IN in self.roles or role in self.roles
 
 
-def allow(*roles: str, page: bool = False, body: int = JSON_BODY, form: bool = False) -> Callable[[H], H]:
+def allow(
+    *roles: str, page: bool = False, body: int = JSON_BODY, form: bool = False, narrowed: bool = False
+) -> Callable[[H], H]:
     """Declare who may use a handler: ``@allow("technician")``, ``@allow(ANYONE)``...
 
     ``body`` is the largest request body in bytes (413 beyond it, before it is read);
-    ``form``: the body is an HTML form, not JSON."""
+    ``form``: the body is an HTML form, not JSON; ``narrowed``: what the request carries
+    decides further (the running lesson's files, a calendar key, ``/ws/lesson?role=teacher``),
+    so the handler may still answer 401/403 to a visitor the roles admit."""
     if not roles:
         raise ValueError("name the roles that may use the route, ANYONE or SIGNED_IN")
-    access = Access(frozenset(roles), page=page, body=body, form=form)
+    access = Access(frozenset(roles), page=page, body=body, form=form, narrowed=narrowed)
 
     def mark(handler: H) -> H:
         handler.__dict__["hub_access"] = access

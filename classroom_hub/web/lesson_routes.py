@@ -222,7 +222,7 @@ async def qr_code(request: web.Request) -> web.Response:
 # --- lesson files ------------------------------------------------------------------------
 
 
-@allow(ANYONE)
+@allow(ANYONE, narrowed=True)
 async def asset(request: web.Request) -> web.StreamResponse:
     """A file of a stored lesson; the running lesson's for anyone, others for teachers."""
     key, name = request.match_info["hash"], request.match_info["path"]
@@ -250,7 +250,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
 # --- the WebSocket -----------------------------------------------------------------------
 
 
-@allow(ANYONE)
+@allow(ANYONE, narrowed=True)
 async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     role = request.query.get("role", "student")
     if role not in ROLES:

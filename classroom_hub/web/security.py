@@ -158,7 +158,7 @@ def same_origin(request: web.Request) -> bool:
 
 def _mime(request: web.Request) -> str | None:
     raw = request.headers.get(hdrs.CONTENT_TYPE)
-    return raw.split(";", 1)[0].strip().lower() if raw is not None else None
+    return (raw.split(";", 1)[0].strip().lower() or None) if raw is not None else None
 
 
 async def _checked_body(request: web.Request, access: Access) -> web.Request:
