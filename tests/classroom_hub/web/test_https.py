@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import ssl
 import stat
@@ -69,10 +70,8 @@ def _handshake(client: ssl.SSLContext, server: ssl.SSLContext, name: str) -> Non
     s = server.wrap_bio(s_in, s_out, server_side=True)
     for _ in range(10):
         for side in (c, s):
-            try:
+            with contextlib.suppress(ssl.SSLWantReadError):
                 side.do_handshake()
-            except ssl.SSLWantReadError:
-                pass
         s_in.write(c_out.read())
         c_in.write(s_out.read())
     c.do_handshake()
