@@ -174,6 +174,8 @@ async def _checked_body(request: web.Request, access: Access) -> web.Request:
         raise problem(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
     if not has_body or access.body > PRE_READ_MAX:
         return request
+    # The handler gets this clone, its body read and kept: ``await request.json()`` (or
+    # ``read()``, ``post()``) returns it; ``can_read_body`` is False, ``body_exists`` True.
     bounded = request.clone(client_max_size=access.body)
     try:
         async with asyncio.timeout(BODY_TIMEOUT_S):
