@@ -16,9 +16,10 @@ response hook, applied to the whole application (every package's routes included
   asking (``text/plain``, forms) with 415; a body that is not JSON, or nested deeper than
   ``MAX_DEPTH``, gets 400 ``{"error": "malformed_request", "detail": ...}`` on every route.
 * **Headers.** Every response gets ``nosniff`` and a ``Referrer-Policy``; unless its handler
-  set a Content-Security-Policy of its own (the lesson files' sandbox), the hub's policy (no
-  inline script, no framing) and ``X-Frame-Options: DENY``; HSTS when served over TLS and
-  ``http.hsts_s`` is set.
+  set a Content-Security-Policy of its own (the lesson files' sandbox), a document gets the
+  hub's policy (scripts only from ``/static/``, none inline, no framing) and
+  ``X-Frame-Options: DENY``, anything else may be framed by the hub's own pages only; HSTS
+  when served over TLS and ``http.hsts_s`` is set.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -45,11 +47,22 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 MAX_DEPTH = 32
 PRE_READ_MAX = 1024 * 1024  # larger bodies are uploads: their handler streams them
 BODY_TIMEOUT_S = 10.0
+# A document of the hub runs only the hub's own scripts: from /static/ (not, say, a file of a
+# lesson package, which lives on the same origin), none inline; nothing may frame it.
 PAGE_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# What a browser may render as a document (and so run script in); anything else (JSON, CSS,
+# images, a lesson's PDF shown in the teacher's page) may be framed by the hub's own pages only.
+def is_document(content_type: str) -> bool:
+    kind = content_type.lower()
+    return kind in ("text/html", "text/xsl", "text/xml") or kind.endswith(("/xml", "+xml"))
+
+
+OTHER_POLICY = "frame-ancestors 'self'"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
 def setup_security(app: web.Application) -> None:
@@ -232,9 +245,24 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
     # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the
     # hub's own form posts, which the origin check must refuse.
     headers.setdefault("Referrer-Policy", "same-origin")
-    if "Content-Security-Policy" not in headers:
-        headers["Content-Security-Policy"] = PAGE_POLICY
-        headers.setdefault("X-Frame-Options", "DENY")
+    if "Content-Security-Policy" not in headers:  # a handler's own policy (a lesson file's sandbox) stays
+        if is_document(response.content_type or ""):
+            headers["Content-Security-Policy"] = page_policy(request)
+            headers.setdefault("X-Frame-Options", "DENY")
+        else:
+            headers["Content-Security-Policy"] = OTHER_POLICY
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     hsts = request.app[SETTINGS].http.hsts_s
     if hsts and request.secure:
         headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
+
+
+def page_policy(request: web.Request) -> str:
+    """PAGE_POLICY with its script sources: /static/ of the origin the page was reached on (and of
+    ``public_url``); plain 'self' when the Host header is not a host name."""
+    origins = [f"{request.scheme}://{request.host}"] if _HOST.match(request.host or "") else []
+    public = request.app[SETTINGS].http.public_url
+    if public:
+        origins.append(public.rstrip("/"))
+    scripts = " ".join(f"{origin}/static/" for origin in dict.fromkeys(origins)) or "'self'"
+    return PAGE_POLICY.format(scripts=scripts)

@@ -9,21 +9,32 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from classroom_hub.web.security import PAGE_POLICY
+from classroom_hub.web.security import OTHER_POLICY, PAGE_POLICY, is_document
 from tests.conftest import add_user, login, room_settings, run_hub
 
 PAGES = ("/", "/login", "/join", "/display", "/teacher", "/tech", "/lab", "/studio", "/studio/book")
+
+
+def test_what_a_browser_may_render_as_a_document_gets_the_page_policy() -> None:
+    documents = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+                 "application/xslt+xml", "text/xsl", "application/rss+xml", "TEXT/HTML")  # fmt: skip
+    assert all(is_document(kind) for kind in documents)
+    assert not any(is_document(kind) for kind in ("application/json", "text/css", "application/pdf", "image/png"))
 
 
 async def test_every_answer_carries_the_security_headers(tmp_path: Path, system_mosquitto_url: str) -> None:
     async with run_hub(room_settings(tmp_path, system_mosquitto_url)) as hub:
         password = await add_user(hub, "lan", "teacher")
         async with aiohttp.ClientSession(hub.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            page_policy = PAGE_POLICY.format(scripts=f"{hub.url}/static/")
+            assert "frame-ancestors 'none'" in page_policy and f"script-src {hub.url}/static/;" in page_policy
             for path in (*PAGES, "/healthz", "/api/me", "/static/hub.css", "/no-such-page", "/i18n/vi.json"):
                 async with client.get(path, allow_redirects=False) as r:
-                    assert r.headers["Content-Security-Policy"] == PAGE_POLICY, path
-                    assert "frame-ancestors 'none'" in PAGE_POLICY and "script-src 'self';" in PAGE_POLICY
-                    assert r.headers["X-Frame-Options"] == "DENY", path
+                    document = r.content_type == "text/html"
+                    assert document == (path in PAGES and r.status == 200), path
+                    policy, framing = (page_policy, "DENY") if document else (OTHER_POLICY, "SAMEORIGIN")
+                    assert r.headers["Content-Security-Policy"] == policy, path
+                    assert r.headers["X-Frame-Options"] == framing, path
                     assert r.headers["X-Content-Type-Options"] == "nosniff", path
                     assert r.headers["Referrer-Policy"] == "same-origin", path
                     assert "Strict-Transport-Security" not in r.headers  # plain HTTP: never
