@@ -62,9 +62,14 @@ LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
 
 
 def build_app(settings: HubSettings) -> web.Application:
-    from classroom_hub.web.routes import setup_routes  # web imports app's keys
+    from classroom_hub.web.access import JSON_BODY  # web imports app's keys
+    from classroom_hub.web.routes import setup_routes
+    from classroom_hub.web.security import setup_security
 
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    # Bodies are small unless a route declares more (classroom_hub/web/access.py): a request
+    # over its route's limit is refused before it is read.
+    app = web.Application(client_max_size=JSON_BODY)
+    setup_security(app)
     app[SETTINGS] = settings
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()

@@ -9,13 +9,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from classroom_hub.errors import AuthError
 
@@ -27,7 +31,11 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 _N, _R, _P = 2**14, 8, 1
 _MAXMEM = 64 * 1024 * 1024
 MIN_PASSWORD = 8
-_LOCK_AFTER, _LOCK_S = 5, 60.0
+# Failed logins: 5 a minute for one user from one address, 20 in 10 minutes from one address
+# whatever the user names; at most 10,000 of each remembered (the oldest forgotten first).
+PAIR_LIMIT, PAIR_WINDOW_S = 5, 60.0
+ADDRESS_LIMIT, ADDRESS_WINDOW_S = 20, 600.0
+THROTTLE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,77 @@ class User:
 
     def may(self, *roles: str) -> bool:
         return self.role == "admin" or self.role in roles
+
+
+class Locked(AuthError):
+    """Too many failed logins: try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("locked")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    username: str
+    address: str
+    at: float
+
+
+class LoginThrottle:
+    """Failed logins counted per (username, client address) and per address.
+
+    A teacher on their own laptop still gets in while someone elsewhere hammers their name:
+    the lock is per address. Each attempt is counted as a failure *before* the password is
+    checked (check and count under one lock), so 100 wrong passwords sent at once cost at
+    most ``PAIR_LIMIT`` password checks; a success takes its count back and clears the pair.
+    Both tables forget their least recently used entries beyond ``THROTTLE_ENTRIES``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, entries: int = THROTTLE_ENTRIES) -> None:
+        self._clock = clock
+        self._entries = entries
+        self._lock = threading.Lock()
+        self._pairs: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._addresses: OrderedDict[str, list[float]] = OrderedDict()
+
+    def begin(self, username: str, address: str) -> Attempt:
+        """Count an attempt, or raise :class:`Locked` when its pair or its address is spent."""
+        with self._lock:
+            now = self._clock()
+            pair = self._recent(self._pairs, (username, address), now - PAIR_WINDOW_S)
+            spread = self._recent(self._addresses, address, now - ADDRESS_WINDOW_S)
+            waits = []
+            if len(pair) >= PAIR_LIMIT:
+                waits.append(pair[-PAIR_LIMIT] + PAIR_WINDOW_S - now)
+            if len(spread) >= ADDRESS_LIMIT:
+                waits.append(spread[-ADDRESS_LIMIT] + ADDRESS_WINDOW_S - now)
+            if waits:
+                raise Locked(max(1, math.ceil(max(waits))))
+            pair.append(now)
+            spread.append(now)
+            self._keep(self._pairs, (username, address), pair)
+            self._keep(self._addresses, address, spread)
+            return Attempt(username, address, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        with self._lock:
+            self._pairs.pop((attempt.username, attempt.address), None)
+            spread = self._addresses.get(attempt.address)
+            if spread is not None and attempt.at in spread:
+                spread.remove(attempt.at)
+
+    def __len__(self) -> int:
+        return len(self._pairs) + len(self._addresses)
+
+    @staticmethod
+    def _recent(table: OrderedDict[Any, list[float]], key: Any, since: float) -> list[float]:
+        return [t for t in table.get(key, ()) if t > since]
+
+    def _keep(self, table: OrderedDict[Any, list[float]], key: Any, times: list[float]) -> None:
+        table[key] = times
+        table.move_to_end(key)
+        while len(table) > self._entries:
+            table.popitem(last=False)
 
 
 def hash_password(password: str) -> str:
@@ -84,7 +163,7 @@ class Accounts:
                 expires_at REAL NOT NULL);
             """
         )
-        self._failures: dict[str, list[float]] = {}
+        self.throttle = LoginThrottle()
 
     def close(self) -> None:
         self._conn.close()
@@ -119,21 +198,19 @@ class Accounts:
         rows = self._conn.execute("SELECT username, role, display_name FROM users ORDER BY username").fetchall()
         return [User(*row) for row in rows]
 
-    def login(self, username: str, password: str, hours: float) -> tuple[User, str]:
-        """Check the password; returns the user and a new session token."""
-        now = time.time()
-        recent = [t for t in self._failures.get(username, []) if now - t < _LOCK_S]
-        if len(recent) >= _LOCK_AFTER:
-            raise AuthError("locked")
+    def login(self, username: str, password: str, hours: float, address: str = "?") -> tuple[User, str]:
+        """Check the password of a login from ``address``; returns the user and a new session
+        token. Raises :class:`Locked` while that address has failed too often."""
+        attempt = self.throttle.begin(username, address)
         row = self._conn.execute(
             "SELECT username, role, display_name, password FROM users WHERE username = ?", (username,)
         ).fetchone()
         if row is None or not verify_password(password, row[3]):
             if row is None:
                 hash_password(password)  # same time for unknown users: do not reveal who exists
-            self._failures[username] = [*recent, now]
             raise AuthError("bad_credentials")
-        self._failures.pop(username, None)
+        self.throttle.succeeded(attempt)
+        now = time.time()
         token = secrets.token_urlsafe(32)
         self._conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
         self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?)", (_token_key(token), username, now + hours * 3600))

@@ -98,6 +98,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="give a device (or the hub's user) a new password; brings a revoked device back")
     creds.set_defaults(func=_mqtt_credentials)
 
+    tls = sub.add_parser("tls", help="HTTPS for the pages: the room certificate authority and the hub's certificate")
+    tls_sub = tls.add_subparsers(metavar="ACTION")
+    tls_init = tls_sub.add_parser(
+        "init", help="make the room CA (once) and a server certificate for the hub's LAN names and addresses"
+    )
+    tls_init.add_argument("-c", "--config", required=True, type=Path)
+    tls_init.add_argument("--name", action="append", default=[], help="a DNS name of the hub (repeatable)")
+    tls_init.add_argument("--address", action="append", default=[], help="an IP address of the hub (repeatable)")
+    tls_init.add_argument("--out", type=Path, help="folder for the files (default: <data_dir>/tls)")
+    tls_init.add_argument("--cert", type=Path, help="use this certificate (PEM chain) instead of making one")
+    tls_init.add_argument("--key", type=Path, help="the key of --cert")
+    tls_init.set_defaults(func=_tls_init)
+
     # Each package adds its own commands (lessons, roster, central, push, ...): a module
     # with ``register(subparsers)`` whose handlers take the parsed args and return an exit code.
     for module_name in COMMAND_MODULES:
@@ -231,6 +244,31 @@ def _mqtt_credentials(args: argparse.Namespace) -> int:
         print("(it then also disconnects a revoked device that is still connected)")
     print(f"Set the hub's own password: CLASSROOM_HUB_MQTT__USERNAME={creds[0].username} and")
     print("CLASSROOM_HUB_MQTT__PASSWORD=<its password from credentials.csv> in /etc/classroom-hub/env")
+    return 0
+
+
+def _tls_init(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from classroom_hub import tls
+
+    settings = load_settings(args.config)
+    folder = args.out or settings.data_dir / "tls"
+    if (args.cert is None) != (args.key is None):
+        print("error: --cert and --key go together", file=sys.stderr)
+        return 2
+    if args.cert is not None:
+        files = tls.adopt(folder, args.cert, args.key)
+        print(f"certificate and key checked and copied to {folder}/")
+    else:
+        public_host = urlsplit(settings.http.public_url).hostname if settings.http.public_url else None
+        names, addresses = tls.lan_names(args.name, args.address, public_host)
+        files = tls.init(folder, names, addresses)
+        print(f"room CA and server certificate in {folder}/ for {', '.join([*names, *map(str, addresses)])}")
+        print(f"  {files.ca}  -> install on every tablet and the display (docs/install.md, HTTPS)")
+        print(f"  SHA-256 fingerprint: {tls.fingerprint(files.ca) if files.ca else '-'}")
+    print("Add to the room file (and set http.port, e.g. 443, and http.redirect_port, e.g. 80):")
+    print(files.settings_lines())
     return 0
 
 

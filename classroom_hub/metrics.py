@@ -21,6 +21,7 @@ from classroom_hub.drivers_part import WIRED
 from classroom_hub.errors import StoreError
 from classroom_hub.fleet.commands import LatencyHistogram
 from classroom_hub.fleet.part import FLEET
+from classroom_hub.web.access import ANYONE, allow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NS = "classroom_hub"
@@ -163,6 +164,7 @@ async def collect(app: web.Application) -> Exposition:
     return out
 
 
+@allow(ANYONE)
 async def metrics(request: web.Request) -> web.Response:
     exposition = await collect(request.app)
     body = exposition.render()

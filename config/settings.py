@@ -239,9 +239,39 @@ class Mqtt(Option):
 
 class Http(Option):
     host: str = "0.0.0.0"
-    port: int = Field(8080, ge=0, lt=65536)
+    port: int = Field(8080, ge=0, lt=65536, description="the pages' port (HTTPS when tls_cert is set)")
     public_url: str | None = Field(None, description="address printed and put in QR codes")
     session_hours: float = Field(10.0, gt=0, le=24 * 14)
+    tls_cert: Path | None = Field(None, description="server certificate (PEM, chain included): serve HTTPS")
+    tls_key: Path | None = Field(None, description="its private key (PEM)")
+    tls_ca: Path | None = Field(None, description="the room CA certificate, offered at /room-ca.crt")
+    redirect_port: int | None = Field(
+        None, ge=0, lt=65536, description="with TLS: a plain-HTTP port that sends browsers to HTTPS"
+    )
+    hsts_s: int = Field(0, ge=0, le=63_072_000, description="with TLS: Strict-Transport-Security max-age; 0: none")
+    header_timeout_s: float = Field(10.0, gt=0, le=300, description="most time a client may take to send headers")
+    max_connections_per_client: int = Field(64, ge=4, le=10_000, description="open connections per address")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s?#]+/?$", v):
+            raise ValueError("must be the hub's address, e.g. https://hub.school.lan:8443 (no path)")
+        return v
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Http:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (`classroom-hub tls init` writes both)")
+        if self.redirect_port is not None and self.tls_cert is None:
+            raise ValueError("redirect_port sends plain HTTP to HTTPS: set tls_cert and tls_key too")
+        if self.redirect_port is not None and self.redirect_port == self.port != 0:
+            raise ValueError("redirect_port must differ from port")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
 
 
 class Store(Option):

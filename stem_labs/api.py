@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.app import REJECTIONS
 from classroom_hub.errors import CommandFailed, CommandTimeout
+from classroom_hub.web.access import allow
 from classroom_hub.web.routes import require
 from stem_labs.alarms import SensorLimits
 from stem_labs.calibration import Method
@@ -217,11 +218,13 @@ async def _run(request: web.Request) -> Run:
 # --- kits ----------------------------------------------------------------------------------------
 
 
+@allow("lab_lead", "teacher", "technician")
 async def snapshot(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
     return web.json_response(request.app[LAB].snapshot())
 
 
+@allow(*LEADS)
 async def kit_settings(request: web.Request) -> web.Response:
     user = await require(request, *LEADS)
     body = await _body(request, SettingsBody)
@@ -244,6 +247,7 @@ async def kit_settings(request: web.Request) -> web.Response:
     return web.json_response(await _guard(request, apply))
 
 
+@allow(*TEACHERS)
 async def kit_output(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, OutputBody)
@@ -256,6 +260,7 @@ async def kit_output(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "output": body.output, "on": body.on})
 
 
+@allow(*TEACHERS)
 async def kit_feed(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, FeedBody)
@@ -265,6 +270,7 @@ async def kit_feed(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "fed_today": fed})
 
 
+@allow(*LEADS)
 async def kit_calibrate(request: web.Request) -> web.Response:
     user = await require(request, *LEADS)
     body = await _body(request, CalibrationBody)
@@ -274,6 +280,7 @@ async def kit_calibrate(request: web.Request) -> web.Response:
     return web.json_response(cal.as_dict(), status=201)
 
 
+@allow(*TEACHERS)
 async def kit_calibrations(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     lab = request.app[LAB]
@@ -285,6 +292,7 @@ async def kit_calibrations(request: web.Request) -> web.Response:
 # --- alarms --------------------------------------------------------------------------------------
 
 
+@allow("lab_lead", "teacher", "technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
     lab = request.app[LAB]
@@ -294,6 +302,7 @@ async def alarms(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+@allow(*TEACHERS)
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     alarm = request.app[LAB].alarms.acknowledge(request.match_info["alarm"], user.username)
@@ -305,6 +314,7 @@ async def acknowledge(request: web.Request) -> web.Response:
 # --- experiment runs -----------------------------------------------------------------------------
 
 
+@allow(*TEACHERS)
 async def runs(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     lab = request.app[LAB]
@@ -314,6 +324,7 @@ async def runs(request: web.Request) -> web.Response:
     return web.json_response({"runs": sorted(listed, key=lambda r: r["created_at"], reverse=True)})
 
 
+@allow(*TEACHERS)
 async def start_run(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, RunBody)
@@ -342,11 +353,13 @@ async def start_run(request: web.Request) -> web.Response:
     return web.json_response(run.as_dict(), status=201)
 
 
+@allow(*TEACHERS)
 async def run_detail(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     return web.json_response((await _run(request)).as_dict(samples=True))
 
 
+@allow(*TEACHERS)
 async def trigger_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
@@ -354,6 +367,7 @@ async def trigger_run(request: web.Request) -> web.Response:
     return web.json_response((await _guard(request, lambda: experiments.trigger(run.id))).as_dict())
 
 
+@allow(*TEACHERS)
 async def stop_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
@@ -361,6 +375,7 @@ async def stop_run(request: web.Request) -> web.Response:
     return web.json_response((await _guard(request, lambda: experiments.stop(run.id))).as_dict())
 
 
+@allow(*TEACHERS)
 async def share_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, ShareBody)
@@ -368,6 +383,7 @@ async def share_run(request: web.Request) -> web.Response:
     return web.json_response(request.app[LAB].experiments.share(run.id, body.shared).as_dict())
 
 
+@allow(*TEACHERS)
 async def annotate(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, AnnotationBody)
@@ -377,6 +393,7 @@ async def annotate(request: web.Request) -> web.Response:
     return web.json_response(note.as_dict(run.t0), status=201)
 
 
+@allow(*TEACHERS)
 async def run_stats(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
@@ -390,6 +407,7 @@ async def run_stats(request: web.Request) -> web.Response:
                               "stats": {k: s.as_dict() for k, s in stats.items()}})  # fmt: skip
 
 
+@allow(*TEACHERS)
 async def run_export(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
@@ -405,6 +423,7 @@ async def run_export(request: web.Request) -> web.Response:
 # --- robots --------------------------------------------------------------------------------------
 
 
+@allow("lab_lead", "teacher", "technician")
 async def robots(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
     lab = request.app[LAB]
@@ -419,6 +438,7 @@ def _robot(request: web.Request) -> str:
     return robot_id
 
 
+@allow(*TEACHERS)
 async def robot_program(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, ProgramBody)
@@ -427,6 +447,7 @@ async def robot_program(request: web.Request) -> web.Response:
     return web.json_response(result.as_dict())
 
 
+@allow(*TEACHERS)
 async def robot_run(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, RunProgramBody)
@@ -436,6 +457,7 @@ async def robot_run(request: web.Request) -> web.Response:
     return web.json_response(mission.as_dict(), status=201)
 
 
+@allow(*TEACHERS)
 async def robot_stop(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     robot_id = _robot(request)
@@ -443,6 +465,7 @@ async def robot_stop(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+@allow(*TEACHERS)
 async def robot_reset(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     robot_id = _robot(request)
@@ -450,6 +473,7 @@ async def robot_reset(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+@allow(*TEACHERS)
 async def robot_mission(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, MissionBody)
@@ -458,6 +482,7 @@ async def robot_mission(request: web.Request) -> web.Response:
     return web.json_response(mission.as_dict())
 
 
+@allow("lab_lead", "teacher", "technician")
 async def estop(request: web.Request) -> web.Response:
     """Emergency stop of every robot; 200 with a result per robot, whoever among teachers asks."""
     user = await require(request, "lab_lead", "teacher", "technician")

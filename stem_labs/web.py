@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from classroom_hub.app import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import Push, live_socket, page, require
 from stem_labs import api
 from stem_labs.keys import LAB
@@ -71,6 +72,7 @@ def _lab_feed(lab: Lab, accept: Accept) -> Callable[[Push], Callable[[], None]]:
     return subscribe
 
 
+@allow(*WATCHERS)
 async def lab_ws(request: web.Request) -> web.WebSocketResponse:
     await require(request, *WATCHERS)
     lab = request.app[LAB]
@@ -89,10 +91,12 @@ def _share_view(lab: Lab) -> dict[str, Any]:
     return {"type": "share", "run": view}
 
 
+@allow(ANYONE)
 async def shared_run(request: web.Request) -> web.Response:
     return web.json_response(_share_view(request.app[LAB]))
 
 
+@allow(ANYONE)
 async def share_ws(request: web.Request) -> web.WebSocketResponse:
     """Read-only: whatever the tablet sends is ignored; only the shared run's messages go out."""
     lab = request.app[LAB]

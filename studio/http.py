@@ -65,7 +65,7 @@ def running_studio(request: web.Request) -> Studio:
 
 async def body_of(request: web.Request, model: type[BaseModel]) -> Any:
     try:
-        raw = await request.json() if request.can_read_body else {}
+        raw = await request.json() if request.body_exists else {}  # (the hub may have read it already)
     except json.JSONDecodeError as err:
         raise error(400, "bad_json", f"the body is not JSON: {err}") from None
     try:

@@ -27,6 +27,7 @@ from classroom_hub.drivers_part import WIRED
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
+from classroom_hub.web.access import allow
 from classroom_hub.web.routes import SOCKETS, page, require
 from config.settings import HubSettings
 from studio.api import (
@@ -158,12 +159,14 @@ async def _status_body(studio: Studio) -> dict[str, Any]:
     return {**studio.status(), "disk_free_mb": free, "time": time.time()}
 
 
+@allow(*STAFF)
 @studio_errors
 async def status(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     return web.json_response(await _status_body(running_studio(request)))
 
 
+@allow(*STAFF)
 @studio_errors
 async def preview_jpeg(request: web.Request) -> web.Response:
     await require(request, *STAFF)
@@ -172,6 +175,7 @@ async def preview_jpeg(request: web.Request) -> web.Response:
     return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
+@allow(*STAFF)
 @studio_errors
 async def set_layout(request: web.Request) -> web.Response:
     await require(request, *STAFF)
@@ -180,6 +184,7 @@ async def set_layout(request: web.Request) -> web.Response:
     return web.json_response({"layout": str(body.layout)})
 
 
+@allow(*STAFF)
 @studio_errors
 async def ptz(request: web.Request) -> web.Response:
     await require(request, *STAFF)
@@ -187,6 +192,7 @@ async def ptz(request: web.Request) -> web.Response:
     return web.json_response(await running_studio(request).ptz(body))
 
 
+@allow(*STAFF)
 @studio_errors
 async def record(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
@@ -195,12 +201,14 @@ async def record(request: web.Request) -> web.Response:
     return web.json_response(recording.as_dict(), status=201)
 
 
+@allow(*STAFF)
 @studio_errors
 async def stop(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     return web.json_response((await running_studio(request).stop_recording()).as_dict())
 
 
+@allow(*STAFF)
 @studio_errors
 async def chapter(request: web.Request) -> web.Response:
     await require(request, *STAFF)
@@ -209,6 +217,7 @@ async def chapter(request: web.Request) -> web.Response:
     return web.json_response({"at_s": at, "title": body.title})
 
 
+@allow(*STAFF)
 async def studio_ws(request: web.Request) -> web.WebSocketResponse:
     """Live studio: status once a second and on every event, preview JPEGs as binary messages;
     the page sends PTZ and layout commands. A camera this page is driving stops if the page goes."""

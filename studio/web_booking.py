@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from classroom_hub.web.access import allow
 from classroom_hub.web.routes import STATIC, current_user, require
 from studio.http import TEACHERS, error, running_studio, studio_errors
 from studio.slots import SlotPlan, slot_days
@@ -23,6 +24,7 @@ DAYS = 14
 MAX_DAYS = 31
 
 
+@allow(*TEACHERS, page=True)
 async def book_page(request: web.Request) -> web.StreamResponse:
     """The page, for teachers (and studio staff): others are sent to the login form."""
     user = await current_user(request)
@@ -31,6 +33,7 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(PAGE)
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def slots(request: web.Request) -> web.Response:
     """``GET /api/studio/slots?days=14``: every slot of the coming days, the caller's bookings, the PTZ cameras."""

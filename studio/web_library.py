@@ -14,6 +14,7 @@ from aiohttp import web
 
 from classroom_hub.app import ACCOUNTS
 from classroom_hub.auth import User
+from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import current_user, require
 from studio.api import BookingRequest, EditRequest, ReviewRequest, epoch
 from studio.calendar import calendar
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # --- bookings and the calendar -------------------------------------------------------------
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def list_bookings(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
@@ -52,6 +54,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     )
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def book(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
@@ -78,6 +81,7 @@ async def book(request: web.Request) -> web.Response:
     return web.json_response(booking.as_dict(zone), status=201)
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def cancel_booking(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
@@ -98,6 +102,7 @@ async def feed_key(studio: Studio) -> str:
     return await studio.store.call(get_or_make)
 
 
+@allow(ANYONE, narrowed=True)
 @studio_errors
 async def calendar_feed(request: web.Request) -> web.Response:
     """text/calendar for subscriptions: a calendar app cannot log in, so it brings the feed key."""
@@ -128,6 +133,7 @@ async def _visible(request: web.Request, recording_id: str) -> tuple[User, Any]:
     return user, recording
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def list_recordings(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
@@ -146,6 +152,7 @@ def _with_upload(body: dict[str, Any], material: Material | None) -> dict[str, A
     return body
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def get_recording(request: web.Request) -> web.Response:
     _, recording = await _visible(request, request.match_info["id"])
@@ -155,6 +162,7 @@ async def get_recording(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def edit_recording(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
@@ -164,6 +172,7 @@ async def edit_recording(request: web.Request) -> web.Response:
     return web.json_response(recording.as_dict())
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def submit_recording(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
@@ -171,6 +180,7 @@ async def submit_recording(request: web.Request) -> web.Response:
     return web.json_response(recording.as_dict())
 
 
+@allow(*STAFF)
 @studio_errors
 async def review_recording(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
@@ -184,6 +194,7 @@ async def review_recording(request: web.Request) -> web.Response:
     return web.json_response(recording.as_dict())
 
 
+@allow(*STAFF)
 @studio_errors
 async def publish_recording(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
@@ -191,6 +202,7 @@ async def publish_recording(request: web.Request) -> web.Response:
     return web.json_response(recording.as_dict())
 
 
+@allow(*TEACHERS)
 @studio_errors
 async def recording_media(request: web.Request) -> web.StreamResponse:
     """The video for the reviewer's player (Range requests work: seeking is instant)."""
@@ -202,6 +214,7 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(Path(path), headers={"Content-Type": "video/mp4"})
 
 
+@allow("studio_staff", "technician")
 @studio_errors
 async def outbox(request: web.Request) -> web.Response:
     await require(request, "studio_staff", "technician")

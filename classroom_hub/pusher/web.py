@@ -21,6 +21,7 @@ from classroom_hub.app import HEALTH, SETTINGS, STORE
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.metrics import prometheus_text
 from classroom_hub.pusher.pusher import Pusher
+from classroom_hub.web.access import allow
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,14 @@ async def _require_technician(request: web.Request) -> None:
     await require(request, "technician")
 
 
+@allow("technician")
 async def push_status(request: web.Request) -> web.Response:
     await _require_technician(request)
     report = await request.app[PUSHER].report()
     return web.json_response(report.as_json())
 
 
+@allow("technician")
 async def push_now(request: web.Request) -> web.Response:
     await _require_technician(request)
     pusher = request.app[PUSHER]
@@ -65,6 +68,7 @@ async def push_now(request: web.Request) -> web.Response:
     return web.json_response({"woken": sorted(pusher.couriers)}, status=202)
 
 
+@allow("technician")
 async def push_quarantine(request: web.Request) -> web.Response:
     await _require_technician(request)
     destination = request.query.get("destination") or None
@@ -76,6 +80,7 @@ async def push_quarantine(request: web.Request) -> web.Response:
     return web.json_response({"quarantined": [asdict(item) for item in items]})
 
 
+@allow("technician")
 async def push_materials(request: web.Request) -> web.Response:
     await _require_technician(request)
     try:
@@ -85,6 +90,7 @@ async def push_materials(request: web.Request) -> web.Response:
     return web.json_response(asdict(report))
 
 
+@allow("technician")
 async def push_metrics(request: web.Request) -> web.Response:
     await _require_technician(request)
     report = await request.app[PUSHER].report()

@@ -35,6 +35,7 @@ from classroom_hub.lessons.pins import PIN_FILE, PinBook
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
 from classroom_hub.lessons.sync import Link, frame_of
+from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.routes import SOCKETS, STATIC, page, require
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def stock_library(library: LessonLibrary) -> None:
 
 
 def _open_page(name: str) -> Any:
+    @allow(ANYONE)
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / f"{name}.html")
 
@@ -132,6 +134,7 @@ def _open_page(name: str) -> Any:
 # --- teacher APIs ------------------------------------------------------------------------
 
 
+@allow("teacher")
 async def lessons_list(request: web.Request) -> web.Response:
     await require(request, "teacher")
     library = request.app[LESSONS].library
@@ -142,6 +145,7 @@ async def lessons_list(request: web.Request) -> web.Response:
     return web.json_response([r.model_dump(mode="json") for r in latest.values()])
 
 
+@allow("teacher")
 async def lesson_detail(request: web.Request) -> web.Response:
     """The whole manifest, answers and notes included: for the teacher's screen only."""
     await require(request, "teacher")
@@ -154,11 +158,13 @@ async def lesson_detail(request: web.Request) -> web.Response:
                               "manifest": lesson.manifest.model_dump(mode="json")})  # fmt: skip
 
 
+@allow("teacher")
 async def classes(request: web.Request) -> web.Response:
     await require(request, "teacher")
     return web.json_response(await request.app[LESSONS].classes())
 
 
+@allow("teacher")
 async def summary(request: web.Request) -> web.Response:
     await require(request, "teacher")
     run = request.app[LESSONS].run
@@ -174,6 +180,7 @@ def _refused(err: ProtocolError) -> web.Response:
     return web.json_response({"error": err.code, "message": err.message}, status=_HTTP_STATUS.get(err.code, 400))
 
 
+@allow(ANYONE)
 async def join_info(request: web.Request) -> web.Response:
     try:
         return web.json_response(request.app[LESSONS].join_info(request.query.get("code", ""), request.remote or ""))
@@ -181,6 +188,7 @@ async def join_info(request: web.Request) -> web.Response:
         return _refused(err)
 
 
+@allow(ANYONE, body=4 * KiB)
 async def join(request: web.Request) -> web.Response:
     try:
         body = JoinRequest.model_validate_json(await request.read())
@@ -200,6 +208,7 @@ def hub_url(request: web.Request) -> str:
     return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
 
 
+@allow(ANYONE)
 async def qr_code(request: web.Request) -> web.Response:
     """The join address as a QR code (SVG): the hub's address and the running lesson's code."""
     run = request.app[LESSONS].run
@@ -213,6 +222,7 @@ async def qr_code(request: web.Request) -> web.Response:
 # --- lesson files ------------------------------------------------------------------------
 
 
+@allow(ANYONE, narrowed=True)
 async def asset(request: web.Request) -> web.StreamResponse:
     """A file of a stored lesson; the running lesson's for anyone, others for teachers."""
     key, name = request.match_info["hash"], request.match_info["path"]
@@ -240,6 +250,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
 # --- the WebSocket -----------------------------------------------------------------------
 
 
+@allow(ANYONE, narrowed=True)
 async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     role = request.query.get("role", "student")
     if role not in ROLES:

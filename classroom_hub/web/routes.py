@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from aiohttp import WSMsgType, web
 
@@ -22,9 +25,10 @@ from classroom_hub.app import (
     SETTINGS,
     STORE,
 )
-from classroom_hub.auth import User
+from classroom_hub.auth import Locked, User
 from classroom_hub.errors import AuthError
 from classroom_hub.registry import DeviceChange, DeviceRecord
+from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ STATIC = Path(__file__).parent / "static"
 I18N = Path(__file__).parent / "i18n"
 SESSION_COOKIE = "hub_session"
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+# The signed-in user (or None), looked up once per request.
+_USER: web.RequestKey[tuple[User | None]] = web.RequestKey("user")
 
 # Which roles may open which page; admin may open all.
 PAGE_ROLES: dict[str, tuple[str, ...]] = {
@@ -58,6 +64,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ws/devices", devices_ws)
     app.router.add_get("/tech", page("tech"))
     app.router.add_get("/i18n/{lang}.json", catalog)
+    app.router.add_get("/room-ca.crt", room_ca)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
 
@@ -72,11 +79,15 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def current_user(request: web.Request) -> User | None:
+    if _USER in request:
+        return request[_USER][0]
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    accounts = request.app[ACCOUNTS]
-    return await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
+    user = None
+    if token:
+        accounts = request.app[ACCOUNTS]
+        user = await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
+    request[_USER] = (user,)
+    return user
 
 
 async def require(request: web.Request, *roles: str) -> User:
@@ -97,12 +108,29 @@ def page(name: str) -> Handler:
             raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
         return web.FileResponse(STATIC / f"{name}.html")
 
+    handler.__dict__["hub_access"] = Access(frozenset(PAGE_ROLES.get(name, (SIGNED_IN,))), page=True)
     return handler
+
+
+def safe_next(target: str) -> str:
+    """Where to go after logging in: a path on the hub, or ``/``. Whatever a browser would
+    read as another host (``//host``, ``/\\host``, ``/<tab>/host``, ``/%2F/host``...) is refused."""
+    decoded = unquote(target)
+    for candidate in (target, decoded):
+        if not candidate.startswith("/") or candidate.startswith(("//", "/\\")):
+            return "/"
+        if "\\" in candidate or _CONTROL.search(candidate):
+            return "/"
+    return target
+
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines from addresses; no spaces either
 
 
 # --- handlers --------------------------------------------------------------------------
 
 
+@allow(ANYONE)
 async def healthz(request: web.Request) -> web.Response:
     ok, parts = request.app[HEALTH].report()
     body = {
@@ -114,50 +142,70 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
+@allow(ANYONE)
 async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+@allow(ANYONE)
 async def login_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "login.html")
 
 
+@allow(ANYONE, body=SMALL_FORM, form=True)
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    username = str(form.get("username", "")).strip().lower()
-    password = str(form.get("password", ""))
-    target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off the hub
+    username = str(form.get("username", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:1024]
+    target = safe_next(str(form.get("next", "/")))
     settings = request.app[SETTINGS]
     accounts = request.app[ACCOUNTS]
     loop = asyncio.get_running_loop()
+    address = request.remote or "?"
     try:
-        user, token = await loop.run_in_executor(None, accounts.login, username, password, settings.http.session_hours)
+        user, token = await loop.run_in_executor(
+            None, accounts.login, username, password, settings.http.session_hours, address
+        )
+    except Locked as err:
+        log.warning("event=login_locked user=%s peer=%s retry_after=%d", username, address, err.retry_after)
+        raise web.HTTPFound(f"/login?error=locked&retry={err.retry_after}&next={quote(target, safe='/')}",
+                            headers={"Retry-After": str(err.retry_after)}) from None  # fmt: skip
     except AuthError as err:
-        log.info("event=login_failed user=%s reason=%s", username, err)
-        raise web.HTTPFound(f"/login?error={err}&next={target}") from None
-    log.info("event=login user=%s role=%s", user.username, user.role)
+        log.info("event=login_failed user=%s peer=%s reason=%s", username, address, err)
+        raise web.HTTPFound(f"/login?error={err}&next={quote(target, safe='/')}") from None
+    log.info("event=login user=%s role=%s peer=%s", user.username, user.role, address)
     response = web.HTTPFound(target)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.secure or None,
                         max_age=int(settings.http.session_hours * 3600))  # fmt: skip
     raise response
 
 
+@allow(ANYONE, body=SMALL_FORM, form=True)
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].logout, token)
     response = web.HTTPFound("/login")
-    response.del_cookie(SESSION_COOKIE)
+    response.del_cookie(SESSION_COOKIE, secure=request.secure or None, httponly=True, samesite="Lax")
     raise response
 
 
+@allow(ANYONE)
+async def room_ca(request: web.Request) -> web.StreamResponse:
+    """The room CA's certificate, for tablets and the display to install (docs/install.md)."""
+    ca = request.app[SETTINGS].http.tls_ca
+    if ca is None or not ca.is_file():
+        raise web.HTTPNotFound(text="this hub has no room certificate authority (classroom-hub tls init)")
+    return web.FileResponse(ca, headers={"Content-Type": "application/x-x509-ca-cert"})
+
+
+@allow(SIGNED_IN)
 async def me(request: web.Request) -> web.Response:
     user = await require(request)
     return web.json_response({"username": user.username, "role": user.role, "display_name": user.display_name})
 
 
+@allow(ANYONE)
 async def catalog(request: web.Request) -> web.StreamResponse:
     lang = request.match_info["lang"]
     if lang not in ("vi", "en"):
@@ -169,6 +217,7 @@ def _device_json(record: DeviceRecord) -> dict[str, Any]:
     return record.as_dict()
 
 
+@allow("technician", "teacher", "lab_lead", "studio_staff")
 async def devices(request: web.Request) -> web.Response:
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
     app = request.app
@@ -179,22 +228,23 @@ async def devices(request: web.Request) -> web.Response:
             "room": app[SETTINGS].room.model_dump(),
             "devices": [_device_json(d) for d in registry.all()],
             "counts": registry.counts(),
-            "unknown": [vars(u) for u in registry.unknown.values()],
+            "unknown": [dataclasses.asdict(u) for u in registry.unknown.values()],
             "bus": {"state": app[LINK].state, "received": app[LINK].stats.received},
             "store": {"state": store.state, "readings": store.stats.readings, "commits": store.stats.commits},
         }
     )
 
 
+@allow("technician")
 async def rejections(request: web.Request) -> web.Response:
     await require(request, "technician")
     rej = request.app[REJECTIONS]
     return web.json_response(
-        {"by_reason": dict(rej.by_reason), "recent": [vars(r) for r in reversed(rej.recent)]},
-        dumps=lambda o: json.dumps(o, default=list),
+        {"by_reason": dict(rej.by_reason), "recent": [dataclasses.asdict(r) for r in reversed(rej.recent)]}
     )
 
 
+@allow("technician", "teacher", "lab_lead", "studio_staff")
 async def devices_ws(request: web.Request) -> web.WebSocketResponse:
     """Live device list: a snapshot, then each change as it happens (no polling)."""
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")

@@ -24,6 +24,7 @@ from classroom_hub.errors import StoreError
 from classroom_hub.fleet.part import FLEET, fleet_part
 from classroom_hub.fleet.targets import Target
 from classroom_hub.metrics import metrics
+from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import Push, live_socket, require
 
 COMMANDERS = ("technician", "teacher")
@@ -100,6 +101,7 @@ async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> 
 # --- commands ----------------------------------------------------------------------------
 
 
+@allow(*COMMANDERS)
 async def device_command(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
     device_id = request.match_info["device_id"]
@@ -113,6 +115,7 @@ async def device_command(request: web.Request) -> web.Response:
     return web.json_response(result.as_dict())
 
 
+@allow(*COMMANDERS)
 async def group_command(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
     body: GroupCommandRequest = await _parse(request, GroupCommandRequest)
@@ -129,6 +132,7 @@ async def group_command(request: web.Request) -> web.Response:
 # --- alarms and history ------------------------------------------------------------------
 
 
+@allow("technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "technician")
     fleet = request.app[FLEET]
@@ -144,6 +148,7 @@ async def alarms(request: web.Request) -> web.Response:
     )
 
 
+@allow("technician")
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, "technician")
     alarm = request.app[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
@@ -152,6 +157,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     return web.json_response(alarm.as_dict())
 
 
+@allow("technician")
 async def device_history(request: web.Request) -> web.Response:
     await require(request, "technician")
     device_id = request.match_info["device_id"]
@@ -179,6 +185,7 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
 # --- scene bundles -----------------------------------------------------------------------
 
 
+@allow(*COMMANDERS)
 async def scenes(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
     shelf = request.app[FLEET].scenes
@@ -186,6 +193,7 @@ async def scenes(request: web.Request) -> web.Response:
     return web.json_response({"scenes": [s.as_dict() for s in listed]})
 
 
+@allow(ANYONE)
 async def scene_bundle(request: web.Request) -> web.StreamResponse:
     """What a headset downloads when a launched scene is missing from its cache. No login: the
     URL is the bundle's SHA-256, which only a launch command tells."""
@@ -199,6 +207,7 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
 # --- live alarms -------------------------------------------------------------------------
 
 
+@allow("technician")
 async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
     """Active alarms as a snapshot, then each change as it happens."""
     await require(request, "technician")

@@ -1,22 +1,10 @@
 "use strict";
 // Experiments inside the lesson pages, self-contained (included by one line in teacher.html and
-// join.html; it adds its own section, styles and the chart script):
+// join.html; it adds its own section, its style sheet and the chart script):
 // - teacher page: start a run on a kit (or robot), watch it live, share it with the tablets,
 //   download CSV, and the EMERGENCY STOP of every robot;
 // - tablet (/join): the run the teacher shares, live and read-only ("data share"), no account.
 (() => {
-  const STYLE = `
-    .xp { margin-top: 1rem; } .xp summary { cursor: pointer; font-size: 1.15rem; font-weight: 600; }
-    .xp-row { display: flex; flex-wrap: wrap; gap: .5rem .9rem; align-items: end; margin: .6rem 0; }
-    .xp-row label { display: flex; flex-direction: column; font-size: .9rem; color: var(--muted); }
-    .xp-row input, .xp-row select { font-size: 1rem; padding: .3rem; } .xp-row input[type=number] { width: 6rem; }
-    .xp-boxes { display: flex; flex-wrap: wrap; gap: .2rem .8rem; } .xp-boxes label { flex-direction: row; gap: .3rem; color: var(--fg); }
-    .xp button { font-size: 1rem; padding: .4rem .9rem; border-radius: .4rem; border: 1px solid var(--line); background: #fff; cursor: pointer; }
-    .xp button.xp-go { background: var(--accent); color: #fff; border-color: var(--accent); }
-    .xp button.xp-estop { background: #b3261e; color: #fff; border: 0; font-weight: 700; }
-    .xp canvas { width: 100%; height: 260px; border: 1px solid var(--line); border-radius: .4rem; background: #fff; display: block; }
-    .xp-values { display: flex; gap: 1.2rem; flex-wrap: wrap; font-size: 1.2rem; margin: .4rem 0; }
-    .xp-note { color: var(--muted); min-height: 1.4em; }`;
   const h = (tag, attrs = {}, ...children) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
@@ -29,7 +17,7 @@
   const wsUrl = path => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 
   async function ready() {
-    document.head.append(h("style", { text: STYLE }));
+    document.head.append(h("link", { rel: "stylesheet", href: "/static/experiment.css" }));
     if (!window.LabChart) {
       await new Promise((resolve, reject) => {
         document.head.append(Object.assign(document.createElement("script"), { src: "/static/labchart.js", onload: resolve, onerror: reject }));
