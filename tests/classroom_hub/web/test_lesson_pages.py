@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from classroom_hub.lessons.part import DISPLAYS
 from tests.conftest import add_user, login, room_settings, run_hub
 
 LESSON = "vong-tuan-hoan-nuoc-aquaponics"
@@ -46,7 +48,9 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
 
         display_context = await browser.new_context(viewport={"width": 1920, "height": 1080}, device_scale_factor=2)
         display = await display_context.new_page()
-        await display.goto(f"{hub.url}/display")
+        # The display page shows the class code once paired: a technician's pairing link pairs it.
+        pairing = await asyncio.get_running_loop().run_in_executor(None, hub.app[DISPLAYS].new_code, "86", "kythuat")
+        await display.goto(f"{hub.url}/display?pair={pairing.code}")
         await display.wait_for_function(f"document.getElementById('code').textContent === '{code}'")
         await display.wait_for_function("document.getElementById('qr-small').naturalWidth > 0")
         # The QR code on the big screen takes a tablet straight to this lesson's join page.
