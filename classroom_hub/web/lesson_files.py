@@ -42,8 +42,8 @@ MEDIA_TYPES: dict[str, str] = {
 # Served with their own type, always in a sandbox (used by HTML slides, or shown as text).
 SANDBOXED_TYPES: dict[str, str] = {
     ".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
-    ".svg": "image/svg+xml", ".xml": "application/xml", ".xsl": "application/xslt+xml",
-    ".xslt": "application/xslt+xml", ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml", ".xml": "application/xml", ".xsl": "application/xml",
+    ".xslt": "application/xml", ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
     ".json": "application/json", ".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
     ".csv": "text/csv; charset=utf-8", ".wasm": "application/wasm",

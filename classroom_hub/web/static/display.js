@@ -99,7 +99,8 @@ function showPairing() {
   socket = null;
   shownCode = undefined;
   for (const id of ["waiting", "stage", "roll", "join-box"]) $(id).hidden = true;
-  $("step-no").textContent = $("joined").textContent = "";
+  for (const id of ["step-no", "joined", "code", "big-code", "join-url"]) $(id).textContent = "";
+  for (const id of ["qr-small", "qr-big"]) $(id).src = "data:,";
   $("link").dataset.state = "offline";
   $("pair-screen").hidden = false;
   $("pair-code").focus();
