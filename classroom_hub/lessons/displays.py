@@ -84,6 +84,19 @@ class DisplayPairings:
         except (sqlite3.Error, OSError) as err:
             raise LessonError([Problem(str(path), "", f"cannot open the paired displays: {err}")]) from err
 
+    @classmethod
+    def open_or_start_over(cls, path: Path) -> tuple[DisplayPairings, LessonError | None]:
+        """Open the file; a damaged one is set aside (``displays.db.damaged``) and a new one
+        started, so the hub runs and the displays are paired again. Returns the problem too."""
+        try:
+            return cls(path), None
+        except LessonError as err:
+            for suffix in ("", "-wal", "-shm"):
+                damaged = path.with_name(path.name + suffix)
+                if damaged.exists():
+                    damaged.replace(path.with_name(path.name + ".damaged" + suffix))
+            return cls(path), err
+
     def close(self) -> None:
         self._conn.close()
 

@@ -1,8 +1,9 @@
 """The lessons as a long-lived part of the hub.
 
-``lessons_part`` (a ``cleanup_ctx``) opens the lesson library, the roster cache, the PINs,
-the secret of the lesson files' addresses and the paired displays; imports the sample
-lessons into an empty library; and runs the :class:`~classroom_hub.lessons.classroom.Classroom`
+``lessons_part`` (a ``cleanup_ctx``) opens the lesson library, the roster cache (with the
+demo school's roster when the room belongs to the demo school), the PINs, the secret of the
+lesson files' addresses and the paired displays; imports the sample lessons into an empty
+library; and runs the :class:`~classroom_hub.lessons.classroom.Classroom`
 and the headsets that follow its VR steps.
 """
 
@@ -46,7 +47,10 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
         log.error("event=pins_unreadable problems=%r", str(err))
         pins = PinBook(data / PIN_FILE)
     file_keys = await loop.run_in_executor(None, FileKeys.load, data / KEY_FILE)
-    displays = await loop.run_in_executor(None, DisplayPairings, data / DISPLAYS_FILE)
+    displays, damaged = await loop.run_in_executor(None, DisplayPairings.open_or_start_over, data / DISPLAYS_FILE)
+    if damaged is not None:
+        log.error("event=displays_unreadable problems=%r action='set aside as %s.damaged: pair the displays again'",
+                  str(damaged), DISPLAYS_FILE)  # fmt: skip
     classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys)
 
     def to_teachers(message: dict[str, Any]) -> None:

@@ -76,6 +76,7 @@ async def screen_of(request: web.Request) -> Screen | None:
 async def require_screen(request: web.Request) -> Screen:
     screen = await screen_of(request)
     if screen is None:
+        log.info("event=class_code_refused path=%s peer=%s reason=not_paired", request.path, request.remote)
         raise web.HTTPUnauthorized(text=_error("not_paired", "pair this display first"),
                                    content_type="application/json")  # fmt: skip
     return screen

@@ -18,6 +18,7 @@ at ``/lesson/<hash>/<path>`` with a teacher's login.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import PurePosixPath
 
@@ -26,6 +27,8 @@ from aiohttp import web
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.part import LESSONS
 from classroom_hub.web.routes import require
+
+log = logging.getLogger(__name__)
 
 _REF = re.compile(r"^(?P<hash>[0-9a-f]{64})(?:\.(?P<key>[A-Za-z0-9_-]{1,64}))?$")
 
@@ -83,6 +86,8 @@ async def asset(request: web.Request) -> web.StreamResponse:
             run = classroom.run
             running = run is not None and not run.ended and run.lesson.record.hash == lesson_hash
             if run is None or not running or not classroom.file_keys.check(lesson_hash, key):
+                log.info("event=lesson_file_refused lesson=%s peer=%s running=%s", lesson_hash[:12], request.remote,
+                         running)  # fmt: skip
                 raise web.HTTPForbidden(text="not a file of the lesson running now")
             path = run.lesson.asset_path(name)
         else:

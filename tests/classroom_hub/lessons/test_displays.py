@@ -3,6 +3,7 @@ revocation at once; and the HTTP side, with who may make codes."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def test_a_code_pairs_one_display_which_stays_paired_until_revoked(tmp_path: Pat
     revoked = book.revoke(display.id, "kythuat")
     assert revoked is not None and revoked.id == display.id
     assert book.check(credential) is None and book.paired() == [] and book.revoke(display.id, "kythuat") is None
+    book.close()
 
 
 def test_an_old_code_is_refused_and_guessing_is_stopped_for_everyone(tmp_path: Path) -> None:
@@ -53,15 +55,22 @@ def test_an_old_code_is_refused_and_guessing_is_stopped_for_everyone(tmp_path: P
     assert {refused(book, guess) for guess in wrong} == {"bad_code"}
     # From now on nobody pairs for a minute, not even with the right code from another address.
     assert refused(book, good.code) == "too_many_tries"
+    book.close()
 
 
-def test_a_damaged_file_is_reported_with_its_path(tmp_path: Path) -> None:
+def test_a_damaged_file_is_reported_with_its_path_and_set_aside(tmp_path: Path) -> None:
     path = tmp_path / "displays.db"
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(LessonError, match=str(path)):
         DisplayPairings(path)
-    with pytest.raises(sqlite3.Error):
-        sqlite3.connect(path).execute("SELECT 1 FROM displays")
+    book, problem = DisplayPairings.open_or_start_over(path)
+    assert problem is not None and str(path) in str(problem)
+    assert (tmp_path / "displays.db.damaged").read_bytes() == b"not a database" * 100  # kept for a look
+    code = book.new_code("mới", "kythuat")  # the hub carries on: displays are paired again
+    assert book.pair(code.code, "10.0.0.7")[0].name == "mới"
+    book.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM displays").fetchone() == (1,)
 
 
 async def test_pairing_over_http_and_who_may_make_codes(tmp_path: Path, system_mosquitto_url: str) -> None:
