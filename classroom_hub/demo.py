@@ -23,6 +23,7 @@ from classroom_hub.app import ACCOUNTS, BROKER_URL
 from classroom_hub.errors import AuthError
 from classroom_hub.mqtt_auth import hub_client_id
 from classroom_hub.runner import serve
+from classroom_hub.web.display_routes import pairing_link
 from config.settings import Display, HubSettings, SensorNode, TcpTransport
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ async def run_demo(settings: HubSettings, *, password: str) -> None:
     @contextlib.asynccontextmanager
     async def simulated_room(app: web.Application, url: str) -> AsyncIterator[None]:
         await _demo_accounts(app, password)
+        # The display page shows the class code only once paired: the demo's link pairs it at once.
+        display = await pairing_link(app, url, "demo", "demo", ttl_s=12 * 3600, uses=20)
         async with SimulatedRoom(settings, app[BROKER_URL]) as room:
-            _print_welcome(url, room.count, password, settings)
+            _print_welcome(url, room.count, password, settings, display)
             yield
 
     # The displays first: the hub then finds its panel at once instead of at the next poll.
@@ -156,7 +159,7 @@ class SimulatedRoom:
         await self._boards.aclose()
 
 
-def _print_welcome(url: str, devices: int, password: str, settings: HubSettings) -> None:
+def _print_welcome(url: str, devices: int, password: str, settings: HubSettings, display: str) -> None:
     accounts = ", ".join(f"{u} ({r})" for u, r, _n in DEMO_ACCOUNTS)
     print(
         f"""
@@ -165,7 +168,7 @@ def _print_welcome(url: str, devices: int, password: str, settings: HubSettings)
     Home / health       {url}/
     Teacher             {url}/teacher
     Tablets join at     {url}/join
-    86" display         {url}/display
+    86" display         {display}
     Technician console  {url}/tech
     Health (JSON)       {url}/healthz
     Metrics             {url}/metrics

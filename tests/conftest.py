@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import shutil
 import signal
@@ -258,15 +257,24 @@ async def browser() -> AsyncIterator[Any]:
         pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        # Playwright's wait_for_function evaluates its predicate with eval() in the page, which the
-        # hub's Content-Security-Policy forbids: page tests bypass it unless they ask otherwise
-        # (tests/classroom_hub/web/test_headers.py loads every page with the policy enforced).
-        chromium.new_context = functools.partial(chromium.new_context, bypass_csp=True)  # type: ignore[method-assign]
-        chromium.new_page = functools.partial(chromium.new_page, bypass_csp=True)  # type: ignore[method-assign]
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+async def wait_js(page: Any, expression: str, *, arg: Any = None, timeout: float = 30_000) -> None:
+    """Wait until ``expression`` (a JavaScript expression or arrow function) is truthy in ``page``.
+
+    Pages run under the hub's Content-Security-Policy, which forbids eval(); Playwright's
+    ``wait_for_function`` evaluates its predicate with eval() inside the page, so it fails there.
+    ``page.evaluate`` runs through the browser's debugging protocol, outside the page's policy.
+    ``arg`` is passed to a function expression; ``timeout`` in milliseconds, as Playwright's."""
+    deadline = asyncio.get_running_loop().time() + timeout / 1000
+    while not await page.evaluate(expression, arg):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"in {page.url}, not true within {timeout / 1000:g} s: {expression}")
+        await asyncio.sleep(0.05)
 
 
 async def add_user(hub: RunningHub, username: str, role: str, password: str = "mat-khau-123") -> str:

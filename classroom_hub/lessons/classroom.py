@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
 from classroom_hub.lessons.errors import LessonError
+from classroom_hub.lessons.file_keys import FileKeys
 from classroom_hub.lessons.library import LessonLibrary
 from classroom_hub.lessons.pins import PinBook
 from classroom_hub.lessons.protocol import (
@@ -49,6 +50,7 @@ from classroom_hub.lessons.screens import ScreenFeed
 from classroom_hub.lessons.seats import Seat
 from classroom_hub.lessons.statements import StatementWriter
 from classroom_hub.lessons.sync import Link, Links, frame_of
+from classroom_hub.lessons.views import files_url
 from classroom_hub.roster import RosterCache
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
@@ -76,6 +78,7 @@ class Classroom:
         library: LessonLibrary,
         roster: RosterCache,
         pins: PinBook,
+        file_keys: FileKeys,
         timing: Timing | None = None,
     ) -> None:
         self.settings = settings
@@ -83,6 +86,7 @@ class Classroom:
         self.library = library
         self.roster = roster
         self.pins = pins
+        self.file_keys = file_keys
         timing = timing or TIMING
         self.beat_s = timing.beat_s
         self.dead_after_s = timing.dead_after_s
@@ -182,6 +186,7 @@ class Classroom:
             class_info={"id": class_id, "title": found[0]["title"]},
             code=code,
             events=self,
+            files=files_url(lesson.record.hash, self.file_keys.key(lesson.record.hash)),
         )
         for link in list(self.links.tablets):  # tablets of the last lesson join again
             link.send({"t": "bye", "reason": "relaunched"})
@@ -236,6 +241,14 @@ class Classroom:
         self.links.add(link)
         if link.role != "student":
             self.welcome_screen(link)
+
+    def unpair(self, display_id: str) -> int:
+        """A display was revoked: its open screens stop at once. Returns how many there were."""
+        gone = [link for link in self.links.displays if link.display == display_id]
+        for link in gone:
+            link.send({"t": "bye", "reason": "unpaired"})
+            link.drop()
+        return len(gone)
 
     def detach(self, link: Link) -> None:
         self.links.discard(link)

@@ -305,7 +305,7 @@ class SummaryOut(Outbound):
 
 class ByeOut(Outbound):
     t: Literal["bye"]
-    reason: Literal["replaced", "ended", "relaunched", "shutdown"]
+    reason: Literal["replaced", "ended", "relaunched", "shutdown", "unpaired"]
 
 
 class HeadsetResultOut(Outbound):

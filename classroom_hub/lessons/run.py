@@ -59,6 +59,7 @@ class LessonRun:
         class_info: dict[str, Any],
         code: str,
         events: RunEvents,
+        files: str,
     ) -> None:
         self.lesson = lesson
         self.steps: list[Step] = list(lesson.manifest.steps)
@@ -67,6 +68,7 @@ class LessonRun:
         self.class_info = class_info
         self.code = code
         self.events = events
+        self.files = files  # the address of the lesson's files (views.files_url), key included
         self.state = LessonState(self.id)
         self.seats: dict[str, Seat] = {sid: Seat(sid, name) for sid, name in students}
         self.by_token: dict[str, Seat] = {}
@@ -113,7 +115,7 @@ class LessonRun:
         if left is not None and left.state == "open":
             self._close(left)  # a question is answered while it is on the screen
         self.index = index
-        values["step"] = public_step(self.lesson, index)
+        values["step"] = public_step(self.lesson, index, self.files)
         question = None
         if is_question(self.step):
             question = self.questions.setdefault(self.step.id, QuestionRun(self.step.id))

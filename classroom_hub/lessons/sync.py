@@ -56,6 +56,7 @@ class Link:
     transport: asyncio.Transport | None
     peer: str
     user: str | None = None  # the teacher's account
+    display: str | None = None  # a paired display's id (lessons/displays.py)
     seat: Seat | None = None  # a tablet's seat once it said hello
     last_heard: float = field(default_factory=time.monotonic)
     dropped: bool = False

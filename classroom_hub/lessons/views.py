@@ -3,7 +3,8 @@
 Tablets and the display get :func:`public_step`: the step without the teacher's notes
 and without anything that gives an answer away (``correct``, ``accepted``, ``numeric``,
 ``explanation``). Those come with :func:`reveal_of`, only when the teacher reveals the
-question. Files are referred to by URL under ``/lesson/<hash>/``, which serves the stored
+question. Files are referred to by URL under the run's ``files`` address,
+``/lesson/<hash>.<key>/`` (see :mod:`classroom_hub.lessons.file_keys`), which serves the stored
 package's assets but never ``lesson.json``.
 """
 
@@ -26,8 +27,13 @@ from classroom_hub.lessons.manifest import (
 ASSET_PREFIX = "/lesson"
 
 
-def asset_url(lesson_hash: str, path: str) -> str:
-    return f"{ASSET_PREFIX}/{lesson_hash}/{quote(path, safe='/')}"
+def files_url(lesson_hash: str, key: str | None = None) -> str:
+    """Where a lesson's files are: with the run's key for everyone in it, without for teachers."""
+    return f"{ASSET_PREFIX}/{lesson_hash}" + (f".{key}" if key else "")
+
+
+def asset_url(files: str, path: str) -> str:
+    return f"{files}/{quote(path, safe='/')}"
 
 
 def outline(lesson: StoredLesson) -> dict[str, Any]:
@@ -44,12 +50,12 @@ def outline(lesson: StoredLesson) -> dict[str, Any]:
     }
 
 
-def public_step(lesson: StoredLesson, index: int) -> dict[str, Any]:
-    """Step ``index`` as tablets and the display show it."""
+def public_step(lesson: StoredLesson, index: int, files: str) -> dict[str, Any]:
+    """Step ``index`` as tablets and the display show it; its files under ``files`` (:func:`files_url`)."""
     step = lesson.manifest.steps[index]
 
     def url(path: str) -> str:
-        return asset_url(lesson.record.hash, path)
+        return asset_url(files, path)
 
     view: dict[str, Any] = {"index": index, "id": step.id, "kind": step.kind, "title": step.title}
     if isinstance(step, SlideStep):

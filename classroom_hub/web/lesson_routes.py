@@ -1,13 +1,12 @@
 """Lesson pages, their APIs and the lesson WebSocket (docs/protocol.md).
 
-``setup(app)`` adds the routes and the lessons part (a ``cleanup_ctx``) that opens the
-lesson library and the roster cache, imports the sample lessons into an empty library
-(and the demo school's roster into an empty cache when the room belongs to the demo
-school), and runs the :class:`~classroom_hub.lessons.classroom.Classroom`.
+``setup(app)`` adds the lessons part (:mod:`classroom_hub.lessons.part`) and the routes.
 
 Who may do what: ``/teacher`` and the teacher APIs need a teacher's login; ``/join``,
-``/display``, the join API, the QR code and the running lesson's files are open to the
-room's LAN (tablets and the big screen have no accounts). The WebSocket's role is fixed
+``/display`` and the join API are open to the room's LAN (tablets and the big screen have
+no accounts). The class code (the display's socket, the QR code) goes only to a paired
+display or a teacher (web/display_routes.py); the running lesson's files only to those
+given their key in the lesson's state (web/lesson_files.py). The WebSocket's role is fixed
 when it opens: only a teacher's session gets ``role=teacher``.
 """
 
@@ -16,40 +15,32 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import segno
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.app import SETTINGS
 from classroom_hub.errors import HubError
-from classroom_hub.fleet.part import FLEET
-from classroom_hub.lessons import LessonLibrary, sample_packages
-from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.headsets import LessonHeadsets
-from classroom_hub.lessons.pins import PIN_FILE, PinBook
+from classroom_hub.lessons.part import DISPLAYS, LESSONS, lessons_part
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
-from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
-from classroom_hub.lessons.sync import Link, frame_of
+from classroom_hub.lessons.sync import Link
+from classroom_hub.web import display_routes, lesson_files
 from classroom_hub.web.access import ANYONE, KiB, allow
+from classroom_hub.web.address import hub_url
+from classroom_hub.web.display_routes import require_screen
 from classroom_hub.web.routes import SOCKETS, STATIC, page, require
+
+__all__ = ["LESSONS", "setup"]
 
 log = logging.getLogger(__name__)
 
-LESSONS = web.AppKey("lessons", Classroom)
-_HASH = re.compile(r"^[0-9a-f]{64}$")
 _HTTP_STATUS = {
     "bad_code": 404, "unknown_student": 404, "bad_pin": 403, "pin_locked": 429, "too_many_tries": 429,
     "taken": 409, "ended": 410,
 }  # fmt: skip
-# Slides are shown in sandboxed frames; served with the same sandbox, so a slide opened on
-# its own can still not read the hub's cookies or call its APIs.
-_HTML_POLICY = "sandbox allow-scripts; connect-src 'none'; form-action 'none'"
-_SANDBOXED = {".html": _HTML_POLICY, ".htm": _HTML_POLICY, ".svg": "sandbox"}
 
 
 class JoinRequest(BaseModel):
@@ -62,7 +53,7 @@ class JoinRequest(BaseModel):
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_lessons_part)
+    app.cleanup_ctx.append(lessons_part)
     app.router.add_get("/teacher", page("teacher"))
     app.router.add_get("/join", _open_page("join"))
     app.router.add_get("/display", _open_page("display"))
@@ -73,51 +64,9 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/lesson/join", join)
     app.router.add_get("/api/lesson/qr.svg", qr_code)
     app.router.add_get("/api/lesson/summary", summary)
-    app.router.add_get("/lesson/{hash}/{path:.+}", asset)
+    app.router.add_get("/lesson/{ref}/{path:.+}", lesson_files.asset)
     app.router.add_get("/ws/lesson", lesson_ws)
-
-
-# --- the part ----------------------------------------------------------------------------
-
-
-async def _lessons_part(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    loop = asyncio.get_running_loop()
-    library = LessonLibrary(settings.data_dir / "lessons")
-    await loop.run_in_executor(None, stock_library, library)
-    roster = await loop.run_in_executor(None, open_roster, settings.data_dir / ROSTER_FILE, settings.room.school_code)
-    try:
-        pins = await loop.run_in_executor(None, PinBook.load, settings.data_dir / PIN_FILE)
-    except LessonError as err:
-        log.error("event=pins_unreadable problems=%r", str(err))
-        pins = PinBook(settings.data_dir / PIN_FILE)
-    classroom = Classroom(settings, app[STORE], library, roster, pins)
-
-    def to_teachers(message: dict[str, Any]) -> None:
-        classroom.links.broadcast(frame_of(message), classroom.links.teachers)
-
-    # A vr_scene step launches its scene on the room's headsets (the fleet part starts after this one).
-    headsets = LessonHeadsets(app[REGISTRY], lambda: app.get(FLEET), to_teachers, settings.http.public_url)
-    classroom.headsets = headsets
-    headsets.start()
-    await classroom.start()
-    app[LESSONS] = classroom
-    app[HEALTH].parts["lessons"] = lambda: "up"
-    try:
-        yield
-    finally:
-        await headsets.close()
-        await classroom.close()
-        roster.close()
-
-
-def stock_library(library: LessonLibrary) -> None:
-    """Import the sample lessons into an empty library, so a new hub has lessons to teach."""
-    if library.list():
-        return
-    for folder in sample_packages():
-        record = library.import_package(folder)
-        log.info("event=sample_lesson_imported lesson=%s hash=%s", record.id, record.hash[:12])
+    display_routes.setup(app)
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -203,48 +152,18 @@ async def join(request: web.Request) -> web.Response:
     return web.json_response(seat)
 
 
-def hub_url(request: web.Request) -> str:
-    public = request.app[SETTINGS].http.public_url
-    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
-
-
-@allow(ANYONE)
+@allow(ANYONE, narrowed=True)
 async def qr_code(request: web.Request) -> web.Response:
-    """The join address as a QR code (SVG): the hub's address and the running lesson's code."""
+    """The join address as a QR code (SVG): the hub's address and the running lesson's code.
+
+    For a paired display or a teacher only: it carries the class code."""
+    await require_screen(request)
     run = request.app[LESSONS].run
     target = hub_url(request) + "/join" + (f"?code={run.code}" if run is not None and not run.ended else "")
     out = io.BytesIO()
     segno.make(target, error="m").save(out, kind="svg", scale=10, border=3, light="#fff", omitsize=True)
     return web.Response(body=out.getvalue(), content_type="image/svg+xml",
                         headers={"Cache-Control": "no-store", "X-Join-Url": target})  # fmt: skip
-
-
-# --- lesson files ------------------------------------------------------------------------
-
-
-@allow(ANYONE, narrowed=True)
-async def asset(request: web.Request) -> web.StreamResponse:
-    """A file of a stored lesson; the running lesson's for anyone, others for teachers."""
-    key, name = request.match_info["hash"], request.match_info["path"]
-    if not _HASH.match(key):
-        raise web.HTTPNotFound()
-    classroom = request.app[LESSONS]
-    run = classroom.run
-    try:
-        if run is not None and run.lesson.record.hash == key:
-            path = run.lesson.asset_path(name)
-        else:
-            await require(request, "teacher")
-            lesson = await asyncio.get_running_loop().run_in_executor(None, classroom.library.open, key)
-            path = lesson.asset_path(name)
-    except LessonError as err:
-        raise web.HTTPNotFound(text="not a file of this lesson") from err
-    # Content-addressed (the hash is in the URL): a tablet never has to fetch it twice.
-    headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
-    policy = _SANDBOXED.get(path.suffix.lower())
-    if policy:
-        headers["Content-Security-Policy"] = policy
-    return web.FileResponse(path, headers=headers)
 
 
 # --- the WebSocket -----------------------------------------------------------------------
@@ -256,14 +175,20 @@ async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     if role not in ROLES:
         raise web.HTTPBadRequest(text=f"role must be one of {', '.join(ROLES)}")
     user = await require(request, "teacher") if role == "teacher" else None
+    # A display gets the class code: a paired display or a teacher's screen only.
+    screen = await require_screen(request) if role == "display" else None
+    shown = screen.display if screen is not None else None
     # No compression: each frame goes out in one synchronous write (see lessons/sync.py),
     # and deflating the same small message 40 times costs more than it saves on a LAN.
     ws = web.WebSocketResponse(compress=False, max_msg_size=4 * MAX_FRAME_BYTES)
     await ws.prepare(request)
     classroom = request.app[LESSONS]
     if user is not None and classroom.headsets is not None and not request.app[SETTINGS].http.public_url:
-        classroom.headsets.hub_url = hub_url(request)  # the address the teacher reached: headsets are on that LAN
-    link = Link(role, ws, request.transport, request.remote or "?", user=user.username if user else None)
+        classroom.headsets.hub_url = hub_url(request)  # the hub's own address (never the request's Host)
+    if shown is not None:
+        await asyncio.get_running_loop().run_in_executor(None, request.app[DISPLAYS].seen, shown.id)
+    link = Link(role, ws, request.transport, request.remote or "?", user=user.username if user else None,
+                display=shown.id if shown else None)
     request.app[SOCKETS].add(ws)
     classroom.attach(link)
     try:

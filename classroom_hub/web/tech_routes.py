@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.app import REGISTRY, REJECTIONS
 from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.discovery import discovery_part
 from classroom_hub.drivers_part import drivers_part
@@ -25,6 +25,7 @@ from classroom_hub.fleet.part import FLEET, fleet_part
 from classroom_hub.fleet.targets import Target
 from classroom_hub.metrics import metrics
 from classroom_hub.web.access import ANYONE, allow
+from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import Push, live_socket, require
 
 COMMANDERS = ("technician", "teacher")
@@ -81,11 +82,6 @@ async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
         raise _bad_request(request, "malformed_request", problems) from None
 
 
-def _base_url(request: web.Request) -> str:
-    public = request.app[SETTINGS].http.public_url
-    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
-
-
 async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> dict[str, Any]:
     """A launch by content id gets the bundle's hash and URL, so a headset without it fetches it first."""
     content_id = args.get("content_id")
@@ -95,7 +91,7 @@ async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> 
     scene = await asyncio.get_running_loop().run_in_executor(None, shelf.by_content_id, content_id)
     if scene is None:
         raise _bad_request(request, "unknown_scene", f"no scene bundle with content id {content_id!r} on the hub", 404)
-    return {**args, "scene_id": args.get("scene_id", content_id), "content": scene.launch_args(_base_url(request))}
+    return {**args, "scene_id": args.get("scene_id", content_id), "content": scene.launch_args(hub_url(request))}
 
 
 # --- commands ----------------------------------------------------------------------------

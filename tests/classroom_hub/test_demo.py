@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,6 +72,15 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
         welcome = log.read_text()
         assert f"Technician console  {url}/tech" in welcome
         assert "password: demo-2026" in welcome
+        # The display's address pairs the browser opening it, so /display shows the class code at once.
+        display_url = re.search(r'86" display +(\S+)', welcome)
+        assert display_url is not None and display_url[1].startswith(f"{url}/display?pair="), welcome
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as screen:
+            code = display_url[1].rsplit("=", 1)[1]
+            async with screen.post(f"{url}/api/display/pair", json={"code": code}) as paired:
+                assert paired.status == 200, await paired.text()
+            async with screen.get(f"{url}/api/display") as status:
+                assert status.status == 200
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import add_user, login, wait_for
+from tests.conftest import add_user, login, wait_for, wait_js
 
 pytestmark = pytest.mark.mosquitto
 
@@ -47,7 +47,7 @@ async def test_lab_page_live_alarm_run_and_emergency_stop(lab_room, browser) -> 
 
         # Live: a new pH on the tank reaches the tile.
         room.node.pin("ph", 6.62)
-        await page.wait_for_function(
+        await wait_js(page,
             "document.querySelector('#kit-vina-1 .tile[data-sensor=ph] .value').textContent.startsWith('6.62')")
         assert "chưa hiệu chuẩn" in await page.inner_text("#kit-vina-1 .tile[data-sensor=ph]")
 
@@ -70,7 +70,7 @@ async def test_lab_page_live_alarm_run_and_emergency_stop(lab_room, browser) -> 
         await page.click("#run-form button[type=submit]")
         await page.wait_for_selector("#runs tbody tr >> text=Đo pH")
         await wait_for(lambda: any(len(r.samples) >= 5 for r in room.lab.experiments.runs.values()), timeout=5)
-        await page.wait_for_function("() => RUNS.loaded.size && [...RUNS.loaded.values()][0].samples.length >= 5")
+        await wait_js(page, "() => RUNS.loaded.size && [...RUNS.loaded.values()][0].samples.length >= 5")
         await page.wait_for_timeout(300)
         assert await canvas_has_ink(page, "#run-chart")
 
@@ -93,10 +93,10 @@ async def test_teacher_experiment_card_and_tablet_data_share(lab_room, browser) 
         await login(page, room.hub, "co.lan", password, "/teacher")
         card = page.locator("#experiment")
         await card.locator(".xp-estop").wait_for()
-        await page.wait_for_function("document.querySelectorAll('#experiment .xp-boxes input').length > 0")
+        await wait_js(page, "document.querySelectorAll('#experiment .xp-boxes input').length > 0")
         await card.locator("input[maxlength='80']").fill("Nhiệt độ nước")
         await card.locator(".xp-go").click()
-        await page.wait_for_function("document.querySelector('#xp-status').textContent.includes('đang ghi')")
+        await wait_js(page, "document.querySelector('#xp-status').textContent.includes('đang ghi')")
         run = next(iter(room.lab.experiments.runs.values()))
         await card.locator("button", has_text="Chia sẻ cho học sinh").click()
         await wait_for(lambda: run.shared, timeout=3)
@@ -107,13 +107,13 @@ async def test_teacher_experiment_card_and_tablet_data_share(lab_room, browser) 
         share = tablet.locator("#data-share")
         await share.wait_for(state="visible")
         assert await share.locator("h2").inner_text() == "Nhiệt độ nước"
-        await tablet.wait_for_function("document.querySelector('#data-share [data-sensor=ph]')")
+        await wait_js(tablet, "document.querySelector('#data-share [data-sensor=ph]')")
         room.node.pin("ph", 6.44)
-        await tablet.wait_for_function(
+        await wait_js(tablet,
             "document.querySelector('#data-share [data-sensor=ph]').textContent.includes('6.44')")
 
         await card.locator(".xp-estop").click()
-        await page.wait_for_function("document.querySelector('#xp-estop-note').textContent.includes('Đã dừng')")
+        await wait_js(page, "document.querySelector('#xp-estop-note').textContent.includes('Đã dừng')")
         assert errors == [] and tablet_errors == []
         await tablet.close()
         await page.close()

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.conftest import RunningHub, add_user, login
+from tests.conftest import RunningHub, add_user, login, wait_js
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -18,7 +18,7 @@ async def test_staff_books_switches_layout_records_and_stops(studio_hub: Running
     try:
         await login(page, studio_hub, "ky.thuat", password, "/studio")
         await page.wait_for_selector("text=Phòng thu bài giảng")  # Vietnamese by default
-        await page.wait_for_function("document.getElementById('preview').src.startsWith('blob:')", timeout=10_000)
+        await wait_js(page, "document.getElementById('preview').src.startsWith('blob:')", timeout=10_000)
 
         # A booking starting in two minutes is the studio's booking of this moment (pre-roll is 5).
         start = (datetime.now(ZONE) + timedelta(minutes=2)).replace(second=0, microsecond=0, tzinfo=None)
@@ -34,7 +34,7 @@ async def test_staff_books_switches_layout_records_and_stops(studio_hub: Running
 
         await page.click("#record")
         await page.wait_for_selector("#stop:not([disabled])")
-        await page.wait_for_function("document.getElementById('elapsed').textContent >= '00:00:02'", timeout=15_000)
+        await wait_js(page, "document.getElementById('elapsed').textContent >= '00:00:02'", timeout=15_000)
         assert await page.is_visible("#rec-badge")
         await page.click("[data-layout=pip]")
         await page.wait_for_selector("[data-layout=pip].active")

@@ -1,5 +1,7 @@
 // The 86" display: the current step full-screen, the join code and QR code, live results,
-// who has joined. Read-only: it sends nothing but acknowledgements.
+// who has joined. Read-only: it sends nothing but acknowledgements. It shows the class code
+// only once paired with the hub (a code from the technician console, or /display?pair=CODE):
+// until then, and after a technician revokes it, it explains how to pair it.
 "use strict";
 
 const $ = id => document.getElementById(id);
@@ -13,6 +15,7 @@ let names = [];
 async function loadQr(code) {
   // The QR code carries the hub's address (and the lesson's code): tablets scan it to join.
   const res = await fetch(`/api/lesson/qr.svg?c=${encodeURIComponent(code || "")}`);
+  if (!res.ok) return;
   const url = res.headers.get("X-Join-Url") || `${location.origin}/join`;
   const src = URL.createObjectURL(await res.blob());
   for (const id of ["qr-small", "qr-big"]) $(id).src = src;
@@ -21,6 +24,7 @@ async function loadQr(code) {
 
 function render() {
   const st = socket.state;
+  $("pair-screen").hidden = true;
   const running = Boolean(st.step) && !st.ended;
   $("waiting").hidden = running;
   $("stage").hidden = !running;
@@ -68,17 +72,77 @@ function renderRoll(st) {
   if (lobby) $("names").replaceChildren(...online.map(n => el("span", { class: "roll-name", text: n.name })));
 }
 
-(async () => {
-  await I18N.load();
-  document.title = I18N.t("display.title");
+// --- pairing ------------------------------------------------------------------------------
+
+// What this screen is to the hub: {display} when paired, {teacher} for a signed-in teacher,
+// null when not paired; throws when the hub cannot be reached.
+async function whoAmI() {
+  const res = await fetch("/api/display");
+  if (res.status === 401) return null;
+  if (!res.ok) throw new Error(String(res.status));
+  return res.json();
+}
+
+async function pairWith(code) {
+  $("pair-error").textContent = "";
+  let res, body;
+  try {
+    res = await fetch("/api/display/pair", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
+    body = await res.json();
+  } catch (e) { $("pair-error").textContent = I18N.t("display.pair.error.network"); return false; }
+  if (!res.ok) { $("pair-error").textContent = I18N.t("display.pair.error." + (body.error === "invalid" ? "bad_code" : body.error)); return false; }
+  return true;
+}
+
+function showPairing() {
+  if (socket) socket.stop();
+  socket = null;
+  shownCode = undefined;
+  for (const id of ["waiting", "stage", "roll", "join-box"]) $(id).hidden = true;
+  for (const id of ["step-no", "joined", "code", "big-code", "join-url"]) $(id).textContent = "";
+  for (const id of ["qr-small", "qr-big"]) $(id).src = "data:,";
+  $("link").dataset.state = "offline";
+  $("pair-screen").hidden = false;
+  $("pair-code").focus();
+}
+
+// Offline: the hub is away, or this display was revoked; ask before trying again.
+async function checkPairing() {
+  try { if (await whoAmI() === null) showPairing(); } catch (e) { /* the hub is away: the socket retries */ }
+}
+
+function startLesson() {
   socket = new Lesson.Socket("display", {
     state: () => render(),
     message: msg => {
       if (msg.t === "results") { results = msg.results; if (socket.state.step) renderResults(socket.state); }
       else if (msg.t === "class") { names = msg.students; renderRoll(socket.state); }
+      else if (msg.t === "bye" && msg.reason === "unpaired") showPairing();
     },
-    status: s => { $("link").dataset.state = s; },
+    status: s => { $("link").dataset.state = s; if (s === "offline") checkPairing(); },
   });
   render();
   socket.open();
+}
+
+async function start() {
+  let me;
+  try { me = await whoAmI(); } catch (e) { setTimeout(start, 3000); return; }
+  if (me) startLesson(); else showPairing();
+}
+
+(async () => {
+  await I18N.load();
+  document.title = I18N.t("display.title");
+  $("pair-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    if (await pairWith($("pair-code").value.trim())) { $("pair-code").value = ""; start(); }
+  });
+  // A pairing link (/display?pair=CODE) pairs this screen once; the code leaves the address bar.
+  const code = new URLSearchParams(location.search).get("pair");
+  if (code) {
+    history.replaceState(null, "", "/display");
+    try { if (await whoAmI() === null) await pairWith(code); } catch (e) { /* shown by start() */ }
+  }
+  start();
 })();

@@ -397,5 +397,6 @@ function socket(path, onMessage, onState) {
   loadSide();
   loadScenes();
   PushPanel.start();  // tech_push.js
+  DisplaysPanel.start();  // tech_displays.js
   setInterval(() => { render(); renderAlarms(); loadSide(); if (selected) loadChart(selected); }, 10000);  // "x s ago" ages
 })();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import zipfile
@@ -9,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from classroom_hub.lessons import sample_packages
+from classroom_hub.lessons.part import DISPLAYS
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
 
@@ -86,3 +89,13 @@ def zip_folder() -> Callable[..., Path]:
 @pytest.fixture
 def samples() -> dict[str, Path]:
     return {path.name: path for path in sample_packages()}
+
+
+async def pair_display(hub: Any, session: aiohttp.ClientSession, name: str = "Màn hình 86 inch") -> dict[str, Any]:
+    """Pair ``session`` (its cookie jar must take cookies from an IP address) as the room's display,
+    the way the display page does with a code made on the technician console."""
+    code = await asyncio.get_running_loop().run_in_executor(None, hub.app[DISPLAYS].new_code, name, "kythuat")
+    async with session.post(f"{hub.url}/api/display/pair", json={"code": code.code}) as response:
+        assert response.status == 200, await response.text()
+        answer: dict[str, Any] = await response.json()
+    return answer

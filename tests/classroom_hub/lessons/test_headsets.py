@@ -21,7 +21,7 @@ from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
 from classroom_hub.web.lesson_routes import LESSONS
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
-from tests.conftest import add_user, login, room_settings, run_hub, wait_for
+from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
 
 BUNDLE = b"glTF-scene: a tour of an aquaponics farm, tanks, pumps and grow beds. " * 3000
 SHA256 = hashlib.sha256(BUNDLE).hexdigest()
@@ -109,7 +109,7 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
             try:
                 await login(page, hub, "co-lan", password, "/teacher")
                 summary = page.locator("#headsets-summary")
-                await page.wait_for_function("document.getElementById('headsets-summary').dataset.state === 'done'")
+                await wait_js(page, "document.getElementById('headsets-summary').dataset.state === 'done'")
                 assert await summary.inner_text() == (
                     f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}"
                 )
@@ -120,7 +120,7 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
                 await teacher.wait(lambda c: done(c, "home"))
                 assert teacher.headsets[-1]["summary"] == f"3/4 back home, 1 offline: {away}"
                 assert all(h.scene is None for h in fleet.headsets.values())
-                await page.wait_for_function(
+                await wait_js(page,
                     "document.getElementById('toast').textContent.includes('kính đã về màn hình chính')"
                 )
                 assert await page.locator("#headsets").is_hidden()

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from classroom_hub.lessons.simulator import LessonClient
+from tests.classroom_hub.lessons.conftest import pair_display
 from tests.conftest import RunningHub, add_user, room_settings, run_hub
 
 LESSON = "vong-tuan-hoan-nuoc-aquaponics"
@@ -119,35 +120,69 @@ async def test_a_pin_guards_a_seat_and_lets_its_owner_take_it_back(tmp_path: Pat
 
 
 async def test_lesson_files_are_served_safely(tmp_path: Path, system_mosquitto_url: str) -> None:
-    async with lesson(tmp_path, system_mosquitto_url) as (hub, teacher, _code), aiohttp.ClientSession() as http:
+    async with lesson(tmp_path, system_mosquitto_url) as (hub, teacher, code), aiohttp.ClientSession() as http:
         lesson_hash = teacher.state["lesson"]["hash"]
         image = teacher.state["step"]["image"]
-        assert image == f"/lesson/{lesson_hash}/slides/01-gioi-thieu.svg"
+        files = image.removesuffix("/slides/01-gioi-thieu.svg")
+        assert files.startswith(f"/lesson/{lesson_hash}.") and len(files) > len(f"/lesson/{lesson_hash}.") + 16
+        # Without the key from the lesson's state: nothing, even knowing the (public) content hash.
+        async with http.get(f"{hub.url}/lesson/{lesson_hash}/slides/01-gioi-thieu.svg") as response:
+            assert response.status == 401
+        async with http.get(f"{hub.url}/lesson/{lesson_hash}.{'A' * 22}/slides/01-gioi-thieu.svg") as response:
+            assert response.status == 403
+        # A tablet gets the key with the state once seated with its join token.
+        tablet = LessonClient(http, hub.url)
+        await tablet.join(code, "hs-7a-05")
+        await tablet.connect()
+        await tablet.wait(lambda c: "step" in c.state)
+        assert tablet.state["step"]["image"] == image
+        await tablet.close()
         async with http.get(f"{hub.url}{image}") as response:
             assert response.status == 200 and response.content_type == "image/svg+xml"
             assert "immutable" in response.headers["Cache-Control"]
-            assert response.headers["Content-Security-Policy"] == "sandbox"
-        async with http.get(f"{hub.url}/lesson/{lesson_hash}/slides/04-chu-trinh-nito.html") as response:
+            assert response.headers["Content-Security-Policy"].startswith("sandbox;")
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+        async with http.get(f"{hub.url}{files}/slides/04-chu-trinh-nito.html") as response:
             assert response.status == 200
             assert response.headers["Content-Security-Policy"].startswith("sandbox allow-scripts; connect-src 'none'")
         for path in ("lesson.json", "slides/../lesson.json", "slides/%2e%2e/lesson.json", "nope.svg"):
-            async with http.get(f"{hub.url}/lesson/{lesson_hash}/{path}") as response:
+            async with http.get(f"{hub.url}{files}/{path}") as response:
                 assert response.status == 404, path
                 assert "correct" not in await response.text()
         async with http.get(f"{hub.url}/lesson/{'0' * 64}/slides/01.svg") as response:
             assert response.status == 401  # not the running lesson: teachers only
+        # The teacher's login opens any stored lesson's files, without a key.
+        async with teacher.session.get(f"{hub.url}/lesson/{lesson_hash}/slides/01-gioi-thieu.svg") as response:
+            assert response.status == 200
+        # Once the lesson has ended its key opens nothing more.
+        await teacher.command("end")
+        await teacher.wait(lambda c: c.summary is not None)
+        async with http.get(f"{hub.url}{image}") as response:
+            assert response.status == 403
 
 
 async def test_the_qr_code_carries_the_public_address(tmp_path: Path, system_mosquitto_url: str) -> None:
     extra = {"http": {"host": "127.0.0.1", "port": 0, "public_url": "http://192.168.10.2:8080/"}}
-    async with (
-        lesson(tmp_path, system_mosquitto_url, **extra) as (hub, _teacher, code),
-        aiohttp.ClientSession() as http,
-        http.get(f"{hub.url}/api/lesson/qr.svg") as response,
-    ):
-        assert response.content_type == "image/svg+xml"
-        assert response.headers["X-Join-Url"] == f"http://192.168.10.2:8080/join?code={code}"
-        assert (await response.text()).lstrip().startswith("<?xml")
+    async with lesson(tmp_path, system_mosquitto_url, **extra) as (hub, teacher, code):
+        async with teacher.session.get(f"{hub.url}/api/lesson/qr.svg") as response:
+            assert response.content_type == "image/svg+xml"
+            assert response.headers["X-Join-Url"] == f"http://192.168.10.2:8080/join?code={code}"
+            assert (await response.text()).lstrip().startswith("<?xml")
+        # It carries the class code: not for anyone on the LAN.
+        async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/api/lesson/qr.svg") as response:
+            assert response.status == 401 and "X-Join-Url" not in response.headers
+
+
+async def test_the_qr_code_never_takes_the_address_from_the_host_header(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    async with lesson(tmp_path, system_mosquitto_url) as (hub, teacher, code):
+        forged = {"Host": "hub.evil.example:8080", "X-Forwarded-Host": "hub.evil.example"}
+        async with teacher.session.get(f"{hub.url}/api/lesson/qr.svg", headers=forged) as response:
+            assert response.status == 200
+            # No public_url in this room: the address the hub listens on ([http] host, the bound port).
+            assert response.headers["X-Join-Url"] == f"{hub.url}/join?code={code}"
+            assert "evil" not in await response.text()
 
 
 async def test_teacher_apis_and_commands(tmp_path: Path, system_mosquitto_url: str) -> None:
@@ -192,8 +227,10 @@ async def test_a_display_before_any_lesson_and_an_unknown_role(tmp_path: Path, s
     async with run_hub(demo_room(tmp_path, system_mosquitto_url)) as hub, aiohttp.ClientSession() as http:
         async with http.get(f"{hub.url}/ws/lesson?role=admin") as response:
             assert response.status == 400
-        display = LessonClient(http, hub.url, role="display")
-        await display.connect()
-        await display.wait(lambda c: bool(c.welcomes))
-        assert display.welcomes[0]["run"] is None and display.state == {}  # nothing running yet
-        await display.close()
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as screen:
+            await pair_display(hub, screen)
+            display = LessonClient(screen, hub.url, role="display")
+            await display.connect()
+            await display.wait(lambda c: bool(c.welcomes))
+            assert display.welcomes[0]["run"] is None and display.state == {}  # nothing running yet
+            await display.close()

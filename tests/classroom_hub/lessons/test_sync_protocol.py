@@ -20,6 +20,7 @@ from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
 from classroom_hub.web.lesson_routes import LESSONS
 from classroom_hub.xapi import statement_id
+from tests.classroom_hub.lessons.conftest import pair_display
 from tests.conftest import RunningHub, add_user, room_settings, run_hub
 
 DEMO_USERS = Path(__file__).resolve().parents[3] / "classroom_hub/roster/samples/demo-school/users.csv"
@@ -267,7 +268,9 @@ async def test_a_student_can_never_run_a_teacher_command(
     async with open_room(tmp_path, system_mosquitto_url) as room:
         await room.launch()
         tablet = await room.seat("hs-7a-01")
-        display = LessonClient(room.tablets_http, room.hub.url, role="display")
+        screen = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        await pair_display(room.hub, screen)
+        display = LessonClient(screen, room.hub.url, role="display")
         room.clients.append(display)
         await display.connect()
         await display.wait(lambda c: c.run is not None)
@@ -287,6 +290,12 @@ async def test_a_student_can_never_run_a_teacher_command(
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await room.tablets_http.ws_connect(f"{room.hub.url}/ws/lesson?role=teacher")
         assert refused.value.status == 401
+        # Nor the display role without pairing: it would hand out the class code.
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await room.tablets_http.ws_connect(f"{room.hub.url}/ws/lesson?role=display")
+        assert refused.value.status == 401
+        await display.close()
+        await screen.close()
 
 
 @pytest.mark.parametrize(

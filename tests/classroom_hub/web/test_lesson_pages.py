@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ import aiohttp
 import numpy as np
 import pytest
 
-from tests.conftest import add_user, login, room_settings, run_hub
+from classroom_hub.lessons.part import DISPLAYS
+from tests.conftest import add_user, login, room_settings, run_hub, wait_js
 
 LESSON = "vong-tuan-hoan-nuoc-aquaponics"
 QUIZ_INDEX = 9  # "cau-1-vi-khuan": the right choice is b
@@ -46,9 +48,11 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
 
         display_context = await browser.new_context(viewport={"width": 1920, "height": 1080}, device_scale_factor=2)
         display = await display_context.new_page()
-        await display.goto(f"{hub.url}/display")
-        await display.wait_for_function(f"document.getElementById('code').textContent === '{code}'")
-        await display.wait_for_function("document.getElementById('qr-small').naturalWidth > 0")
+        # The display page shows the class code once paired: a technician's pairing link pairs it.
+        pairing = await asyncio.get_running_loop().run_in_executor(None, hub.app[DISPLAYS].new_code, "86", "kythuat")
+        await display.goto(f"{hub.url}/display?pair={pairing.code}")
+        await wait_js(display, f"document.getElementById('code').textContent === '{code}'")
+        await wait_js(display, "document.getElementById('qr-small').naturalWidth > 0")
         # The QR code on the big screen takes a tablet straight to this lesson's join page.
         assert decode_qr(await display.locator("#qr-small").screenshot()) == f"{hub.url}/join?code={code}"
 
@@ -60,8 +64,8 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
             await tablet.wait_for_selector("#lesson-screen", state="visible")
             tablets.append(tablet)
         assert await tablets[0].inner_text("#who") == "Ngô Anh Bình"
-        await teacher.wait_for_function("document.getElementById('joined-count').textContent.startsWith('3/40')")
-        await display.wait_for_function("document.querySelectorAll('#names .roll-name').length === 3")
+        await wait_js(teacher, "document.getElementById('joined-count').textContent.startsWith('3/40')")
+        await wait_js(display, "document.querySelectorAll('#names .roll-name').length === 3")
         assert await tablets[0].get_attribute("#step img.slide-image", "src") is not None
 
         # The teacher jumps to the first question and opens it; the tablets answer.
@@ -72,10 +76,10 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
         for tablet, choice in zip(tablets, "bab", strict=True):
             await tablet.click(f"#question button[data-choice='{choice}']")
             await tablet.wait_for_selector("#question .answered")
-        await teacher.wait_for_function("document.getElementById('answered-line').textContent.startsWith('3/')")
+        await wait_js(teacher, "document.getElementById('answered-line').textContent.startsWith('3/')")
         assert "2 đúng, 1 sai" in await teacher.inner_text("#answered-line")
         # The display draws the live results: two for b, one for a, before anything is revealed.
-        await display.wait_for_function(
+        await wait_js(display,
             "document.querySelector(\"#chart text.bar-count[data-choice='b']\")?.textContent === '2'"
         )
         assert await display.text_content("#chart text.bar-count[data-choice='a']") == "1"
@@ -106,7 +110,7 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
         assert "Phạm Ngọc Châu" in await teacher.inner_text("#sum-help")  # the one who got it wrong
         await tablets[0].wait_for_selector("#ended-screen", state="visible")
         assert "1/" in await tablets[0].inner_text("#final-score")
-        await display.wait_for_function("document.getElementById('waiting').hidden === false")
+        await wait_js(display, "document.getElementById('waiting').hidden === false")
 
 
 async def test_join_page_is_open_teacher_page_needs_a_teacher(tmp_path: Path, system_mosquitto_url: str) -> None:

@@ -14,7 +14,7 @@ from classroom_hub.fleet import FLEET
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
 from device_drivers.tablet.simulator import SimulatedTablet
 from tests.classroom_hub.fleet.conftest import fleet_hub
-from tests.conftest import add_user, login, room_settings, wait_for
+from tests.conftest import add_user, login, room_settings, wait_for, wait_js
 
 
 async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, browser: Any) -> None:
@@ -48,7 +48,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             await page.wait_for_selector("#devices tbody tr[data-device='T02']")
             assert await page.locator("#devices tbody tr").count() == 5
             t01 = page.locator("#devices tr[data-device='T01']")
-            await page.wait_for_function(
+            await wait_js(page,
                 "document.querySelector(\"#devices tr[data-device='T01']\").textContent.includes('dBm')"
             )
             assert "trực tuyến" in await t01.inner_text()
@@ -86,7 +86,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             assert headsets.headsets[h1].volume == 30
             await page.fill("#device-args", "{level: 30")
             await page.click("#device-form button.send")
-            await page.wait_for_function("document.querySelector('#device-result').textContent.includes('JSON')")
+            await wait_js(page, "document.querySelector('#device-result').textContent.includes('JSON')")
 
             # A headset dies: the alarm appears live; the technician acknowledges it.
             await headsets.switch_off(h2)
@@ -94,7 +94,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             await row.wait_for()
             assert await page.inner_text("#alarm-count") == "1"
             await row.locator("button.ack").click()
-            await page.wait_for_function(
+            await wait_js(page,
                 f"document.querySelector(\"#alarms tr[data-device='{h2}']\").textContent.includes('kythuat')"
             )
             assert await page.inner_text("#alarm-count") == ""
@@ -105,7 +105,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
 
             # English on request.
             await page.click("#lang-switch")
-            await page.wait_for_function("document.querySelector('#alarms thead').textContent.includes('Device')")
+            await wait_js(page, "document.querySelector('#alarms thead').textContent.includes('Device')")
             await page.close()
         tablet_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

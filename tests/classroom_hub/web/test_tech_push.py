@@ -8,7 +8,7 @@ from typing import Any
 from classroom_hub.app import STORE
 from classroom_hub.pusher.web import PUSHER
 from tests.classroom_hub.pusher.conftest import free_port, statement
-from tests.conftest import add_user, login, room_settings, run_hub, wait_for
+from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
 
 
 def cell(destination: str, column: str) -> str:
@@ -17,7 +17,7 @@ def cell(destination: str, column: str) -> str:
 
 async def until_shown(page: Any, destination: str, column: str, test: str) -> None:
     """Wait until the cell's text passes ``test`` (JavaScript on ``text``); the panel refreshes itself."""
-    await page.wait_for_function(
+    await wait_js(page,
         f"(() => {{ const c = document.querySelector(\"{cell(destination, column)}\"); if (!c) return false;"
         f" const text = c.textContent; return {test}; }})()"
     )
