@@ -11,9 +11,10 @@
 //   pty <path>                (--pty) the port to open
 //   rx <n> <cycle>            the n-th 0x00 (a frame's end) reached the board's UART
 //   tx <n> <cycle>            the n-th 0x00 left the board's UART
-//   report sp_min=<lowest SP> ramend=<RAMEND> busy_max=<cycles> cycle=<now>
+//   report sp_min=<lowest SP> ramend=<RAMEND> busy_max=<cycles> cycle=<now> lag_ms=<behind>
 //                             on `report` and at exit: the deepest the stack went, and the
-//                             longest the chip stayed awake between two sleeps (its loop time)
+//                             longest the chip stayed awake between two sleeps (its loop time),
+//                             and how far it fell behind the wall clock (stopped, or a busy host)
 // Control lines on stdin:
 //   pin PD4 0                 drive an input pin (port letter, bit) low or high
 //   adc 3 2500                put 2500 mV on ADC channel 3
@@ -46,6 +47,7 @@
 #define IN_CAP 65536
 #define OUT_CAP 65536
 #define MAX_PINS 16
+#define MAX_LAG_NS 5000000u  // catch up at most 5 ms of a delay, as fast as the host CPU allows
 
 static const char usage[] =
     "usage: kit_sim (--fd N | --pty) [--mcu atmega328p] [--hz 16000000] [--baud 115200]\n"
@@ -77,6 +79,7 @@ static struct {
   struct avr_irq_t* uart_input;
   uint16_t sp_min;
   avr_cycle_count_t woke_at, busy_max;
+  uint64_t lag_ns;  // wall time the chip fell behind and did not make up
   int slept;  // the stretch from reset to the first sleep is start-up, not the loop
   pin_setting_t pins[MAX_PINS];
   int pin_count;
@@ -111,8 +114,9 @@ static uint64_t monotonic_ns(void) {
 }
 
 static void report(void) {
-  printf("report sp_min=%u ramend=%u busy_max=%llu cycle=%llu\n", sim.sp_min, sim.avr->ramend,
-         (unsigned long long)sim.busy_max, (unsigned long long)sim.avr->cycle);
+  printf("report sp_min=%u ramend=%u busy_max=%llu cycle=%llu lag_ms=%llu\n", sim.sp_min, sim.avr->ramend,
+         (unsigned long long)sim.busy_max, (unsigned long long)sim.avr->cycle,
+         (unsigned long long)(sim.lag_ns / 1000000u));
 }
 
 // --- host -> board ------------------------------------------------------------------------
@@ -195,10 +199,19 @@ static void write_host(void) {
 
 // --- pins, ADC, control -------------------------------------------------------------------
 
+// A driven input stays driven: simavr lets a write to PORT (a pull-up bit) override an input
+// pin unless the port's "external" state names it, so the harness keeps one per port.
 static int drive_pin(char port, unsigned bit, unsigned value) {
+  static uint8_t external_mask['L' - 'A' + 1], external_value['L' - 'A' + 1];
   if (port < 'A' || port > 'L' || bit > 7) return -1;
   struct avr_irq_t* irq = avr_io_getirq(sim.avr, AVR_IOCTL_IOPORT_GETIRQ(port), (int)bit);
   if (irq == NULL) return -1;
+  const int at = port - 'A';
+  external_mask[at] |= (uint8_t)(1u << bit);
+  if (value) external_value[at] |= (uint8_t)(1u << bit);
+  else external_value[at] &= (uint8_t)~(1u << bit);
+  avr_ioport_external_t state = {.name = (unsigned long)port, .mask = external_mask[at], .value = external_value[at]};
+  avr_ioctl(sim.avr, AVR_IOCTL_IOPORT_SET_EXTERNAL(port), &state);
   avr_raise_irq(irq, value ? 1 : 0);
   return 0;
 }
@@ -374,7 +387,7 @@ int main(int argc, char** argv) {
 
   int control_open = 1;
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
-  const uint64_t started_ns = monotonic_ns();
+  uint64_t started_ns = monotonic_ns();
   const avr_cycle_count_t slice = hz / 2000;  // 0.5 ms of the board's time between looks at the line
   int exit_code = 0;
   while (!stop_requested) {
@@ -402,20 +415,22 @@ int main(int argc, char** argv) {
     const uint64_t board_ns = (uint64_t)((double)sim.avr->cycle * 1e9 / sim.hz);
     apply_pins((uint32_t)(board_ns / 1000000u));
     write_host();
-    const uint64_t wall_ns = monotonic_ns() - started_ns;
+    uint64_t wall_ns = monotonic_ns() - started_ns;
+    if (wall_ns > board_ns + MAX_LAG_NS) {
+      // Behind the wall clock (the process was stopped, or the machine is busy): the chip does
+      // not race to catch up, it simply ran slower for a while, as one consistent machine.
+      started_ns += wall_ns - board_ns - MAX_LAG_NS;
+      sim.lag_ns += wall_ns - board_ns - MAX_LAG_NS;
+      wall_ns = board_ns + MAX_LAG_NS;
+    }
     const int64_t ahead_ns = (int64_t)(board_ns - wall_ns);
+    // Sleep only once the chip is a whole millisecond ahead: each sleep overshoots a little,
+    // and the slices that follow, unslept, make it up.
     struct pollfd fds[2] = {{sim.fd, POLLIN, 0}, {0, POLLIN, 0}};
-    struct timespec wait = {0, ahead_ns > 0 ? ahead_ns : 0};
+    struct timespec wait = {0, ahead_ns > 1000000 ? ahead_ns : 0};
     const int ready = ppoll(fds, control_open ? 2 : 1, &wait, NULL);
     if (ready > 0 && (fds[0].revents & POLLIN)) read_host();
     if (ready > 0 && control_open && (fds[1].revents & (POLLIN | POLLHUP))) read_control(&control_open);
-    if (ahead_ns > 0) {  // input woke us early: wait out the rest, the board must not run ahead
-      const int64_t left = (int64_t)(board_ns - (monotonic_ns() - started_ns));
-      if (left > 0) {
-        struct timespec rest = {0, left};
-        nanosleep(&rest, NULL);
-      }
-    }
     schedule_feed();
   }
   write_host();
