@@ -1,7 +1,7 @@
 """One open serial connection to a kit board: handshake, heartbeats, commands, dispatch.
 
-Reading is event driven: pyserial-asyncio-fast registers the port's file descriptor with the
-event loop, and every chunk goes straight through the :class:`FrameDecoder` to the listener.
+Reading is event driven: pyserial-asyncio-fast (firmware_bridge/serial_port.py) registers the
+port's file descriptor with the event loop, and every chunk goes straight through the :class:`FrameDecoder` to the listener.
 A :class:`KitLink` lives for one connection; reconnecting is the supervisor's job.
 """
 
@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Self
 
 import serial
-import serial_asyncio_fast
 
 from firmware_bridge.errors import (
     CommandNacked,
@@ -36,6 +35,7 @@ from firmware_bridge.frames import (
 )
 from firmware_bridge.kit import KitIdentity, KitListener
 from firmware_bridge.payload import Fields, Value, decode_fields, encode_fields
+from firmware_bridge.serial_port import open_serial
 
 _LOG = logging.getLogger(__name__)
 _KNOWN_TYPES = frozenset(int(t) for t in FrameType)
@@ -116,7 +116,7 @@ class KitLink:
         self._lost = loop.create_future()
         self._transport_closed = loop.create_future()
         try:
-            transport, _ = await serial_asyncio_fast.create_serial_connection(
+            transport = await open_serial(
                 loop, lambda: _SerialFrames(self), self.port, baudrate=self._baudrate, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as err:

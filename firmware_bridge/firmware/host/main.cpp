@@ -148,14 +148,23 @@ class FdPort : public kit::Port {
  public:
   FdPort(int read_fd, int write_fd) : rfd_(read_fd), wfd_(write_fd) {}
   bool ready() override { return true; }  // write() sends before it returns
+  // Reads the fd in large pieces and hands them out as asked (the Device takes one byte at a time).
   size_t read(uint8_t* buf, size_t cap) override {
-    pollfd p{rfd_, POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
-    const ssize_t n = ::read(rfd_, buf, cap);
-    if (n == 0 && !isatty(rfd_)) eof = true;
-    if (n <= 0) return 0;
-    if (report) stamp("rx", buf, static_cast<size_t>(n), &rx_ends_);
-    return static_cast<size_t>(n);
+    if (pos_ == len_) {
+      pos_ = len_ = 0;
+      pollfd p{rfd_, POLLIN, 0};
+      if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
+      const ssize_t n = ::read(rfd_, in_, sizeof in_);
+      if (n == 0 && !isatty(rfd_)) eof = true;
+      if (n <= 0) return 0;
+      len_ = static_cast<size_t>(n);
+      if (report) stamp("rx", in_, len_, &rx_ends_);
+    }
+    size_t n = len_ - pos_;
+    if (n > cap) n = cap;
+    memcpy(buf, in_ + pos_, n);
+    pos_ += n;
+    return n;
   }
   void write(const uint8_t* data, size_t len) override {
     if (report) stamp("tx", data, len, &tx_ends_);
@@ -187,6 +196,8 @@ class FdPort : public kit::Port {
     fflush(stdout);
   }
   int rfd_, wfd_;
+  uint8_t in_[4096];
+  size_t pos_ = 0, len_ = 0;
   unsigned long long rx_ends_ = 0, tx_ends_ = 0;
 };
 
@@ -195,14 +206,19 @@ class FuzzPort : public kit::Port {
  public:
   FuzzPort(const std::vector<uint8_t>& input, uint32_t seed) : in_(input), rng_(seed) {}
   bool ready() override { return true; }
+  // One chunk of 1..64 bytes per poll, so time moves between chunks; the Device takes it a
+  // byte (or a few) at a time.
   size_t read(uint8_t* buf, size_t cap) override {
-    starve_ = !starve_;
-    if (!starve_ || pos_ >= in_.size()) return 0;  // one chunk per poll, so time moves between chunks
-    size_t n = 1 + rng_.next() % 64;
-    if (n > cap) n = cap;
-    if (n > in_.size() - pos_) n = in_.size() - pos_;
+    if (chunk_left_ == 0) {
+      starve_ = !starve_;
+      if (!starve_ || pos_ >= in_.size()) return 0;
+      chunk_left_ = 1 + rng_.next() % 64;
+      if (chunk_left_ > in_.size() - pos_) chunk_left_ = in_.size() - pos_;
+    }
+    size_t n = chunk_left_ < cap ? chunk_left_ : cap;
     memcpy(buf, in_.data() + pos_, n);
     pos_ += n;
+    chunk_left_ -= n;
     return n;
   }
   void write(const uint8_t* data, size_t len) override {
@@ -221,6 +237,7 @@ class FuzzPort : public kit::Port {
  private:
   const std::vector<uint8_t>& in_;
   size_t pos_ = 0;
+  size_t chunk_left_ = 0;
   bool starve_ = false;
   sim::Random rng_;
   kit::FrameDecoder check_;

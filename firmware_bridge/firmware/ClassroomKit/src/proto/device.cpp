@@ -37,21 +37,18 @@ void Device::poll(uint32_t now) {
   send_due(now);
 }
 
+// One byte at a time, so that a command held back (every reply slot still unsent) leaves the
+// bytes after it in the port, where the interrupt-fed ring keeps them.
 void Device::receive(uint32_t now) {
   if (held_) {
     if (!handle(decoder_.frame(), now)) return;
     held_ = false;
   }
-  uint8_t chunk[16];
-  size_t n;
-  while ((n = port_.read(chunk, sizeof chunk)) > 0) {
-    for (size_t i = 0; i < n; ++i) {
-      if (!decoder_.push(chunk[i]) || handle(decoder_.frame(), now)) continue;
-      // Every reply slot holds an answer not yet sent: keep this command (and the bytes
-      // after it, which stay in the port) until one has gone out.
-      held_ = true;
-      return;
-    }
+  uint8_t byte;
+  while (port_.read(&byte, 1) == 1) {
+    if (!decoder_.push(byte) || handle(decoder_.frame(), now)) continue;
+    held_ = true;
+    return;
   }
 }
 
