@@ -232,7 +232,8 @@ class UnoBoard(Board):
         self._control("reset")
 
     async def report(self) -> dict[str, int]:
-        """The harness's report: lowest stack pointer, RAMEND, longest loop (cycles), lag."""
+        """The harness's report: static RAM and the deepest stack so far (bytes), RAM never touched
+        between them, the longest loop pass (cycles), how far the chip fell behind the wall clock."""
         self._control("report")
         async with asyncio.timeout(5):
             while not (line := await self._lines.get()).startswith("report "):

@@ -16,6 +16,7 @@ from firmware_bridge.errors import CommandNacked
 from firmware_bridge.frames import Frame, FrameDecoder, FrameType, encode_frame
 from firmware_bridge.link import KitLink
 from firmware_bridge.payload import Fields, Value, decode_fields, encode_fields
+from tests.firmware_bridge.conftest import UnoBoard
 
 FAST = ("--telemetry-ms", "50", "--heartbeat-ms", "100")
 
@@ -27,8 +28,8 @@ class RawHost:
         self.fd = fd
         self.frames: asyncio.Queue[tuple[int, Frame]] = asyncio.Queue()
         self.index = -1  # place in the board's output of the frame expect() returned last
+        self.received: list[Frame] = []  # everything the board sent, from its boot on
         self._decoder = FrameDecoder()
-        self._received = 0
         self._seq = 0
 
     def readable(self) -> None:
@@ -37,13 +38,22 @@ class RawHost:
         except BlockingIOError:
             return
         for frame in self._decoder.feed(data):
-            self.frames.put_nowait((self._received, frame))
-            self._received += 1
+            self.frames.put_nowait((len(self.received), frame))
+            self.received.append(frame)
 
     def send(self, frame_type: FrameType, fields: dict[str, Value] | list[tuple[str, Value]]) -> int:
         self._seq += 1
         os.write(self.fd, encode_frame(Frame(frame_type, self._seq, encode_fields(fields))))
         return self._seq
+
+    def kinds_before_session(self) -> set[int]:
+        """Frame types the board sent before the IDENTIFY that opened a session."""
+        kinds: set[int] = set()
+        for frame in self.received:
+            if frame.type == FrameType.IDENTIFY and decode_fields(frame.payload)["proto"] != 0:
+                break
+            kinds.add(frame.type)
+        return kinds
 
     async def expect(self, frame_type: FrameType, timeout: float = 3.0) -> Fields:
         async with asyncio.timeout(timeout):
@@ -120,7 +130,8 @@ async def test_emergency_stop_button_stops_and_latches(boards, recorder) -> None
 
 
 async def test_stored_program_runs_step_by_step_and_reports_done(boards, recorder) -> None:
-    path = await boards("robot", *FAST).plug()
+    board = boards("robot", *FAST)
+    path = await board.plug()
     async with KitLink(path) as link:
         link.listener = recorder
         await link.command("store", {"slot": 2, "program": "F50:200;R30:200;S"})
@@ -131,3 +142,6 @@ async def test_stored_program_runs_step_by_step_and_reports_done(boards, recorde
         seen = {(t["motor_l"], t["motor_r"]) for t in recorder.telemetry if t["slot"] == 2}
         assert seen == {(50, 50), (30, -30)}
         assert (await recorder.next_telemetry())["motor_l"] == 0
+    if isinstance(board, UnoBoard):  # storing and running a program fits the Uno's RAM budget
+        report = await board.report()
+        assert report["static"] + report["stack_max"] <= 2048 and report["stack_max"] <= 512

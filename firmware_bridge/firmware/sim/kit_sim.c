@@ -11,10 +11,12 @@
 //   pty <path>                (--pty) the port to open
 //   rx <n> <cycle>            the n-th 0x00 (a frame's end) reached the board's UART
 //   tx <n> <cycle>            the n-th 0x00 left the board's UART
-//   report sp_min=<lowest SP> ramend=<RAMEND> busy_max=<cycles> cycle=<now> lag_ms=<behind>
-//                             on `report` and at exit: the deepest the stack went, and the
-//                             longest the chip stayed awake between two sleeps (its loop time),
-//                             and how far it fell behind the wall clock (stopped, or a busy host)
+//   report static=<B> stack_max=<B> free_min=<B> busy_max=<cycles> cycle=<now> lag_ms=<behind>
+//                             on `report` and at exit: static RAM (.data + .bss), the deepest the
+//                             stack went and the RAM never touched between them (the harness
+//                             paints the RAM at reset and looks for the paint), the longest the
+//                             chip stayed awake between two sleeps (its loop time), and how far
+//                             it fell behind the wall clock (stopped, or a busy host)
 // Control lines on stdin:
 //   pin PD4 0                 drive an input pin (port letter, bit) low or high
 //   adc 3 2500                put 2500 mV on ADC channel 3
@@ -77,7 +79,7 @@ static struct {
   size_t out_len;
   uint64_t tx_ends, out_dropped;
   struct avr_irq_t* uart_input;
-  uint16_t sp_min;
+  uint16_t ram_start, heap_start;  // static RAM is [ram_start, heap_start): .data, .bss, .noinit
   avr_cycle_count_t woke_at, busy_max;
   uint64_t lag_ns;  // wall time the chip fell behind and did not make up
   int slept;  // the stretch from reset to the first sleep is start-up, not the loop
@@ -113,9 +115,21 @@ static uint64_t monotonic_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+#define PAINT 0xA5
+
+// Fills the RAM with a pattern before the chip starts: its start-up code overwrites the static
+// part, and the stack overwrites what it uses, so the paint left shows the deepest it went.
+static void paint_ram(void) {
+  for (unsigned at = sim.ram_start; at <= sim.avr->ramend; ++at) sim.avr->data[at] = PAINT;
+}
+
 static void report(void) {
-  printf("report sp_min=%u ramend=%u busy_max=%llu cycle=%llu lag_ms=%llu\n", sim.sp_min, sim.avr->ramend,
-         (unsigned long long)sim.busy_max, (unsigned long long)sim.avr->cycle,
+  unsigned free_min = 0;
+  for (unsigned at = sim.heap_start; at <= sim.avr->ramend && sim.avr->data[at] == PAINT; ++at) ++free_min;
+  const unsigned static_ram = sim.heap_start - sim.ram_start;
+  const unsigned stack_max = sim.avr->ramend + 1u - sim.heap_start - free_min;
+  printf("report static=%u stack_max=%u free_min=%u busy_max=%llu cycle=%llu lag_ms=%llu\n", static_ram, stack_max,
+         free_min, (unsigned long long)sim.busy_max, (unsigned long long)sim.avr->cycle,
          (unsigned long long)(sim.lag_ns / 1000000u));
 }
 
@@ -242,6 +256,7 @@ static void control_line(char* line) {
     if (set_adc(a, b) != 0) fprintf(stderr, "kit_sim: no ADC channel %u\n", a);
   } else if (strncmp(line, "reset", 5) == 0) {
     avr_reset(sim.avr);
+    paint_ram();
     no_level_polling(sim.avr);
     sim.slept = 0;
     sim.uart_ready = 0;  // the firmware has to enable reception again
@@ -372,7 +387,15 @@ int main(int argc, char** argv) {
   sim.avr->vcc = sim.avr->avcc = sim.avr->aref = 5000;
   sim.hz = (uint32_t)hz;
   sim.cycles_per_byte = (avr_cycle_count_t)(hz * 10 / baud);
-  sim.sp_min = sim.avr->ramend;
+  sim.ram_start = (uint16_t)(sim.avr->ioend + 1);
+  sim.heap_start = sim.ram_start;
+  for (uint32_t i = 0; i < firmware.symbolcount; ++i) {  // the linker's ends of .bss and .noinit
+    const char* name = firmware.symbol[i]->symbol;
+    const uint16_t at = (uint16_t)(firmware.symbol[i]->addr & 0xFFFF);
+    if ((strcmp(name, "__bss_end") == 0 || strcmp(name, "__noinit_end") == 0) && at > sim.heap_start) sim.heap_start = at;
+  }
+  if (sim.heap_start == sim.ram_start) fprintf(stderr, "kit_sim: no __bss_end in %s: RAM figures unknown\n", elf);
+  paint_ram();
 
   uint32_t uart_flags = 0;  // no console echo of the UART, no sleeping in status polls
   avr_ioctl(sim.avr, AVR_IOCTL_UART_SET_FLAGS('0'), &uart_flags);
@@ -402,8 +425,6 @@ int main(int argc, char** argv) {
         if (state == cpu_Sleeping) sim.slept = 1;
         if (was == cpu_Sleeping) sim.woke_at = sim.avr->cycle;
       }
-      const uint16_t sp = (uint16_t)(sim.avr->data[R_SPL] | (sim.avr->data[R_SPH] << 8));
-      if (sp < sim.sp_min) sim.sp_min = sp;
       if (state == cpu_Done || state == cpu_Crashed) {
         fprintf(stderr, "kit_sim: the firmware %s at cycle %llu\n", state == cpu_Done ? "stopped" : "crashed",
                 (unsigned long long)sim.avr->cycle);

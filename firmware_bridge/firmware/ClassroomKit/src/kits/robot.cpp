@@ -65,10 +65,9 @@ Result RobotKit::store(TlvReader args) {
   TlvItem text;
   if (!int_arg(args, KIT_TEXT("slot"), 0, kSlots - 1, &slot)) return Result{kBadArgument, KIT_TEXT("slot: 0..3")};
   if (!args.find(KIT_TEXT("program"), text) || text.tag != kTagStr) return Result{kBadArgument, KIT_TEXT("program: text")};
-  Program parsed{};
-  if (!parse_program(text.s, text.s_len, parsed)) return Result{kBadArgument, KIT_TEXT("bad program")};
+  if (parse_program(text.s, text.s_len, nullptr) == 0) return Result{kBadArgument, KIT_TEXT("bad program")};
   if (running_slot_ == slot) halt();
-  programs_[slot] = parsed;
+  parse_program(text.s, text.s_len, &programs_[slot]);
   return Result::ok();
 }
 
@@ -155,11 +154,11 @@ Result RobotKit::upload_end(TlvWriter& result) {
   if (u.have != u.size) return Result{kRefused, KIT_TEXT("upload incomplete")};
   u.active = false;  // whatever happens now, the next upload starts afresh
   if (crc32(u.text, u.size) != u.crc) return Result{kBadArgument, KIT_TEXT("crc mismatch")};
-  Program parsed{};
-  if (!parse_program(u.text, static_cast<uint8_t>(u.size), parsed)) return Result{kBadArgument, KIT_TEXT("bad program")};
+  const uint8_t steps = parse_program(u.text, static_cast<uint8_t>(u.size), nullptr);
+  if (steps == 0) return Result{kBadArgument, KIT_TEXT("bad program")};
   if (running_slot_ == u.slot) halt();
-  programs_[u.slot] = parsed;
-  result.put_int(KIT_TEXT("slot"), u.slot).put_int(KIT_TEXT("steps"), parsed.steps);
+  parse_program(u.text, static_cast<uint8_t>(u.size), &programs_[u.slot]);
+  result.put_int(KIT_TEXT("slot"), u.slot).put_int(KIT_TEXT("steps"), steps);
   return Result::ok();
 }
 
@@ -257,11 +256,14 @@ void RobotKit::telemetry(TlvWriter& out, uint32_t now) {
 }
 
 // "F50:800;L40:300;W500;S": forward 50 % for 800 ms, spin left 40 % for 300 ms, wait, stop.
-bool RobotKit::parse_program(const uint8_t* text, uint8_t len, Program& out) {
-  out.steps = 0;
+// Returns the number of steps, 0 if the text is not a program. With `out` null it only checks,
+// so a slot is written only with a good program, and no second Program (65 bytes) sits on the
+// stack of a board with 2 KB of RAM.
+uint8_t RobotKit::parse_program(const uint8_t* text, uint8_t len, Program* out) {
+  uint8_t steps = 0;
   size_t i = 0;
   while (i < len) {
-    if (out.steps >= kStepsPerSlot) return false;
+    if (steps >= kStepsPerSlot) return 0;
     Step step{static_cast<char>(text[i++]), 0, 0};
     int32_t first = -1, second = -1;
     int32_t* target = &first;
@@ -272,32 +274,34 @@ bool RobotKit::parse_program(const uint8_t* text, uint8_t len, Program& out) {
       } else if (c >= '0' && c <= '9') {
         if (*target < 0) *target = 0;
         *target = *target * 10 + (c - '0');
-        if (*target > 60000) return false;
+        if (*target > 60000) return 0;
       } else {
-        return false;
+        return 0;
       }
     }
     ++i;  // skip ';'
     switch (step.op) {
       case 'F': case 'B': case 'L': case 'R':
-        if (first < 0 || first > 100 || second < 0) return false;
+        if (first < 0 || first > 100 || second < 0) return 0;
         step.speed = static_cast<int8_t>(first);
         step.ms = static_cast<uint16_t>(second);
         break;
       case 'W':
-        if (first < 0 || second >= 0) return false;
+        if (first < 0 || second >= 0) return 0;
         step.ms = static_cast<uint16_t>(first);
         break;
       case 'S':
-        if (first >= 0 || second >= 0) return false;
+        if (first >= 0 || second >= 0) return 0;
         break;
       default:
-        return false;
+        return 0;
     }
-    out.step[out.steps++] = step;
+    if (out != nullptr) out->step[steps] = step;
+    ++steps;
     if (step.op == 'S') break;
   }
-  return out.steps > 0;
+  if (out != nullptr) out->steps = steps;
+  return steps;
 }
 
 }  // namespace kit

@@ -80,7 +80,7 @@ class RobotKit : public Kit {
   void halt();  // motors off, program stopped
   void start_step(uint32_t now);
   void emergency_stop(Device& device, Text source);
-  static bool parse_program(const uint8_t* text, uint8_t len, Program& out);
+  static uint8_t parse_program(const uint8_t* text, uint8_t len, Program* out);
 
   RobotHardware& hw_;
   RobotSensors sensors_{};
