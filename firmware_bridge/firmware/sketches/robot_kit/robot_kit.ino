@@ -13,7 +13,7 @@
 // Unique per robot in the school: it becomes the hub's device id. `make avr` and the
 // emulator tests set these with -D; the defaults are what a school uploads.
 #ifndef KIT_DEVICE_ID
-#define KIT_DEVICE_ID "robot-01"
+#define KIT_DEVICE_ID "robot-1"
 #endif
 #ifndef KIT_TELEMETRY_MS
 #define KIT_TELEMETRY_MS 200

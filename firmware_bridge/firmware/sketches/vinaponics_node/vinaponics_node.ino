@@ -18,7 +18,7 @@
 // Unique per board: it becomes the hub's device id. One board is one device of the room file,
 // its sensors and its outputs together. `make avr` and the emulator tests set these with -D.
 #ifndef KIT_DEVICE_ID
-#define KIT_DEVICE_ID "vina-01"
+#define KIT_DEVICE_ID "vinaponics-1"
 #endif
 #ifndef KIT_TELEMETRY_MS
 #define KIT_TELEMETRY_MS 1000
