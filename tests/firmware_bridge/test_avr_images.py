@@ -76,3 +76,20 @@ def test_the_readme_ram_budget_is_what_the_uno_images_hold(avr_firmware: AvrFirm
         assert budget["the kit:"][column] == kit
         assert budget["the rest:"][column] == total - device - ring - kit
         assert budget["static RAM"][column] == total
+
+
+def test_a_pin_the_board_lacks_is_a_build_error(tmp_path: Path) -> None:
+    """The node's sketch wired for A6/A7 on a DIP Uno (which has A0..A5): refused at compile time."""
+    sketch = (FIRMWARE_DIR / "sketches" / "vinaponics_node" / "vinaponics_node.ino").read_text()
+    assert "#if NUM_ANALOG_INPUTS >= 8" in sketch
+    source = tmp_path / "uno_with_a7.cpp"
+    source.write_text("#include <Arduino.h>\n" + sketch.replace("#if NUM_ANALOG_INPUTS >= 8", "#if 1"))
+    arduino = Path("/usr/share/arduino/hardware/arduino/avr")
+    result = subprocess.run(
+        ["avr-g++", "-fsyntax-only", "-mmcu=atmega328p", "-std=gnu++11", "-DF_CPU=16000000L", "-DARDUINO=10807",
+         "-DARDUINO_AVR_UNO", "-DARDUINO_ARCH_AVR", f"-I{arduino}/cores/arduino", f"-I{arduino}/variants/standard",
+         f"-I{FIRMWARE_DIR / 'ClassroomKit' / 'src'}", str(source)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "an analog pin this board does not have" in result.stderr
