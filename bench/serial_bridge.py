@@ -250,8 +250,15 @@ async def emulated_uno(frames: int, short: int = 300) -> dict[str, Any]:
         "stack_max_bytes": report["stack_max"],
         "emulator_lag_ms": report["lag_ms"],
     }  # fmt: skip
+    # Target: p99 <= 2 x the line's floor for the same bytes + the board's stated loop time.
     result["target_long_p99_ms"] = round(2 * long_floor["floor_ms"] + ROBOT_LOOP_MS, 2)
-    result["meets_target"] = lost == 0 and result["long"]["p99_ms"] <= result["target_long_p99_ms"]
+    result["target_short_p99_ms"] = round(2 * result["short"]["floor_ms"] + ROBOT_LOOP_MS, 2)
+    result["meets_target"] = {
+        "long": lost == 0 and result["long"]["p99_ms"] <= result["target_long_p99_ms"],
+        # An ACK may wait for a frame the board is already sending (its telemetry: 130 bytes,
+        # 12 ms on the emulated line): short commands see that wait, beyond the floor.
+        "short": result["short"]["p99_ms"] <= result["target_short_p99_ms"],
+    }
     return result
 
 
@@ -387,9 +394,13 @@ def main() -> None:
             f"{long['retransmits']} resent; round trip p50 {long['p50_ms']} ms, p99 {long['p99_ms']} ms "
             f"(line floor {long['floor_ms']} ms at 115200 8N1, {long['floor_emulated_ms']} ms on the emulated line; "
             f"target p99 <= {emulated['target_long_p99_ms']} ms); short command p50 {emulated['short']['p50_ms']} ms, "
-            f"p99 {emulated['short']['p99_ms']} ms (floor {emulated['short']['floor_ms']} ms); "
+            f"p99 {emulated['short']['p99_ms']} ms (floor {emulated['short']['floor_ms']} ms, "
+            f"target p99 <= {emulated['target_short_p99_ms']} ms); "
             f"board loop max {emulated['board_loop_ms_measured']} ms"
         )
+        if emulated["emulator_lag_ms"]:
+            print(f"  the emulator fell {emulated['emulator_lag_ms']} ms behind the wall clock (a busy machine): "
+                  "these round trips measure the machine, not the board")  # fmt: skip
     result = {
         "bench": "serial_bridge",
         "python": platform.python_version(),
