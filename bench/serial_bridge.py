@@ -243,7 +243,7 @@ async def emulated_uno(frames: int, short: int = 300) -> dict[str, Any]:
     result = {
         "image": "uno/robot_kit (as shipped)",
         "short": {"commands": short, **floor_ms("set", short_args, {}), **quantiles_ms(short_rtt)},
-        "long": {"frames": frames, "lost": lost, "retransmits": retransmits, "board_commands": board["commands"],
+        "long": {"frames": frames, "lost": lost, "retransmits": retransmits, "board_duplicates": board["duplicates"],
                  **long_floor, **quantiles_ms(long_rtt)},
         "board_loop_ms_measured": round(report["busy_max"] / 16_000, 2),
         "stated_loop_ms": ROBOT_LOOP_MS,
