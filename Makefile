@@ -5,10 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests need (the demo needs none): the real broker of the integration
 # tests, a C++ compiler for the reference firmware's host build, the browser of the page
-# tests (driven by Playwright, never its own browser download) and ffmpeg for recordings.
-SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg openssl
+# tests (driven by Playwright, never its own browser download) and ffmpeg for recordings;
+# the AVR toolchain and Arduino core that build the sketches for an Uno, Nano and Mega, and
+# simavr, on which the firmware tests run the Uno's image (firmware_bridge/firmware/README.md).
+SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg openssl \
+	gcc-avr avr-libc arduino-core-avr simavr libsimavr-dev libsimavrparts1
 
-.PHONY: demo test setup system-deps lint typecheck unit bench clean ralph
+.PHONY: demo test setup system-deps lint typecheck unit bench clean ralph avr
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +53,12 @@ typecheck: setup
 unit: setup system-deps ralph
 	$(BIN)/pytest
 
-test: setup system-deps lint typecheck unit
+# The reference firmware for AVR boards and the simavr harness its tests run it on; prints
+# every sketch's flash and static RAM per board and fails past the board's limits.
+avr: system-deps
+	$(MAKE) -s -C firmware_bridge/firmware -j2 avr sim
+
+test: setup system-deps lint typecheck avr unit
 
 bench: setup system-deps
 	$(BIN)/python bench/ingest.py

@@ -7,6 +7,7 @@ Each :class:`KitListener` callback becomes a message on the room's tree
     TELEMETRY                -> classroom/{room}/devices/{id}/telemetry  readings with units, QoS 1
     EVENT, CONSOLE           -> classroom/{room}/devices/{id}/event      QoS 1
     .../cmd (from the hub)   -> KitSupervisor.command -> .../reply      QoS 1
+    .../cmd "stats"          -> the board's counters and the hub's, {"board": {...}, "host": {...}}
 
 Numbers and booleans of a TELEMETRY frame become readings (true = 1, false = 0) with the
 unit the kit profile fixes for the key (§11); text values (a robot's ``colour``) travel
@@ -34,6 +35,7 @@ from classroom_hub.errors import BusError
 from classroom_hub.rejects import Rejections
 from firmware_bridge.errors import CommandNacked, CommandUnanswered, FrameError, KitOffline, PayloadError
 from firmware_bridge.kit import KitIdentity, LinkState
+from firmware_bridge.link import STATS_COMMAND
 from firmware_bridge.payload import Fields, Value
 from firmware_bridge.supervisor import KitSupervisor
 
@@ -197,7 +199,10 @@ class BusBridge:
         reply: dict[str, Any] = {"id": command_id}
         try:
             async with asyncio.timeout(remaining):
-                result = await supervisor.command(name, tlv_arguments(args))
+                if name == STATS_COMMAND:  # both ends of the line, not just the board's ACK
+                    result: Mapping[str, Any] = await supervisor.stats()
+                else:
+                    result = await supervisor.command(name, tlv_arguments(args))
             reply |= {"ok": True, "result": dict(result)}
         except CommandNacked as err:
             reply |= {"ok": False, "error": err.reason, "code": err.code}

@@ -1,7 +1,8 @@
 """One open serial connection to a kit board: handshake, heartbeats, commands, dispatch.
 
-Reading is event driven: pyserial-asyncio-fast registers the port's file descriptor with the
-event loop, and every chunk goes straight through the :class:`FrameDecoder` to the listener.
+Reading is event driven: pyserial-asyncio-fast (firmware_bridge/serial_port.py) registers the
+port's file descriptor with the event loop, and every chunk goes straight through the
+:class:`FrameDecoder` to the listener.
 A :class:`KitLink` lives for one connection; reconnecting is the supervisor's job.
 """
 
@@ -15,7 +16,6 @@ from types import TracebackType
 from typing import Self
 
 import serial
-import serial_asyncio_fast
 
 from firmware_bridge.errors import (
     CommandNacked,
@@ -36,12 +36,16 @@ from firmware_bridge.frames import (
 )
 from firmware_bridge.kit import KitIdentity, KitListener
 from firmware_bridge.payload import Fields, Value, decode_fields, encode_fields
+from firmware_bridge.serial_port import open_serial
 
 _LOG = logging.getLogger(__name__)
 _KNOWN_TYPES = frozenset(int(t) for t in FrameType)
 _DEVICE_STREAM = frozenset(
     {FrameType.IDENTIFY, FrameType.HEARTBEAT, FrameType.TELEMETRY, FrameType.EVENT, FrameType.CONSOLE}
 )
+_SESSION_ONLY = frozenset({FrameType.HEARTBEAT, FrameType.TELEMETRY, FrameType.EVENT, FrameType.CONSOLE})
+STATS_COMMAND = "stats"
+"""Every board answers it with its counters (docs/serial-protocol.md §8); see :meth:`KitLink.stats`."""
 
 
 class _SerialFrames(asyncio.Protocol):
@@ -78,8 +82,10 @@ class KitLink:
         self.identity: KitIdentity | None = None
         self.decoder = FrameDecoder()
         self.counters: dict[str, int] = dict.fromkeys(
-            ("unknown_type", "bad_payload", "missed_frames", "retransmits", "stray_replies"), 0
-        )
+            ("tx_frames", "unknown_type", "bad_payload", "missed_frames", "retransmits", "stray_replies",
+             "before_session"),
+            0,
+        )  # fmt: skip
         self._baudrate = baudrate
         self._hello_timeout = hello_timeout
         self._hello_retry = hello_retry
@@ -96,6 +102,7 @@ class KitLink:
         self._expected_seq: int | None = None
         self._last_rx = 0.0
         self._last_uptime = -1
+        self._in_session = False  # an IDENTIFY with the negotiated version has arrived
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -116,7 +123,7 @@ class KitLink:
         self._lost = loop.create_future()
         self._transport_closed = loop.create_future()
         try:
-            transport, _ = await serial_asyncio_fast.create_serial_connection(
+            transport = await open_serial(
                 loop, lambda: _SerialFrames(self), self.port, baudrate=self._baudrate, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as err:
@@ -189,6 +196,20 @@ class KitLink:
             elif not reply.cancelled():
                 reply.exception()  # mark a late failure as seen; the caller already has its answer
 
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """Both ends' counters: ``board`` from the board's ``stats`` ACK, ``host`` from this link.
+
+        The names they share mean the same on each side (``bad_crc``: frames that side received
+        with a bad CRC), so a technician reads the line's quality in both directions at once.
+        """
+        board = await self.command(STATS_COMMAND)
+        counts = {key: value for key, value in board.items() if isinstance(value, int) and not isinstance(value, bool)}
+        return {"board": counts, "host": self.line_counters()}
+
+    def line_counters(self) -> dict[str, int]:
+        """This end's counters under the protocol's names (the board's ``stats`` uses the same)."""
+        return {"rx_frames": self.decoder.frames, **self.decoder.dropped, **self.counters}
+
     @staticmethod
     def _command_payload(name: str, args: Mapping[str, Value] | None) -> bytes:
         items: list[tuple[str, Value]] = [("cmd", name)]
@@ -205,6 +226,8 @@ class KitLink:
         if self._transport is None or self._transport.is_closing():
             raise LinkLost(f"{self.port}: port is closed")
         self._transport.write(data)
+        if len(data) > 1:  # a frame, not the lone delimiter that opens a handshake
+            self.counters["tx_frames"] += 1
 
     def _send(self, frame_type: FrameType, payload: bytes = b"") -> None:
         self._write(encode_frame(Frame(frame_type, self._next_seq(), payload)))
@@ -266,6 +289,11 @@ class KitLink:
         kind = frame.type
         if kind in _DEVICE_STREAM:
             self._track_seq(frame.seq)
+        if kind in _SESSION_ONLY and not self._in_session:
+            # Before its IDENTIFY of a session a board sends nothing but IDENTIFY and NACKs (§6):
+            # anything else is from an older session or a confused board, and is not passed on.
+            self.counters["before_session"] += 1
+            return
         if kind == FrameType.TELEMETRY:
             self._notify(lambda listener, device: listener.on_telemetry(device, decode_fields(frame.payload)))
         elif kind == FrameType.EVENT:
@@ -309,6 +337,7 @@ class KitLink:
                 )
                 return
             self._last_uptime = identity.uptime_ms
+            self._in_session = True
             self._identified.set_result(identity)
 
     def _on_reply(self, frame: Frame) -> None:

@@ -105,6 +105,13 @@ class KitSupervisor:
             self._desired.update(args)
         return result
 
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """The board's and this end's line counters (:meth:`KitLink.stats`); raises KitOffline."""
+        link = self._link
+        if link is None or not self._online.is_set():
+            raise KitOffline(f"{self.device_id or 'kit'}: offline, cannot read its counters")
+        return await link.stats()
+
     # -- the loop --------------------------------------------------------------------------
 
     async def _run(self) -> None:

@@ -74,17 +74,17 @@ async def stored(hub: RunningHub, key: str) -> list[tuple[Any, ...]]:
 
 
 async def test_hello_puts_the_kit_online_with_its_firmware_and_readings_are_stored(kit_hub) -> None:
-    hub, _, _ = kit_hub
+    hub, board, _ = kit_hub
     record = kit_record(hub)
     await wait_for(lambda: record.state == "online" and record.firmware is not None, timeout=8)
-    assert record.firmware == "1.0.0-host"
+    assert record.firmware == board.firmware_version
     assert record.extra["port"].endswith("ttyVINA") and "feed" in record.extra["commands"]
     assert record.extra["outputs"] == ["pump", "aerator", "lights"]
 
     # What any MQTT client sees: the retained status, like a device with its own agent.
     topic = device_topic(hub.app[SETTINGS].room.id, "vina-1", "status")
     status = json.loads(await first_message(hub.app[BROKER_URL], topic))
-    assert status["state"] == "online" and status["kind"] == "vinaponics" and status["firmware"] == "1.0.0-host"
+    assert (status["state"], status["kind"], status["firmware"]) == ("online", "vinaponics", board.firmware_version)
 
     async def three_ph_readings() -> bool:
         return len(await stored(hub, "ph")) >= 3
@@ -112,6 +112,12 @@ async def test_command_over_mqtt_is_acked_by_the_firmware_and_replied(kit_hub) -
         return any(row[4] == 1.0 for row in await stored(hub, "pump"))
 
     await eventually(pump_reported_on)
+
+    # `stats`: the board's counters and the hub's end of the line, side by side.
+    reply = await commands.send("vina-1", "stats", timeout=3)
+    assert reply.ok and set(reply.result) == {"board", "host"}
+    assert reply.result["board"]["commands"] == 3 and reply.result["board"]["bad_crc"] == 0
+    assert reply.result["host"]["rx_frames"] > 0 and reply.result["host"]["retransmits"] == 0
 
     # A refusal comes back as the firmware worded it, not as a timeout.
     with pytest.raises(CommandFailed, match=r"portions must be 1\.\.5"):

@@ -114,9 +114,3 @@ def test_undamaged_session_runs_every_command(firmware) -> None:
     assert report["frames"] == 15 and report["commands"] == 7
     assert report["tx_frames"] > 7 and report["tx_bad"] == 0
 
-
-def test_arduino_sketches_compile_against_the_core() -> None:
-    result = subprocess.run(
-        ["make", "-s", "-C", str(VECTORS.parent), "sketch-check"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr

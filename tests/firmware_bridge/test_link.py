@@ -26,17 +26,19 @@ async def test_hello_identifies_the_board_and_negotiates_version(boards, recorde
         kit = link.identity
         assert kit is not None
         assert (kit.device_id, kit.kind, kit.protocol, kit.port) == ("vina-lab2", "vinaponics", 1, path)
-        assert set(kit.commands) == {"set", "feed", "identify"}
+        assert set(kit.commands) == {"set", "feed", "identify", "stats"}
         assert set(kit.outputs) == {"pump", "aerator", "lights"}
         assert kit.heartbeat_ms == 100
 
 
 async def test_telemetry_carries_every_sensor_with_plausible_values(boards, recorder) -> None:
-    path = await boards("vinaponics", *FAST).plug()
+    board = boards("vinaponics", *FAST)
+    path = await board.plug()
     async with KitLink(path) as link:
         link.listener = recorder
         readings = await recorder.next_telemetry()
-        assert readings.keys() >= NODE_KEYS
+        assert readings.keys() >= NODE_KEYS - board.left_out
+        assert not readings.keys() & board.left_out  # no sensor: left out, never sent as NaN
         assert 5.5 < readings["ph"] < 8.5
         assert 15 < readings["water_temp"] < 30
         assert 0 < readings["level"] <= 100

@@ -137,8 +137,35 @@ function select(id) {
   cmd.replaceChildren(...(COMMANDS_BY_KIND[d.kind] || DEFAULT_COMMANDS).map(c => new Option(I18N.t("fleet.cmd." + c), c)));
   cmd.dispatchEvent(new Event("change"));
   $("device-result").replaceChildren();
+  showKitStats(d);
   render();
   loadChart(id);
+}
+
+// A USB kit answers `stats` with its counters and the hub's end of the line: shown side by side.
+function showKitStats(d) {
+  $("kit-stats-box").hidden = !((d.extra || {}).commands || []).includes("stats");
+  $("kit-stats-table").tBodies[0].replaceChildren();
+}
+
+async function readKitStats(event) {
+  const button = event.currentTarget, body = $("kit-stats-table").tBodies[0];
+  button.disabled = true;
+  try {
+    const r = await post(`/api/devices/${encodeURIComponent(selected)}/command`, { name: "stats", args: {} });
+    if (r.outcome !== "ok") throw new Error(r.error || I18N.t("fleet.outcome." + r.outcome));
+    const board = r.result.board || {}, hub = r.result.host || {};
+    body.replaceChildren(...[...new Set([...Object.keys(board), ...Object.keys(hub)])].map(key => {
+      const tr = el("tr");
+      tr.dataset.counter = key;
+      tr.append(el("td", key), cell(board[key]), cell(hub[key]));
+      return tr;
+    }));
+  } catch (err) {
+    const tr = el("tr");
+    tr.append(el("td", I18N.t("fleet.error", { error: err.message })));
+    body.replaceChildren(tr);
+  } finally { button.disabled = false; }
 }
 
 function renderFields() {
@@ -379,6 +406,7 @@ function socket(path, onMessage, onState) {
   $("group-command").addEventListener("change", showArgs);
   $("group-form").addEventListener("submit", sendGroup);
   $("device-form").addEventListener("submit", sendOne);
+  $("kit-stats").addEventListener("click", readKitStats);
   $("device-command").addEventListener("change", () => { $("device-args").value = JSON.stringify(DEFAULT_ARGS[$("device-command").value] || {}); });
   $("alarm-history-box").addEventListener("toggle", loadAlarmHistory);
   $("group-message").value = I18N.t("fleet.message.default");

@@ -32,7 +32,7 @@ uint64_t monotonic_us() {
 uint32_t millis() { return static_cast<uint32_t>(monotonic_us() / 1000u); }
 
 void stamp_telemetry(kit::TlvWriter& out) {
-  out.put_int("tx_us", static_cast<int32_t>(monotonic_us() & 0x7FFFFFFF));
+  out.put_int(KIT_TEXT("tx_us"), static_cast<int32_t>(monotonic_us() & 0x7FFFFFFF));
 }
 
 const char kUsage[] =
@@ -49,6 +49,8 @@ const char kUsage[] =
     "                        \"ph -\" releases it (robot: battery, distance)\n"
     "  --stamp               add tx_us (CLOCK_MONOTONIC us mod 2^31) to telemetry, for latency benches\n"
     "  --verbose             log link counters to stderr on exit\n"
+    "  --report              print \"rx N US\" / \"tx N US\" on stdout when the N-th frame end (0x00)\n"
+    "                        arrives or leaves (CLOCK_MONOTONIC us), as kit_sim does in board time\n"
     "  --pty prints the slave path it created on stdout, then serves it.\n"
     "  --fuzz-stdin feeds stdin to the link in random chunks with simulated time and prints\n"
     "  the decoder counters as one JSON line on stdout.\n";
@@ -71,6 +73,7 @@ struct Options {
   bool stamp = false;
   bool verbose = false;
   bool sim_stdin = false;
+  bool report = false;
 };
 
 bool parse_long(const char* text, long low, long high, long* out) {
@@ -112,6 +115,7 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--stamp") o.stamp = true;
     else if (arg == "--sim-stdin") o.sim_stdin = true;
     else if (arg == "--verbose") o.verbose = true;
+    else if (arg == "--report") o.report = true;
     else {
       fprintf(stderr, "kit_host: unknown argument %s\n%s", arg.c_str(), kUsage);
       return false;
@@ -143,14 +147,27 @@ void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOC
 class FdPort : public kit::Port {
  public:
   FdPort(int read_fd, int write_fd) : rfd_(read_fd), wfd_(write_fd) {}
+  bool ready() override { return true; }  // write() sends before it returns
+  // Reads the fd in large pieces and hands them out as asked (the Device takes one byte at a time).
   size_t read(uint8_t* buf, size_t cap) override {
-    pollfd p{rfd_, POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
-    const ssize_t n = ::read(rfd_, buf, cap);
-    if (n == 0 && !isatty(rfd_)) eof = true;
-    return n > 0 ? static_cast<size_t>(n) : 0;
+    if (pos_ == len_) {
+      pos_ = len_ = 0;
+      pollfd p{rfd_, POLLIN, 0};
+      if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
+      const ssize_t n = ::read(rfd_, in_, sizeof in_);
+      if (n == 0 && !isatty(rfd_)) eof = true;
+      if (n <= 0) return 0;
+      len_ = static_cast<size_t>(n);
+      if (report) stamp("rx", in_, len_, &rx_ends_);
+    }
+    size_t n = len_ - pos_;
+    if (n > cap) n = cap;
+    memcpy(buf, in_ + pos_, n);
+    pos_ += n;
+    return n;
   }
   void write(const uint8_t* data, size_t len) override {
+    if (report) stamp("tx", data, len, &tx_ends_);
     size_t done = 0;
     int waited = 0;
     while (done < len) {
@@ -168,24 +185,40 @@ class FdPort : public kit::Port {
     }
   }
   bool eof = false;
+  bool report = false;
   size_t dropped = 0;
 
  private:
+  static void stamp(const char* what, const uint8_t* data, size_t len, unsigned long long* ends) {
+    for (size_t i = 0; i < len; ++i) {
+      if (data[i] == 0) printf("%s %llu %llu\n", what, (*ends)++, static_cast<unsigned long long>(monotonic_us()));
+    }
+    fflush(stdout);
+  }
   int rfd_, wfd_;
+  uint8_t in_[4096];
+  size_t pos_ = 0, len_ = 0;
+  unsigned long long rx_ends_ = 0, tx_ends_ = 0;
 };
 
 // Stdin in random-sized chunks, with every byte the board sends checked by a second decoder.
 class FuzzPort : public kit::Port {
  public:
   FuzzPort(const std::vector<uint8_t>& input, uint32_t seed) : in_(input), rng_(seed) {}
+  bool ready() override { return true; }
+  // One chunk of 1..64 bytes per poll, so time moves between chunks; the Device takes it a
+  // byte (or a few) at a time.
   size_t read(uint8_t* buf, size_t cap) override {
-    starve_ = !starve_;
-    if (!starve_ || pos_ >= in_.size()) return 0;  // one chunk per poll, so time moves between chunks
-    size_t n = 1 + rng_.next() % 64;
-    if (n > cap) n = cap;
-    if (n > in_.size() - pos_) n = in_.size() - pos_;
+    if (chunk_left_ == 0) {
+      starve_ = !starve_;
+      if (!starve_ || pos_ >= in_.size()) return 0;
+      chunk_left_ = 1 + rng_.next() % 64;
+      if (chunk_left_ > in_.size() - pos_) chunk_left_ = in_.size() - pos_;
+    }
+    size_t n = chunk_left_ < cap ? chunk_left_ : cap;
     memcpy(buf, in_.data() + pos_, n);
     pos_ += n;
+    chunk_left_ -= n;
     return n;
   }
   void write(const uint8_t* data, size_t len) override {
@@ -204,6 +237,7 @@ class FuzzPort : public kit::Port {
  private:
   const std::vector<uint8_t>& in_;
   size_t pos_ = 0;
+  size_t chunk_left_ = 0;
   bool starve_ = false;
   sim::Random rng_;
   kit::FrameDecoder check_;
@@ -238,11 +272,11 @@ class ControlLines {
 template <typename KitT, typename Hardware>
 int serve(const Options& o, Hardware& hardware) {
   KitT kit_logic(hardware);
-  const kit::Identity identity{o.id.c_str(),
-                               KitT::kKind,
-                               "1.0.0-host",
-                               KitT::kCommands,
-                               KitT::kOutputs,
+  const kit::Identity identity{kit::Text(o.id.c_str()),
+                               KitT::kind(),
+                               KIT_TEXT("1.0.0-host"),
+                               KitT::commands(),
+                               KitT::outputs(),
                                static_cast<uint16_t>(o.heartbeat_ms),
                                static_cast<uint16_t>(o.host_timeout_ms),
                                static_cast<uint16_t>(o.telemetry_ms)};
@@ -306,6 +340,7 @@ int serve(const Options& o, Hardware& hardware) {
   }
 
   FdPort port(rfd, wfd);
+  port.report = o.report && !o.stdio;
   kit::Device device(port, identity, kit_logic);
   device.drop_commands = static_cast<uint16_t>(o.drop_commands);
   device.drop_replies = static_cast<uint16_t>(o.drop_replies);

@@ -62,7 +62,7 @@ bool fields_match(const uint8_t* payload, size_t len, const json::Value& fields,
     const json::Value& f = fields.items[index++];
     const std::string key = f.items[0].text, tag = f.items[1].text;
     const json::Value& value = f.items[2];
-    if (!item.is(key.c_str())) { *why = "key " + key; return false; }
+    if (!item.is(kit::Text(key.c_str()))) { *why = "key " + key; return false; }
     if (item.tag != static_cast<uint8_t>(tag[0])) { *why = "tag of " + key; return false; }
     bool same = false;
     switch (item.tag) {
@@ -85,10 +85,11 @@ std::vector<uint8_t> encode_fields(const json::Value& fields) {
   for (const json::Value& f : fields.items) {
     const std::string key = f.items[0].text, tag = f.items[1].text;
     const json::Value& value = f.items[2];
-    if (tag == "i") w.put_int(key.c_str(), static_cast<int32_t>(static_cast<int64_t>(value.number)));
-    else if (tag == "f") w.put_float(key.c_str(), static_cast<float>(value.number));
-    else if (tag == "b") w.put_bool(key.c_str(), value.boolean);
-    else w.put_str(key.c_str(), reinterpret_cast<const uint8_t*>(value.text.data()), value.text.size());
+    const kit::Text k(key.c_str());
+    if (tag == "i") w.put_int(k, static_cast<int32_t>(static_cast<int64_t>(value.number)));
+    else if (tag == "f") w.put_float(k, static_cast<float>(value.number));
+    else if (tag == "b") w.put_bool(k, value.boolean);
+    else w.put_str(k, reinterpret_cast<const uint8_t*>(value.text.data()), value.text.size());
   }
   if (!w.ok()) return {};
   buf.resize(w.size());

@@ -1,10 +1,35 @@
-// Robot kit: ClassroomKit firmware for an Arduino Uno with an L298N motor driver, an HC-SR04
-// ultrasonic sensor, three IR line sensors, a TCS3200 colour sensor and a latching red
-// emergency-stop button. The button should also cut motor power in hardware; the firmware
-// stop is the second line of defence, and the only one when the hub goes silent.
+// Robot kit: ClassroomKit firmware for an Arduino Uno or Nano (ATmega328P) or a Mega 2560 with
+// an L298N motor driver, an HC-SR04 ultrasonic sensor, three IR line sensors, a TCS3200
+// colour sensor and a latching red emergency-stop button. The button should also cut motor
+// power in hardware; the firmware stop is the second line of defence, and the only one when
+// the hub goes silent.
+//
+// Install the ClassroomKit library (firmware_bridge/firmware/ClassroomKit) into
+// ~/Arduino/libraries, set KIT_DEVICE_ID, upload. The USB line belongs to the protocol: do
+// not use Serial (the library drives the UART itself; a sketch that does fails to link).
+// Static RAM on an Uno: about 1.4 KB of the 2 KB (firmware_bridge/firmware/README.md).
 #include <ClassroomKit.h>
 
-#define KIT_DEVICE_ID "robot-01"
+// Unique per robot in the school: it becomes the hub's device id. `make avr` and the
+// emulator tests set these with -D; the defaults are what a school uploads.
+#ifndef KIT_DEVICE_ID
+#define KIT_DEVICE_ID "robot-1"
+#endif
+#ifndef KIT_TELEMETRY_MS
+#define KIT_TELEMETRY_MS 200
+#endif
+#ifndef KIT_HEARTBEAT_MS
+#define KIT_HEARTBEAT_MS 500
+#endif
+#ifndef KIT_HOST_TIMEOUT_MS
+#define KIT_HOST_TIMEOUT_MS 1500  // motors stop this long after the hub falls silent
+#endif
+#ifndef KIT_DROP_COMMANDS
+#define KIT_DROP_COMMANDS 0  // test knob: lose the first N commands, as a flaky cable would
+#endif
+#ifndef KIT_DROP_REPLIES
+#define KIT_DROP_REPLIES 0  // test knob: lose the answers to the first N commands
+#endif
 
 namespace {
 
@@ -13,8 +38,17 @@ const uint8_t PIN_TRIG = 3, PIN_ESTOP = 4;
 const uint8_t PIN_ENA = 5, PIN_ENB = 6, PIN_IN1 = 7, PIN_IN2 = 8, PIN_IN3 = 9, PIN_IN4 = 10;
 const uint8_t PIN_COLOUR_S2 = 11, PIN_COLOUR_S3 = 12, PIN_COLOUR_OUT = A3;
 const uint8_t PIN_LED = 13;
-const uint8_t PIN_LINE[3] = {A0, A1, A2};
+const uint8_t PIN_LINE_LEFT = A0, PIN_LINE_CENTRE = A1, PIN_LINE_RIGHT = A2;
 const uint8_t PIN_BATTERY = A4;  // 2S Li-ion pack through a 10k/10k divider: 3.2..4.2 V at the pin
+
+// Every pin must exist on the board being built for (a DIP Uno has A0..A5 only).
+constexpr bool analog_input(uint8_t pin) { return pin >= A0 && pin < A0 + NUM_ANALOG_INPUTS; }
+static_assert(digitalPinToInterrupt(PIN_ECHO) != NOT_AN_INTERRUPT, "the echo pin needs an external interrupt");
+static_assert(digitalPinHasPWM(PIN_ENA) && digitalPinHasPWM(PIN_ENB), "motor enables need PWM pins");
+static_assert(analog_input(PIN_BATTERY) && analog_input(PIN_COLOUR_OUT) && analog_input(PIN_LINE_LEFT) &&
+                  analog_input(PIN_LINE_CENTRE) && analog_input(PIN_LINE_RIGHT),
+              "an analog pin this board does not have");
+static_assert(PIN_LED < NUM_DIGITAL_PINS && PIN_COLOUR_S3 < NUM_DIGITAL_PINS, "a digital pin this board does not have");
 
 volatile uint32_t echo_rise_us = 0;
 volatile uint32_t echo_width_us = 0;
@@ -24,8 +58,9 @@ void on_echo() {
   else echo_width_us = micros() - echo_rise_us;
 }
 
-// One TCS3200 channel: the output's half period in us (shorter = more of that colour).
-// At most ~2 ms, so the 64-byte serial buffer (5.5 ms at 115200 baud) cannot overflow.
+// One TCS3200 channel: the output's half period in us (shorter = more of that colour), or 0
+// after 2 ms. The three channels hold the loop up to 6 ms; the UART keeps receiving meanwhile
+// (kit::UartPort holds 11 ms of the line).
 uint32_t colour_period(bool s2, bool s3) {
   digitalWrite(PIN_COLOUR_S2, s2 ? HIGH : LOW);
   digitalWrite(PIN_COLOUR_S3, s3 ? HIGH : LOW);
@@ -59,9 +94,9 @@ class RobotPins : public kit::RobotHardware {
     delayMicroseconds(10);
     digitalWrite(PIN_TRIG, LOW);
     out.line = 0;
-    for (uint8_t i = 0; i < 3; ++i) {
-      if (digitalRead(PIN_LINE[i]) == LOW) out.line |= static_cast<uint8_t>(1u << i);
-    }
+    if (digitalRead(PIN_LINE_LEFT) == LOW) out.line |= 1;
+    if (digitalRead(PIN_LINE_CENTRE) == LOW) out.line |= 2;
+    if (digitalRead(PIN_LINE_RIGHT) == LOW) out.line |= 4;
     out.colour = classify(colour_period(false, false), colour_period(true, true), colour_period(false, true));
     out.estop_pressed = digitalRead(PIN_ESTOP) == LOW;
     const long millivolts = analogRead(PIN_BATTERY) * 5000L / 1023;  // at the pin, half the pack
@@ -75,22 +110,15 @@ class RobotPins : public kit::RobotHardware {
   void set_led(bool on) override { digitalWrite(PIN_LED, on ? HIGH : LOW); }
 };
 
-class UsbSerial : public kit::Port {
- public:
-  size_t read(uint8_t* buf, size_t cap) override {
-    size_t n = 0;
-    while (n < cap && Serial.available() > 0) buf[n++] = static_cast<uint8_t>(Serial.read());
-    return n;
-  }
-  void write(const uint8_t* data, size_t len) override { Serial.write(data, len); }
-};
+const char kDeviceId[] KIT_PROGMEM = KIT_DEVICE_ID;
+const char kFirmware[] KIT_PROGMEM = "1.1.0";
 
 RobotPins pins;
-UsbSerial port;
 kit::RobotKit robot(pins);
-const kit::Identity identity{KIT_DEVICE_ID, kit::RobotKit::kKind, "1.0.0", kit::RobotKit::kCommands,
-                             kit::RobotKit::kOutputs, 500, 1500, 200};
-kit::Device device(port, identity, robot);
+const kit::Identity identity{kit::Text(kDeviceId), kit::RobotKit::kind(), kit::Text(kFirmware),
+                             kit::RobotKit::commands(), kit::RobotKit::outputs(),
+                             KIT_HEARTBEAT_MS, KIT_HOST_TIMEOUT_MS, KIT_TELEMETRY_MS};
+kit::Device device(kit::usb_serial, identity, robot);
 
 }  // namespace
 
@@ -104,10 +132,17 @@ void setup() {
   pinMode(PIN_ECHO, INPUT);
   pinMode(PIN_ESTOP, INPUT_PULLUP);
   pinMode(PIN_COLOUR_OUT, INPUT);
-  for (uint8_t pin : PIN_LINE) pinMode(pin, INPUT);
+  pinMode(PIN_LINE_LEFT, INPUT);
+  pinMode(PIN_LINE_CENTRE, INPUT);
+  pinMode(PIN_LINE_RIGHT, INPUT);
   attachInterrupt(digitalPinToInterrupt(PIN_ECHO), on_echo, CHANGE);
-  Serial.begin(115200);
+  kit::usb_serial.begin(115200);
+  device.drop_commands = KIT_DROP_COMMANDS;
+  device.drop_replies = KIT_DROP_REPLIES;
   device.begin(millis());
 }
 
-void loop() { device.poll(millis()); }
+void loop() {
+  device.poll(millis());
+  kit::idle();  // until the next byte or the 1 ms tick
+}

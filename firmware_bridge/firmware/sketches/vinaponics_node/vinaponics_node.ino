@@ -1,21 +1,60 @@
-// Vinaponics sensor node: ClassroomKit firmware for an Arduino Mega 2560 (or Uno) with
-// analog probes. Install the ClassroomKit library (firmware_bridge/firmware/ClassroomKit)
-// into ~/Arduino/libraries, set KIT_DEVICE_ID, calibrate the constants below, upload.
+// Vinaponics sensor node: ClassroomKit firmware for an Arduino Nano or Uno (ATmega328P) or a
+// Mega 2560 with analog probes. Install the ClassroomKit library
+// (firmware_bridge/firmware/ClassroomKit) into ~/Arduino/libraries, set KIT_DEVICE_ID,
+// calibrate the constants below, upload. The USB line belongs to the protocol: do not use
+// Serial (the library drives the UART itself; a sketch that does fails to link).
 //
 // Sensors (all analog, no extra libraries): pH probe + amplifier board, 10k NTC water
 // temperature probe, analog dissolved-oxygen probe, analog EC probe, pressure/eTape level
 // sensor, TMP36 air temperature, HIH-4030 humidity, TEMT6000 light.
 // Outputs: relays for pump, aerator and grow lights; the feeder motor on a relay that turns
 // for FEED_MS per portion.
+//
+// Pins: eight analog inputs on a Nano (A0..A7) or a Mega. The DIP ATmega328P of an Uno R3 has
+// six (A0..A5): there humidity and light are not wired and are left out of telemetry.
+// Static RAM on an Uno or Nano: about 1 KB of the 2 KB (firmware_bridge/firmware/README.md).
 #include <ClassroomKit.h>
 
-#define KIT_DEVICE_ID "vina-01"  // unique per board: it becomes the hub's device id
+// Unique per board: it becomes the hub's device id. One board is one device of the room file,
+// its sensors and its outputs together. `make avr` and the emulator tests set these with -D.
+#ifndef KIT_DEVICE_ID
+#define KIT_DEVICE_ID "vinaponics-1"
+#endif
+#ifndef KIT_TELEMETRY_MS
+#define KIT_TELEMETRY_MS 1000
+#endif
+#ifndef KIT_HEARTBEAT_MS
+#define KIT_HEARTBEAT_MS 500
+#endif
+#ifndef KIT_HOST_TIMEOUT_MS
+#define KIT_HOST_TIMEOUT_MS 3000
+#endif
+#ifndef KIT_DROP_COMMANDS
+#define KIT_DROP_COMMANDS 0  // test knob: lose the first N commands, as a flaky cable would
+#endif
+#ifndef KIT_DROP_REPLIES
+#define KIT_DROP_REPLIES 0  // test knob: lose the answers to the first N commands
+#endif
 
 namespace {
 
-const uint8_t PIN_PH = A0, PIN_WATER_TEMP = A1, PIN_DO = A2, PIN_EC = A3, PIN_LEVEL = A4,
-              PIN_AIR_TEMP = A5, PIN_HUMIDITY = A6, PIN_LIGHT = A7;
+const uint8_t PIN_PH = A0, PIN_WATER_TEMP = A1, PIN_DO = A2, PIN_EC = A3, PIN_LEVEL = A4, PIN_AIR_TEMP = A5;
+#if NUM_ANALOG_INPUTS >= 8
+const bool HAS_HUMIDITY_AND_LIGHT = true;
+const uint8_t PIN_HUMIDITY = A6, PIN_LIGHT = A7;
+#else
+const bool HAS_HUMIDITY_AND_LIGHT = false;
+const uint8_t PIN_HUMIDITY = 0, PIN_LIGHT = 0;  // not read
+#endif
 const uint8_t PIN_PUMP = 5, PIN_AERATOR = 6, PIN_LIGHTS = 7, PIN_FEEDER = 8;
+
+constexpr bool analog_input(uint8_t pin) { return pin >= A0 && pin < A0 + NUM_ANALOG_INPUTS; }
+static_assert(analog_input(PIN_PH) && analog_input(PIN_WATER_TEMP) && analog_input(PIN_DO) && analog_input(PIN_EC) &&
+                  analog_input(PIN_LEVEL) && analog_input(PIN_AIR_TEMP),
+              "an analog pin this board does not have");
+static_assert(!HAS_HUMIDITY_AND_LIGHT || (analog_input(PIN_HUMIDITY) && analog_input(PIN_LIGHT)),
+              "an analog pin this board does not have");
+static_assert(PIN_FEEDER < NUM_DIGITAL_PINS, "a digital pin this board does not have");
 
 // Calibration: adjust with buffer solutions and a reference meter.
 const float VREF = 5.0f;
@@ -46,9 +85,14 @@ class NodePins : public kit::VinaponicsHardware {
     out.ec = volts(PIN_EC) * EC_MS_CM_PER_V / (1.0f + 0.02f * (out.water_temp - 25.0f));
     out.level = 100.0f * (volts(PIN_LEVEL) - LEVEL_EMPTY_V) / (LEVEL_FULL_V - LEVEL_EMPTY_V);
     out.air_temp = (volts(PIN_AIR_TEMP) - 0.5f) * 100.0f;  // TMP36
-    const float rh = (volts(PIN_HUMIDITY) / VREF - 0.16f) / 0.0062f;  // HIH-4030
-    out.humidity = rh / (1.0546f - 0.00216f * out.air_temp);
-    out.light = volts(PIN_LIGHT) * 200.0f;  // TEMT6000 on 10k: 2 uA per lux
+    if (HAS_HUMIDITY_AND_LIGHT) {
+      const float rh = (volts(PIN_HUMIDITY) / VREF - 0.16f) / 0.0062f;  // HIH-4030
+      out.humidity = rh / (1.0546f - 0.00216f * out.air_temp);
+      out.light = volts(PIN_LIGHT) * 200.0f;  // TEMT6000 on 10k: 2 uA per lux
+    } else {
+      out.humidity = NAN;  // left out of telemetry
+      out.light = NAN;
+    }
   }
   void set_pump(bool on) override { digitalWrite(PIN_PUMP, on ? HIGH : LOW); }
   void set_aerator(bool on) override { digitalWrite(PIN_AERATOR, on ? HIGH : LOW); }
@@ -63,23 +107,15 @@ class NodePins : public kit::VinaponicsHardware {
   uint32_t feeding_until_ = 0;
 };
 
-class UsbSerial : public kit::Port {
- public:
-  size_t read(uint8_t* buf, size_t cap) override {
-    size_t n = 0;
-    while (n < cap && Serial.available() > 0) buf[n++] = static_cast<uint8_t>(Serial.read());
-    return n;
-  }
-  void write(const uint8_t* data, size_t len) override { Serial.write(data, len); }
-};
+const char kDeviceId[] KIT_PROGMEM = KIT_DEVICE_ID;
+const char kFirmware[] KIT_PROGMEM = "1.1.0";
 
 NodePins pins;
-UsbSerial port;
 kit::VinaponicsNode node(pins);
-const kit::Identity identity{KIT_DEVICE_ID, kit::VinaponicsNode::kKind, "1.0.0",
-                             kit::VinaponicsNode::kCommands, kit::VinaponicsNode::kOutputs,
-                             500, 3000, 1000};
-kit::Device device(port, identity, node);
+const kit::Identity identity{kit::Text(kDeviceId), kit::VinaponicsNode::kind(), kit::Text(kFirmware),
+                             kit::VinaponicsNode::commands(), kit::VinaponicsNode::outputs(),
+                             KIT_HEARTBEAT_MS, KIT_HOST_TIMEOUT_MS, KIT_TELEMETRY_MS};
+kit::Device device(kit::usb_serial, identity, node);
 
 }  // namespace
 
@@ -89,8 +125,13 @@ void setup() {
     pinMode(pin, OUTPUT);
     digitalWrite(pin, LOW);
   }
-  Serial.begin(115200);
+  kit::usb_serial.begin(115200);
+  device.drop_commands = KIT_DROP_COMMANDS;
+  device.drop_replies = KIT_DROP_REPLIES;
   device.begin(millis());
 }
 
-void loop() { device.poll(millis()); }
+void loop() {
+  device.poll(millis());
+  kit::idle();  // until the next byte or the 1 ms tick
+}

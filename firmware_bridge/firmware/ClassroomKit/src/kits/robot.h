@@ -40,10 +40,9 @@ struct ProgramUpload {
 
 class RobotKit : public Kit {
  public:
-  static constexpr const char* kKind = "robot";
-  static constexpr const char* kCommands =
-      "drive,stop,estop,reset,store,run,set,upload_begin,upload_chunk,upload_end";
-  static constexpr const char* kOutputs = "led,speed_limit";
+  static Text kind();      // "robot"
+  static Text commands();  // IDENTIFY "caps"
+  static Text outputs();   // IDENTIFY "outs": what `set` accepts
   static constexpr uint8_t kSlots = 4;
   static constexpr uint8_t kStepsPerSlot = 16;
   static constexpr uint8_t kMaxChunk = 128;
@@ -80,8 +79,8 @@ class RobotKit : public Kit {
   void motors(int left, int right);
   void halt();  // motors off, program stopped
   void start_step(uint32_t now);
-  void emergency_stop(Device& device, const char* source);
-  static bool parse_program(const uint8_t* text, uint8_t len, Program& out);
+  void emergency_stop(Device& device, Text source);
+  static uint8_t parse_program(const uint8_t* text, uint8_t len, Program* out);
 
   RobotHardware& hw_;
   RobotSensors sensors_{};

@@ -6,6 +6,7 @@
 
 namespace kit {
 
+// NaN: the board has no such sensor, or it failed (left out of telemetry).
 struct VinaponicsReadings {
   float ph;
   float water_temp;        // deg C
@@ -29,9 +30,9 @@ class VinaponicsHardware {
 
 class VinaponicsNode : public Kit {
  public:
-  static constexpr const char* kKind = "vinaponics";
-  static constexpr const char* kCommands = "set,feed,identify";
-  static constexpr const char* kOutputs = "pump,aerator,lights";
+  static Text kind();      // "vinaponics"
+  static Text commands();  // IDENTIFY "caps"
+  static Text outputs();   // IDENTIFY "outs": what `set` accepts
   static constexpr float kLevelLow = 20.0f;    // % : "level_low" event below this
   static constexpr float kLevelOk = 25.0f;     // % : and re-armed above this
   static constexpr uint8_t kMaxPortions = 5;

@@ -32,6 +32,13 @@ size_t cobs_encode(const uint8_t* in, size_t len, uint8_t* out, size_t cap) {
   return writer.finish();
 }
 
+size_t cobs_encode_in_place(uint8_t* buf, size_t len) {
+  // Reading buf[2 + i] always happens before buf[out] is written, and out <= 2 + i.
+  CobsWriter writer(buf, kCobsInPlaceOffset + len);
+  for (size_t i = 0; i < len; ++i) writer.put(buf[kCobsInPlaceOffset + i]);
+  return writer.finish();
+}
+
 CobsResult cobs_decode(const uint8_t* in, size_t len, uint8_t* out, size_t cap, size_t* out_len) {
   *out_len = 0;
   if (len == 0) return CobsResult::kMalformed;

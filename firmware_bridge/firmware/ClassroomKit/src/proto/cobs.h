@@ -35,6 +35,13 @@ constexpr size_t cobs_max_encoded(size_t len) { return len + len / 254 + 1; }
 
 size_t cobs_encode(const uint8_t* in, size_t len, uint8_t* out, size_t cap);
 
+// Encodes in place: the `len` data bytes start at buf[2] and the encoding is written from
+// buf[0], which never overtakes the data still to be read while len <= 508 (at most one
+// block is forced by 254 non-zero bytes). Returns the encoded length. No second buffer:
+// a frame is built once, in the buffer it is sent from.
+size_t cobs_encode_in_place(uint8_t* buf, size_t len);
+constexpr size_t kCobsInPlaceOffset = 2;
+
 enum class CobsResult : uint8_t { kOk, kMalformed, kTooLong };
 
 // Decodes one block sequence (no delimiter). Structure is checked over the whole input

@@ -12,42 +12,43 @@ uint32_t remaining(uint32_t now, uint32_t last, uint32_t period) {
   return elapsed >= period ? 0 : period - elapsed;
 }
 
+int32_t as_int(uint32_t value) { return static_cast<int32_t>(value & 0x7FFFFFFF); }
+
 }  // namespace
 
 void Device::begin(uint32_t now) {
+  now_ = now;
   boot_ms_ = now;
   last_heartbeat_ms_ = now;
   last_telemetry_ms_ = now;
-  send_identify(now);  // proto_ is 0: "I just booted", a running host says HELLO again
+  identify_due_ = true;  // proto_ is 0: "I just booted", a running host says HELLO again
+  send_due(now);
 }
 
 void Device::poll(uint32_t now) {
-  uint8_t chunk[32];
-  size_t n;
-  while ((n = port_.read(chunk, sizeof chunk)) > 0) {
-    for (size_t i = 0; i < n; ++i) {
-      if (decoder_.push(chunk[i])) handle(decoder_.frame(), now);
-    }
-  }
+  now_ = now;
+  receive(now);
   if (in_session() && host_alive_ && due(now, last_host_ms_, id_.host_timeout_ms)) {
     host_alive_ = false;
     kit_.host_lost(*this, now);
   }
   kit_.update(*this, now);  // before telemetry, so a frame never carries stale or unread sensors
-  if (!in_session()) return;
-  if (due(now, last_heartbeat_ms_, id_.heartbeat_ms)) {
-    last_heartbeat_ms_ = now;
-    TlvWriter w(payload_, sizeof payload_);
-    w.put_int("up", static_cast<int32_t>((now - boot_ms_) & 0x7FFFFFFF));
-    send_next(kHeartbeat, w.data(), w.size());
+  receive(now);             // reading the sensors may have taken milliseconds
+  send_due(now);
+}
+
+// One byte at a time, so that a command held back (every reply slot still unsent) leaves the
+// bytes after it in the port, where the interrupt-fed ring keeps them.
+void Device::receive(uint32_t now) {
+  if (held_) {
+    if (!handle(decoder_.frame(), now)) return;
+    held_ = false;
   }
-  if (due(now, last_telemetry_ms_, id_.telemetry_ms)) {
-    last_telemetry_ms_ = now;
-    TlvWriter w(payload_, sizeof payload_);
-    kit_.telemetry(w, now);
-    w.put_bool("host", host_alive_);
-    if (extra_telemetry != nullptr) extra_telemetry(w);
-    send_next(kTelemetry, w.data(), w.size());
+  uint8_t byte;
+  while (port_.read(&byte, 1) == 1) {
+    if (!decoder_.push(byte) || handle(decoder_.frame(), now)) continue;
+    held_ = true;
+    return;
   }
 }
 
@@ -63,7 +64,7 @@ uint32_t Device::idle_ms(uint32_t now) const {
   return wait;
 }
 
-void Device::handle(const Frame& frame, uint32_t now) {
+bool Device::handle(const Frame& frame, uint32_t now) {
   switch (frame.type) {
     case kHello:
       on_hello(frame, now);
@@ -71,7 +72,7 @@ void Device::handle(const Frame& frame, uint32_t now) {
     case kHeartbeat:
       break;
     case kCommand:
-      on_command(frame, now);
+      if (!on_command(frame, now)) return false;
       break;
     case kIdentify:
     case kTelemetry:
@@ -79,19 +80,20 @@ void Device::handle(const Frame& frame, uint32_t now) {
     case kAck:
     case kNack:
     case kConsole:
-      return;  // board-to-host types: an echo or a confused peer, not the host
+      return true;  // board-to-host types: an echo or a confused peer, not the host
     default:
       ++counters.unknown_type;
-      return;
+      return true;
   }
   last_host_ms_ = now;
   if (in_session() && !host_alive_) host_alive_ = true;
+  return true;
 }
 
 void Device::on_hello(const Frame& frame, uint32_t now) {
   TlvReader reader(frame.payload, frame.payload_len);
   TlvItem pmin, pmax;
-  if (!reader.valid() || !reader.find("pmin", pmin) || !reader.find("pmax", pmax) ||
+  if (!reader.valid() || !reader.find(KIT_TEXT("pmin"), pmin) || !reader.find(KIT_TEXT("pmax"), pmax) ||
       pmin.tag != kTagInt || pmax.tag != kTagInt) {
     ++counters.bad_payload;
     return;
@@ -99,110 +101,211 @@ void Device::on_hello(const Frame& frame, uint32_t now) {
   const int32_t low = pmin.i > kProtocolMin ? pmin.i : kProtocolMin;
   const int32_t high = pmax.i < kProtocolMax ? pmax.i : kProtocolMax;
   proto_ = low <= high ? static_cast<uint8_t>(high) : 0;
-  memset(cache_, 0, sizeof cache_);  // a new session: the host's seq numbers start over
-  send_identify(now);
+  for (Reply& r : cache_) r.flags = 0;  // a new session: the host's seq numbers start over
+  identify_due_ = true;
   if (in_session()) {
     host_alive_ = true;
     last_host_ms_ = now;
     last_heartbeat_ms_ = now;
-    last_telemetry_ms_ = now - id_.telemetry_ms;  // first telemetry right away
+    last_telemetry_ms_ = now - id_.telemetry_ms;  // first telemetry right after IDENTIFY
     kit_.session_started(*this, now);
   }
 }
 
-void Device::on_command(const Frame& frame, uint32_t now) {
-  if (!in_session()) {
-    uint8_t buf[kReplyCap];
-    TlvWriter w(buf, sizeof buf);
-    w.put_int("code", kNoSession).put_str("err", "no_session");
-    send(kNack, frame.seq, w.data(), w.size());
-    return;
-  }
-  if (drop_commands > 0) {
+Device::Reply* Device::free_reply() {
+  Reply& oldest = cache_[cache_next_];
+  if (oldest.flags & kUnsent) return nullptr;
+  cache_next_ = static_cast<uint8_t>((cache_next_ + 1) % kReplyCacheSize);
+  return &oldest;
+}
+
+bool Device::on_command(const Frame& frame, uint32_t now) {
+  if (in_session() && drop_commands > 0) {
     --drop_commands;
     ++counters.test_drops;
-    return;
+    return true;
   }
-  for (const CachedReply& cached : cache_) {
-    if (cached.used && cached.seq == frame.seq) {
+  for (Reply& cached : cache_) {
+    if ((cached.flags & kUsed) && cached.seq == frame.seq) {
       ++counters.duplicates;
-      send_reply(cached);
-      return;
+      cached.flags |= kUnsent;  // answered again from the cache, not run again
+      return true;
     }
   }
-  ++counters.commands;
-  CachedReply& reply = cache_[cache_next_];
-  cache_next_ = static_cast<uint8_t>((cache_next_ + 1) % kReplyCacheSize);
-  reply.used = true;
+  Reply* slot = free_reply();
+  if (slot == nullptr) return false;
+  Reply& reply = *slot;
   reply.seq = frame.seq;
-  TlvWriter result(reply.payload, sizeof reply.payload);
+  reply.flags = kUsed | kUnsent;
+  reply.len = 0;
+  TlvWriter result(reply.result, sizeof reply.result);
   TlvReader args(frame.payload, frame.payload_len);
   TlvItem name;
   Result outcome;
-  if (!args.valid() || !args.next(name) || !name.is("cmd") || name.tag != kTagStr) {
+  if (!in_session()) {
+    outcome = Result{kNoSession, KIT_TEXT("no_session")};
+  } else if (!args.valid() || !args.next(name) || !name.is(KIT_TEXT("cmd")) || name.tag != kTagStr) {
     ++counters.bad_payload;
-    outcome = Result{kBadPayload, "bad_payload"};
+    outcome = Result{kBadPayload, KIT_TEXT("bad_payload")};
+  } else if (name.str_is(KIT_TEXT("stats"))) {
+    ++counters.commands;
+    reply.flags |= kLiveStats;  // read-only: built when sent, so a resend shows fresh counts
+    outcome = Result::ok();
   } else {
+    ++counters.commands;
     outcome = kit_.command(*this, name, args, result, now);
-    if (outcome.code == kOk && !result.ok()) outcome = Result{kInternal, "result_too_large"};
+    if (outcome.code == kOk && !result.ok()) outcome = Result{kInternal, KIT_TEXT("result_too_large")};
   }
-  if (outcome.code == kOk) {
-    reply.type = kAck;
-  } else {
-    reply.type = kNack;
-    result.clear();
-    size_t err_len = strlen(outcome.error);
-    if (err_len > 32) err_len = 32;
-    result.put_int("code", outcome.code)
-        .put_str("err", reinterpret_cast<const uint8_t*>(outcome.error), err_len);
-  }
-  reply.len = static_cast<uint8_t>(result.size());
-  if (drop_replies > 0) {
+  reply.code = outcome.code;
+  reply.error = outcome.error;
+  if (outcome.code == kOk) reply.len = static_cast<uint8_t>(result.size());
+  if (in_session() && drop_replies > 0) {
     --drop_replies;
     ++counters.test_drops;
+    reply.flags &= static_cast<uint8_t>(~kUnsent);
+  }
+  return true;
+}
+
+bool Device::send_event(Text name, const uint8_t* fields, size_t len) {
+  if (!in_session() || outbox_type_ != 0) {
+    ++counters.events_dropped;
+    return false;
+  }
+  TlvWriter w(outbox_, sizeof outbox_);
+  w.put_str(KIT_TEXT("event"), name);
+  if (!w.ok() || w.size() + len > sizeof outbox_) {
+    ++counters.events_dropped;
+    return false;
+  }
+  memcpy(outbox_ + w.size(), fields, len);
+  outbox_len_ = static_cast<uint8_t>(w.size() + len);
+  outbox_type_ = kEvent;
+  flush_outbox();
+  return true;
+}
+
+bool Device::console(Text text) {
+  if (!in_session() || outbox_type_ != 0) {
+    ++counters.events_dropped;
+    return false;
+  }
+  size_t len = text.length();
+  if (len > kOutboxCap) len = kOutboxCap;
+  text.copy(outbox_, len);
+  outbox_len_ = static_cast<uint8_t>(len);
+  outbox_type_ = kConsole;
+  flush_outbox();
+  return true;
+}
+
+// One frame per call while the port sends in the background; everything due on a port that
+// writes at once. Order: answers first (the host is waiting), then IDENTIFY, the outbox,
+// telemetry and heartbeat.
+void Device::send_due(uint32_t now) {
+  while (port_.ready()) {
+    Reply* unsent = nullptr;
+    for (uint8_t k = 0; k < kReplyCacheSize && unsent == nullptr; ++k) {
+      Reply& r = cache_[(cache_next_ + k) % kReplyCacheSize];  // oldest first
+      if (r.flags & kUnsent) unsent = &r;
+    }
+    if (unsent != nullptr) {
+      send_reply(*unsent);
+    } else if (identify_due_) {
+      identify_due_ = false;
+      transmit(kIdentify, seq_++, identify_payload(tx_payload(), now));
+    } else if (outbox_type_ != 0) {
+      flush_outbox();
+    } else if (in_session() && due(now, last_telemetry_ms_, id_.telemetry_ms)) {
+      last_telemetry_ms_ = now;
+      TlvWriter w(tx_payload(), kMaxPayload);
+      kit_.telemetry(w, now);
+      w.put_bool(KIT_TEXT("host"), host_alive_);
+      if (extra_telemetry != nullptr) extra_telemetry(w);
+      transmit(kTelemetry, seq_++, w.size());
+    } else if (in_session() && due(now, last_heartbeat_ms_, id_.heartbeat_ms)) {
+      last_heartbeat_ms_ = now;
+      TlvWriter w(tx_payload(), kMaxPayload);
+      w.put_int(KIT_TEXT("up"), as_int(now - boot_ms_));
+      transmit(kHeartbeat, seq_++, w.size());
+    } else {
+      return;
+    }
+  }
+}
+
+void Device::flush_outbox() {
+  if (outbox_type_ == 0 || !port_.ready()) return;
+  memcpy(tx_payload(), outbox_, outbox_len_);
+  transmit(outbox_type_, seq_++, outbox_len_);
+  outbox_type_ = 0;
+}
+
+void Device::send_reply(Reply& reply) {
+  reply.flags &= static_cast<uint8_t>(~kUnsent);
+  if (reply.flags & kLiveStats) {
+    transmit(kAck, reply.seq, stats_payload(tx_payload(), now_));
     return;
   }
-  send_reply(reply);
+  if (reply.code == kOk) {
+    memcpy(tx_payload(), reply.result, reply.len);
+    transmit(kAck, reply.seq, reply.len);
+    return;
+  }
+  TlvWriter w(tx_payload(), kMaxPayload);
+  size_t err_len = reply.error.length();
+  if (err_len > 32) err_len = 32;
+  uint8_t err[32];
+  reply.error.copy(err, err_len);
+  w.put_int(KIT_TEXT("code"), reply.code).put_str(KIT_TEXT("err"), err, err_len);
+  transmit(kNack, reply.seq, w.size());
 }
 
-void Device::send_reply(const CachedReply& reply) { send(reply.type, reply.seq, reply.payload, reply.len); }
-
-void Device::send_identify(uint32_t now) {
-  TlvWriter w(payload_, sizeof payload_);
-  w.put_str("id", id_.device_id)
-      .put_str("kind", id_.kind)
-      .put_str("fw", id_.firmware)
-      .put_int("pmin", kProtocolMin)
-      .put_int("pmax", kProtocolMax)
-      .put_int("proto", proto_)
-      .put_int("hb", id_.heartbeat_ms)
-      .put_int("hbto", id_.host_timeout_ms)
-      .put_int("up", static_cast<int32_t>((now - boot_ms_) & 0x7FFFFFFF))
-      .put_str("caps", id_.commands)
-      .put_str("outs", id_.outputs);
-  send_next(kIdentify, w.data(), w.size());
+size_t Device::identify_payload(uint8_t* out, uint32_t now) {
+  TlvWriter w(out, kMaxPayload);
+  w.put_str(KIT_TEXT("id"), id_.device_id)
+      .put_str(KIT_TEXT("kind"), id_.kind)
+      .put_str(KIT_TEXT("fw"), id_.firmware)
+      .put_int(KIT_TEXT("pmin"), kProtocolMin)
+      .put_int(KIT_TEXT("pmax"), kProtocolMax)
+      .put_int(KIT_TEXT("proto"), proto_)
+      .put_int(KIT_TEXT("hb"), id_.heartbeat_ms)
+      .put_int(KIT_TEXT("hbto"), id_.host_timeout_ms)
+      .put_int(KIT_TEXT("up"), as_int(now - boot_ms_))
+      .put_str(KIT_TEXT("caps"), id_.commands)
+      .put_str(KIT_TEXT("outs"), id_.outputs);
+  return w.size();
 }
 
-bool Device::send_event(const char* name, const uint8_t* fields, size_t len) {
-  TlvWriter w(payload_, sizeof payload_);
-  w.put_str("event", name);
-  if (!w.ok() || w.size() + len > sizeof payload_) return false;
-  memcpy(payload_ + w.size(), fields, len);
-  return send_next(kEvent, payload_, w.size() + len);
+// The `stats` ACK (docs/serial-protocol.md §8): the decoder's drop reasons under the names
+// the host uses for its own, then the link's counters.
+size_t Device::stats_payload(uint8_t* out, uint32_t now) {
+  const DecoderCounters& d = decoder_.counters;
+  const LinkCounters& c = counters;
+  TlvWriter w(out, kMaxPayload);
+  w.put_int(KIT_TEXT("rx_frames"), as_int(d.frames))
+      .put_int(KIT_TEXT("bad_cobs"), as_int(d.bad_cobs))
+      .put_int(KIT_TEXT("bad_crc"), as_int(d.bad_crc))
+      .put_int(KIT_TEXT("oversize"), as_int(d.oversize))
+      .put_int(KIT_TEXT("too_short"), as_int(d.too_short))
+      .put_int(KIT_TEXT("bad_version"), as_int(d.bad_version))
+      .put_int(KIT_TEXT("bad_length"), as_int(d.bad_length))
+      .put_int(KIT_TEXT("rx_lost"), as_int(port_.lost()))
+      .put_int(KIT_TEXT("unknown_type"), as_int(c.unknown_type))
+      .put_int(KIT_TEXT("bad_payload"), as_int(c.bad_payload))
+      .put_int(KIT_TEXT("commands"), as_int(c.commands))
+      .put_int(KIT_TEXT("duplicates"), as_int(c.duplicates))
+      .put_int(KIT_TEXT("tx_frames"), as_int(c.frames_out))
+      .put_int(KIT_TEXT("events_dropped"), as_int(c.events_dropped))
+      .put_int(KIT_TEXT("up"), as_int(now - boot_ms_));
+  return w.size();
 }
 
-bool Device::console(const char* text) {
-  size_t len = strlen(text);
-  if (len > kMaxPayload) len = kMaxPayload;
-  return send_next(kConsole, reinterpret_cast<const uint8_t*>(text), len);
-}
-
-bool Device::send(uint8_t type, uint16_t seq, const uint8_t* payload, size_t len) {
-  const size_t n = encode_frame(type, seq, payload, len, wire_, sizeof wire_);
-  if (n == 0) return false;
-  port_.write(wire_, n);
+void Device::transmit(uint8_t type, uint16_t seq, size_t len) {
+  const size_t n = seal_frame(tx_, type, seq, len);
+  if (n == 0) return;
+  port_.write(tx_, n);
   ++counters.frames_out;
-  return true;
 }
 
 }  // namespace kit

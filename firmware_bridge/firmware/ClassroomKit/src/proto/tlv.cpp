@@ -23,17 +23,17 @@ uint32_t read_u32(const uint8_t* p) {
 
 }  // namespace
 
-bool TlvWriter::begin(const char* key, uint8_t tag, size_t value_len) {
+bool TlvWriter::begin(Text key, uint8_t tag, size_t value_len) {
   if (!ok_) return false;
-  const size_t key_len = strlen(key);
+  const size_t key_len = key.length();
   bool key_ok = key_len >= 1 && key_len <= kMaxKey;
-  for (size_t i = 0; key_ok && i < key_len; ++i) key_ok = key_char_ok(static_cast<uint8_t>(key[i]));
+  for (size_t i = 0; key_ok && i < key_len; ++i) key_ok = key_char_ok(key.at(i));
   if (!key_ok || len_ + 2 + key_len + value_len > cap_) {
     ok_ = false;
     return false;
   }
   buf_[len_++] = static_cast<uint8_t>(key_len);
-  memcpy(buf_ + len_, key, key_len);
+  key.copy(buf_ + len_, key_len);
   len_ += key_len;
   buf_[len_++] = tag;
   return true;
@@ -43,12 +43,12 @@ void TlvWriter::put_u32(uint32_t value) {
   for (uint8_t i = 0; i < 4; ++i) buf_[len_++] = static_cast<uint8_t>(value >> (8 * i));
 }
 
-TlvWriter& TlvWriter::put_int(const char* key, int32_t value) {
+TlvWriter& TlvWriter::put_int(Text key, int32_t value) {
   if (begin(key, kTagInt, 4)) put_u32(static_cast<uint32_t>(value));
   return *this;
 }
 
-TlvWriter& TlvWriter::put_float(const char* key, float value) {
+TlvWriter& TlvWriter::put_float(Text key, float value) {
   const uint32_t bits = float_bits(value);
   if (!finite_bits(bits)) {
     ok_ = false;
@@ -58,16 +58,26 @@ TlvWriter& TlvWriter::put_float(const char* key, float value) {
   return *this;
 }
 
-TlvWriter& TlvWriter::put_bool(const char* key, bool value) {
+TlvWriter& TlvWriter::put_bool(Text key, bool value) {
   if (begin(key, kTagBool, 1)) buf_[len_++] = value ? 1 : 0;
   return *this;
 }
 
-TlvWriter& TlvWriter::put_str(const char* key, const char* value) {
-  return put_str(key, reinterpret_cast<const uint8_t*>(value), strlen(value));
+TlvWriter& TlvWriter::put_str(Text key, Text value) {
+  const size_t len = value.length();
+  if (len > 255) {
+    ok_ = false;
+    return *this;
+  }
+  if (begin(key, kTagStr, 1 + len)) {
+    buf_[len_++] = static_cast<uint8_t>(len);
+    value.copy(buf_ + len_, len);
+    len_ += len;
+  }
+  return *this;
 }
 
-TlvWriter& TlvWriter::put_str(const char* key, const uint8_t* value, size_t len) {
+TlvWriter& TlvWriter::put_str(Text key, const uint8_t* value, size_t len) {
   if (len > 255) {
     ok_ = false;
     return *this;
@@ -78,14 +88,6 @@ TlvWriter& TlvWriter::put_str(const char* key, const uint8_t* value, size_t len)
     len_ += len;
   }
   return *this;
-}
-
-bool TlvItem::is(const char* name) const {
-  return strlen(name) == key_len && memcmp(name, key, key_len) == 0;
-}
-
-bool TlvItem::str_is(const char* text) const {
-  return tag == kTagStr && strlen(text) == s_len && memcmp(text, s, s_len) == 0;
 }
 
 bool TlvItem::number(float* out) const {
@@ -160,7 +162,7 @@ bool TlvReader::valid() const {
   return !copy.error();
 }
 
-bool TlvReader::find(const char* key, TlvItem& item) const {
+bool TlvReader::find(Text key, TlvItem& item) const {
   TlvReader scan(data_, len_);
   TlvItem candidate;
   bool found = false;

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text.h"
+
 namespace kit {
 
 constexpr uint8_t kTagInt = 'i';
@@ -16,18 +18,18 @@ class TlvWriter {
  public:
   TlvWriter(uint8_t* buf, size_t cap) : buf_(buf), cap_(cap) {}
   // Each put appends one item, or leaves the buffer as it was and clears ok() if it cannot.
-  TlvWriter& put_int(const char* key, int32_t value);
-  TlvWriter& put_float(const char* key, float value);
-  TlvWriter& put_bool(const char* key, bool value);
-  TlvWriter& put_str(const char* key, const char* value);
-  TlvWriter& put_str(const char* key, const uint8_t* value, size_t len);
+  TlvWriter& put_int(Text key, int32_t value);
+  TlvWriter& put_float(Text key, float value);  // a NaN or infinite value clears ok()
+  TlvWriter& put_bool(Text key, bool value);
+  TlvWriter& put_str(Text key, Text value);
+  TlvWriter& put_str(Text key, const uint8_t* value, size_t len);
   bool ok() const { return ok_; }
   size_t size() const { return len_; }
   const uint8_t* data() const { return buf_; }
   void clear() { len_ = 0; ok_ = true; }
 
  private:
-  bool begin(const char* key, uint8_t tag, size_t value_len);
+  bool begin(Text key, uint8_t tag, size_t value_len);
   void put_u32(uint32_t value);
   uint8_t* buf_;
   size_t cap_;
@@ -44,8 +46,8 @@ struct TlvItem {
   bool b;
   const uint8_t* s;
   uint8_t s_len;
-  bool is(const char* name) const;          // key equals name
-  bool str_is(const char* text) const;      // string value equals text
+  bool is(Text name) const { return name.equals(key, key_len); }
+  bool str_is(Text text) const { return tag == kTagStr && text.equals(s, s_len); }
   bool number(float* out) const;            // int or float value as float
 };
 
@@ -59,7 +61,7 @@ class TlvReader {
   // True if every item from the current position on is well formed.
   bool valid() const;
   // Finds `key` from the start of the payload.
-  bool find(const char* key, TlvItem& item) const;
+  bool find(Text key, TlvItem& item) const;
 
  private:
   const uint8_t* data_;
