@@ -97,15 +97,11 @@ function setupPtz() {
   $("ptz-home").addEventListener("click", () => ptz("home"));
   const presets = $("presets");
   for (let n = 1; n <= 6; n++) {
-    const b = document.createElement("button");
-    b.textContent = n;
-    b.dataset.preset = n;
-    b.addEventListener("click", () => {
+    presets.appendChild(el("button", { text: n, "data-preset": n, onclick: () => {
       const store = $("preset-store").checked;
       ptz(store ? "preset_set" : "preset_recall", { number: n });
       if (store) { $("preset-store").checked = false; showMessage(I18N.t("studio.ptz.stored", { n }), true); }
-    });
-    presets.appendChild(b);
+    } }));
   }
 }
 
@@ -134,12 +130,7 @@ async function addChapter() {
 
 // --- bookings -----------------------------------------------------------------------------
 
-function cell(text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text == null ? "–" : text;
-  if (cls) td.className = cls;
-  return td;
-}
+function cell(text, cls) { return el("td", text == null ? "–" : text, cls); }
 
 function timeOf(iso) { return iso.slice(11, 16); }
 
@@ -149,26 +140,20 @@ async function loadBookings() {
   const body = document.querySelector("#bookings tbody");
   body.replaceChildren();
   for (const b of data.bookings) {
-    const tr = document.createElement("tr");
-    tr.dataset.booking = b.id;
-    if (b.id === data.current) tr.className = "current";
-    const actions = document.createElement("td");
+    const tr = el("tr", { "data-booking": b.id, class: b.id === data.current ? "current" : null });
+    const actions = el("td");
     if (b.state === "booked") {
-      const cancel = document.createElement("button");
-      cancel.textContent = I18N.t("studio.book.cancel");
-      cancel.addEventListener("click", async () => {
+      actions.appendChild(el("button", { text: I18N.t("studio.book.cancel"), onclick: async () => {
         try { await api(`/api/studio/bookings/${b.id}`, { method: "DELETE" }); } catch (err) { showMessage(err.message); }
         loadBookings();
-      });
-      actions.appendChild(cancel);
+      } }));
     }
     tr.append(cell(`${timeOf(b.starts_at)}–${timeOf(b.ends_at)}`), cell(b.title), cell(b.teacher_name),
               cell(I18N.t("studio.booking." + b.state)), actions);
     body.appendChild(tr);
   }
   if (!data.bookings.length) {
-    const tr = document.createElement("tr");
-    const td = cell(I18N.t("studio.no_bookings"), "muted"); td.colSpan = 5; tr.appendChild(td); body.appendChild(tr);
+    body.appendChild(el("tr", {}, el("td", { class: "muted", colspan: 5, text: I18N.t("studio.no_bookings") })));
   }
 }
 
@@ -189,13 +174,10 @@ async function book(ev) {
 // --- review -------------------------------------------------------------------------------
 
 function actionButton(label, fn) {
-  const b = document.createElement("button");
-  b.textContent = I18N.t(label);
-  b.addEventListener("click", async () => {
+  return el("button", { text: I18N.t(label), onclick: async () => {
     try { await fn(); } catch (err) { showMessage(err.message); }
     loadRecordings();
-  });
-  return b;
+  } });
 }
 
 let editing = null;
@@ -245,9 +227,8 @@ async function loadRecordings() {
   const body = document.querySelector("#recordings tbody");
   body.replaceChildren();
   for (const r of data.recordings) {
-    const tr = document.createElement("tr");
-    tr.dataset.recording = r.id;
-    const actions = document.createElement("td");
+    const tr = el("tr", { "data-recording": r.id });
+    const actions = el("td");
     if (r.has_file) actions.appendChild(actionButton("studio.play", async () => {
       const player = $("player"); player.hidden = false;
       player.src = `/api/studio/recordings/${r.id}/media?v=${r.has_edit ? "edit" : "final"}`;
