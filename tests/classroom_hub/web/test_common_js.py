@@ -51,9 +51,15 @@ async def test_api_answers_and_errors(tmp_path: Path, system_mosquitto_url: str,
         got = await page.evaluate(CALL, ["/api/lesson/join", {"body": {"code": "1234"}, "login": False}])
         assert (got["status"], got["code"]) == (400, "invalid") and "student" in got["detail"]
 
-        # An answer that is not the hub's JSON: the status, no code.
+        # An answer that is not the hub's JSON (aiohttp's own 404 for an unknown path): the
+        # status, and the text as the detail.
+        async with http.get(f"{hub.url}/api/no-such-thing") as response:
+            assert response.status == 404
+            plain = response.content_type == "text/plain"
+            said = await response.text() if plain else (await response.json())["detail"]
         got = await page.evaluate(CALL, ["/api/no-such-thing", {}])
-        assert (got["name"], got["status"], got["code"]) == ("ApiError", 404, None)
+        assert (got["name"], got["status"], got["detail"]) == ("ApiError", 404, said.strip())
+        assert got["code"] is None if plain else got["code"]
 
         # el(): attributes and children, or a leaf's text and class.
         html = await page.evaluate("""() => [
