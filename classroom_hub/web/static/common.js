@@ -84,7 +84,8 @@ function el(tag, attrs, ...children) {
 
 // An answer of the hub that is not 2xx. status: the HTTP status; code: the body's "error" (null
 // when the body is not the hub's JSON); detail: the hub's explanation (its "detail"; "message"
-// from the routes that still answer that way), or null. A network failure is fetch's TypeError.
+// from routes that still answer that way; the text of a plain-text answer), or null.
+// A network failure is not an ApiError: it is fetch's TypeError, with no status.
 class ApiError extends Error {
   constructor(status, code, detail) {
     super(detail || code || String(status));
