@@ -4,8 +4,6 @@
 // until then, and after a technician revokes it, it explains how to pair it.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const el = Lesson.el;
 let socket = null;
 let shownStep = null;
 let shownCode = undefined;
@@ -77,20 +75,16 @@ function renderRoll(st) {
 // What this screen is to the hub: {display} when paired, {teacher} for a signed-in teacher,
 // null when not paired; throws when the hub cannot be reached.
 async function whoAmI() {
-  const res = await fetch("/api/display");
-  if (res.status === 401) return null;
-  if (!res.ok) throw new Error(String(res.status));
-  return res.json();
+  try { return await api("/api/display", { login: false }); } catch (err) { if (err.status === 401) return null; throw err; }
 }
 
 async function pairWith(code) {
   $("pair-error").textContent = "";
-  let res, body;
-  try {
-    res = await fetch("/api/display/pair", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
-    body = await res.json();
-  } catch (e) { $("pair-error").textContent = I18N.t("display.pair.error.network"); return false; }
-  if (!res.ok) { $("pair-error").textContent = I18N.t("display.pair.error." + (body.error === "invalid" ? "bad_code" : body.error)); return false; }
+  try { await api("/api/display/pair", { body: { code }, login: false }); } catch (err) {
+    const why = !err.code ? "network" : err.code === "invalid" ? "bad_code" : err.code;
+    $("pair-error").textContent = I18N.t("display.pair.error." + why);
+    return false;
+  }
   return true;
 }
 

@@ -5,36 +5,16 @@
 //   download CSV, and the EMERGENCY STOP of every robot;
 // - tablet (/join): the run the teacher shares, live and read-only ("data share"), no account.
 (() => {
-  const h = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (k === "text") node.textContent = v; else if (k === "i18n") node.dataset.i18n = v; else node.setAttribute(k, v);
-    }
-    node.append(...children);
-    return node;
-  };
   const t = (key, vars) => I18N.t(key, vars);
-  const wsUrl = path => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 
   async function ready() {
-    document.head.append(h("link", { rel: "stylesheet", href: "/static/experiment.css" }));
+    document.head.append(el("link", { rel: "stylesheet", href: "/static/experiment.css" }));
     if (!window.LabChart) {
       await new Promise((resolve, reject) => {
         document.head.append(Object.assign(document.createElement("script"), { src: "/static/labchart.js", onload: resolve, onerror: reject }));
       });
     }
-    if (!Object.keys(I18N.strings).length) await I18N.load();
-  }
-
-  function live(path, onMessage, onOpen) {
-    let delay = 500;
-    const open = () => {
-      const ws = new WebSocket(wsUrl(path));
-      ws.onopen = () => { delay = 500; if (onOpen) onOpen(); };
-      ws.onmessage = e => onMessage(JSON.parse(e.data));
-      ws.onclose = () => setTimeout(open, (delay = Math.min(delay * 2, 10000)));
-    };
-    open();
+    await I18N.load();
   }
 
   function series(run, key) {
@@ -45,13 +25,13 @@
   // --- the tablet: data share ----------------------------------------------------------------
 
   async function tablet(main) {
-    const sensor = h("select");
-    const canvas = h("canvas");
-    const values = h("div", { class: "xp-values" });
-    const title = h("h2");
-    const card = h("section", { class: "card xp", id: "data-share", hidden: "" },
-      h("div", { class: "muted", i18n: "lab.share.title" }), title, values,
-      h("div", { class: "xp-row" }, h("label", {}, h("span", { i18n: "lab.sensor" }), sensor)), canvas);
+    const sensor = el("select");
+    const canvas = el("canvas");
+    const values = el("div", { class: "xp-values" });
+    const title = el("h2");
+    const card = el("section", { class: "card xp", id: "data-share", hidden: "" },
+      el("div", { class: "muted", "data-i18n": "lab.share.title" }), title, values,
+      el("div", { class: "xp-row" }, el("label", {}, el("span", { "data-i18n": "lab.sensor" }), sensor)), canvas);
     main.append(card);
     I18N.apply(card);
     const chart = new LabChart(canvas, { empty: () => t("lab.no_data") });
@@ -62,11 +42,11 @@
       chart.set({ series: series(run, key), unit: run.units[run.sensors.indexOf(key)] || "",
                   notes: run.annotations || [] });
       const last = run.samples[run.samples.length - 1];
-      values.replaceChildren(...run.sensors.map((k, i) => h("span", { "data-sensor": k,
+      values.replaceChildren(...run.sensors.map((k, i) => el("span", { "data-sensor": k,
         text: `${t("lab.sensor." + k)}: ${last && last[i + 1] != null ? (+last[i + 1]).toFixed(2) : "–"} ${run.units[i]}` })));
     };
     sensor.onchange = draw;
-    live("/ws/lab/share", m => {
+    live("/ws/lab/share", { onMessage: m => {
       if (m.type === "share") {
         run = m.run;
         card.hidden = !run;
@@ -82,34 +62,27 @@
         run.annotations = (run.annotations || []).concat([m.annotation]);
         draw();
       }
-    });
+    } });
   }
 
   // --- the teacher ---------------------------------------------------------------------------
 
-  async function api(path, body) {
-    const res = await fetch(path, body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    const out = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(out.detail || out.error || String(res.status));
-    return out;
-  }
-
   async function teacher(main) {
-    const kit = h("select"), boxes = h("div", { class: "xp-boxes" }), rate = h("input", { type: "number", value: "1", min: "0.1", max: "50", step: "0.1" });
-    const name = h("input", { maxlength: "80" }), start = h("input", { maxlength: "60", "data-i18n-placeholder": "lab.run.start_placeholder" });
-    const pre = h("input", { type: "number", value: "0", min: "0", max: "600" }), duration = h("input", { type: "number", min: "0" });
-    const go = h("button", { class: "xp-go", type: "button", i18n: "lab.run.begin" });
-    const stop = h("button", { type: "button", i18n: "lab.run.end" }), share = h("button", { type: "button" });
-    const csv = h("a", { text: "CSV" }), status = h("div", { class: "xp-note", id: "xp-status" });
-    const sensor = h("select"), canvas = h("canvas");
-    const estop = h("button", { class: "xp-estop", type: "button", i18n: "lab.estop" }), estopNote = h("span", { class: "xp-note", id: "xp-estop-note" });
-    const label = (key, input) => h("label", {}, h("span", { i18n: key }), input);
-    const card = h("details", { class: "card xp", id: "experiment", open: "" },
-      h("summary", { i18n: "lab.teacher.title" }),
-      h("div", { class: "xp-row" }, estop, estopNote),
-      h("div", { class: "xp-row" }, label("lab.run.name", name), label("lab.kit", kit), label("lab.run.rate", rate),
+    const kit = el("select"), boxes = el("div", { class: "xp-boxes" }), rate = el("input", { type: "number", value: "1", min: "0.1", max: "50", step: "0.1" });
+    const name = el("input", { maxlength: "80" }), start = el("input", { maxlength: "60", "data-i18n-placeholder": "lab.run.start_placeholder" });
+    const pre = el("input", { type: "number", value: "0", min: "0", max: "600" }), duration = el("input", { type: "number", min: "0" });
+    const go = el("button", { class: "xp-go", type: "button", "data-i18n": "lab.run.begin" });
+    const stop = el("button", { type: "button", "data-i18n": "lab.run.end" }), share = el("button", { type: "button" });
+    const csv = el("a", { text: "CSV" }), status = el("div", { class: "xp-note", id: "xp-status" });
+    const sensor = el("select"), canvas = el("canvas");
+    const estop = el("button", { class: "xp-estop", type: "button", "data-i18n": "lab.estop" }), estopNote = el("span", { class: "xp-note", id: "xp-estop-note" });
+    const label = (key, input) => el("label", {}, el("span", { "data-i18n": key }), input);
+    const card = el("details", { class: "card xp", id: "experiment", open: "" },
+      el("summary", { "data-i18n": "lab.teacher.title" }),
+      el("div", { class: "xp-row" }, estop, estopNote),
+      el("div", { class: "xp-row" }, label("lab.run.name", name), label("lab.kit", kit), label("lab.run.rate", rate),
         label("lab.run.start", start), label("lab.run.pretrigger", pre), label("lab.run.duration", duration), go),
-      boxes, status, h("div", { class: "xp-row" }, label("lab.sensor", sensor), stop, share, csv), canvas);
+      boxes, status, el("div", { class: "xp-row" }, label("lab.sensor", sensor), stop, share, csv), canvas);
     main.append(card);
     I18N.apply(card);
     const chart = new LabChart(canvas, { empty: () => t("lab.no_data") });
@@ -118,8 +91,8 @@
 
     const fillBoxes = () => {
       const keys = sources.get(kit.value) || [];
-      boxes.replaceChildren(...keys.map(k => h("label", {}, Object.assign(h("input", { type: "checkbox", value: k }),
-        { checked: k === "ph" || k === "distance" }), h("span", { text: t("lab.sensor." + k) }))));
+      boxes.replaceChildren(...keys.map(k => el("label", {}, Object.assign(el("input", { type: "checkbox", value: k }),
+        { checked: k === "ph" || k === "distance" }), el("span", { text: t("lab.sensor." + k) }))));
     };
     const draw = () => {
       stop.hidden = !run || run.state === "stopped";
@@ -140,25 +113,25 @@
     sensor.onchange = draw;
     go.onclick = async () => {
       try {
-        const made = await api("/api/lab/runs", {
+        const made = await api("/api/lab/runs", { body: {
           name: name.value || t("lab.run.default_name"), kit_id: kit.value, sample_rate_hz: Number(rate.value),
           sensors: [...boxes.querySelectorAll("input:checked")].map(i => i.value), start_condition: start.value.trim() || null,
           pretrigger_s: Number(pre.value) || 0, duration_s: Number(duration.value) || null,
-        });
+        } });
         choose(await api(`/api/lab/runs/${made.id}`));
       } catch (err) { status.textContent = err.message; }
     };
-    stop.onclick = () => run && api(`/api/lab/runs/${run.id}/stop`, {}).catch(err => { status.textContent = err.message; });
-    share.onclick = () => run && api(`/api/lab/runs/${run.id}/share`, { shared: !run.shared }).catch(err => { status.textContent = err.message; });
+    stop.onclick = () => run && api(`/api/lab/runs/${run.id}/stop`, { body: {} }).catch(err => { status.textContent = err.message; });
+    share.onclick = () => run && api(`/api/lab/runs/${run.id}/share`, { body: { shared: !run.shared } }).catch(err => { status.textContent = err.message; });
     estop.onclick = async () => {
       estop.disabled = true;
       try {
-        const out = await api("/api/lab/estop", {});
+        const out = await api("/api/lab/estop", { body: {} });
         estopNote.textContent = t(out.all_stopped ? "lab.estop.all_stopped" : "lab.estop.not_all", { n: out.results.length });
       } catch (err) { estopNote.textContent = err.message; }
       estop.disabled = false;
     };
-    live("/ws/lab", async m => {
+    live("/ws/lab", { onMessage: async m => {
       if (m.type === "snapshot") {
         sources.clear();
         for (const k of m.kits) sources.set(k.id, k.sensors);
@@ -177,7 +150,7 @@
         run.samples.push([m.t, ...m.values]);
         draw();
       }
-    });
+    } });
   }
 
   document.addEventListener("DOMContentLoaded", async () => {

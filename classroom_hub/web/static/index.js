@@ -2,14 +2,11 @@
 "use strict";
 (async () => {
   await I18N.load();
-  const res = await fetch("/healthz");
+  const res = await fetch("/healthz");  // not api(): 503 (a part is down) answers with the parts too
   const body = await res.json();
-  document.getElementById("health-summary").textContent = I18N.t(body.status === "ok" ? "health.ok" : "health.degraded");
-  const box = document.getElementById("health-parts");
+  $("health-summary").textContent = I18N.t(body.status === "ok" ? "health.ok" : "health.degraded");
+  const box = $("health-parts");
   for (const [part, state] of Object.entries(body.parts)) {
-    const span = document.createElement("span");
-    span.className = `pill state-${state}`;
-    span.textContent = `${I18N.t("part." + part)}: ${I18N.t("state." + state)}`;
-    box.appendChild(span);
+    box.appendChild(el("span", `${I18N.t("part." + part)}: ${I18N.t("state." + state)}`, `pill state-${state}`));
   }
 })();

@@ -3,8 +3,6 @@
 // (seat token, last revision and state, answers not yet confirmed) is kept in localStorage.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const el = Lesson.el;
 const saved = {
   get(k) { try { return JSON.parse(localStorage.getItem("lesson." + k)); } catch (e) { return null; } },
   set(k, v) { localStorage.setItem("lesson." + k, JSON.stringify(v)); },
@@ -40,13 +38,12 @@ function flash(text) {
 
 async function lookup(code) {
   $("code-error").textContent = "";
-  let res, body;
-  try {
-    res = await fetch(`/api/lesson/join?code=${encodeURIComponent(code)}`);
-    body = await res.json();
-  } catch (e) { $("code-error").textContent = t("join.error.network"); return; }
-  if (!res.ok) { $("code-error").textContent = t("join.error." + body.error); return; }
-  showNames(code, body);
+  let info;
+  try { info = await api(`/api/lesson/join?code=${encodeURIComponent(code)}`, { login: false }); } catch (err) {
+    $("code-error").textContent = t(err.code ? "join.error." + err.code : "join.error.network");
+    return;
+  }
+  showNames(code, info);
 }
 
 function showNames(code, info) {
@@ -73,12 +70,12 @@ async function choose(code, student, pin) {
     return;
   }
   $("name-error").textContent = "";
-  const res = await fetch("/api/lesson/join", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ code, student: student.id, client: clientId, pin }),
-  });
-  const body = await res.json();
-  if (!res.ok) { $("name-error").textContent = t("join.error." + body.error); return; }
+  let body;
+  try { body = await api("/api/lesson/join", { body: { code, student: student.id, client: clientId, pin }, login: false }); } catch (err) {
+    if (!err.code) throw err;
+    $("name-error").textContent = t("join.error." + err.code);
+    return;
+  }
   if (!seat || seat.run !== body.run) { saved.del("sync"); pending = {}; saved.set("pending", pending); }
   seat = { token: body.token, run: body.run, code, student: body.student };
   saved.set("seat", seat);

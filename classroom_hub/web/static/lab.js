@@ -2,7 +2,6 @@
 // The lab lead's page: kits with live sensors and outputs, alarms, calibration, limits and rules,
 // robots (program, run, stop, console) and the EMERGENCY STOP. Live over /ws/lab; the
 // experiments card is lab_runs.js. Everything is rendered from LAB.state.
-const $ = id => document.getElementById(id);
 const LAB = {
   state: { kits: [], alarms: [], robots: [], runs: [], sensors: {} },
   history: {},   // kit id -> sensor -> [[ts, value]] of the last 10 minutes, for the mini charts
@@ -13,12 +12,6 @@ const LAB = {
   onReady: [],   // run once the strings are loaded
 };
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text != null) node.textContent = text;
-  if (cls) node.className = cls;
-  return node;
-}
 function time(ts) { return ts ? new Date(ts * 1000).toLocaleString(I18N.lang === "vi" ? "vi-VN" : "en-GB") : "–"; }
 function fmt(value, key) {
   if (value == null) return "–";
@@ -36,32 +29,18 @@ function toast(text) {
   toastTimer = setTimeout(() => box.classList.remove("shown"), 4000);
 }
 
-async function api(path, options = {}) {
-  const init = { ...options };
-  if (options.body !== undefined) {
-    init.headers = { "Content-Type": "application/json" };
-    init.body = JSON.stringify(options.body);
-  }
-  const res = await fetch(path, init);
-  if (res.status === 401) { location.href = "/login?next=/lab"; throw new Error("login"); }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.detail || body.error || String(res.status));
-  return body;
-}
 async function act(call, done) {
   try { const out = await call(); if (done) toast(done); return out; } catch (err) { toast(err.message); return null; }
 }
 
 // --- live -----------------------------------------------------------------------------------
 
-function connect(delay = 500) {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/lab`);
-  ws.onopen = () => { $("live").textContent = I18N.t("lab.live"); delay = 500; };
-  ws.onclose = () => {
-    $("live").textContent = I18N.t("lab.reconnecting");
-    setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
-  };
-  ws.onmessage = event => receive(JSON.parse(event.data));
+function connect() {
+  live("/ws/lab", {
+    onMessage: receive,
+    onOpen: () => { $("live").textContent = I18N.t("lab.live"); },
+    onClose: () => { $("live").textContent = I18N.t("lab.reconnecting"); },
+  });
 }
 
 function upsert(list, item) {

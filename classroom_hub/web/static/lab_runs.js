@@ -1,7 +1,7 @@
 "use strict";
 // The experiments card of the lab page: start a run (by hand or on a condition, with a pre-trigger
 // buffer), watch it live, overlay runs, pick a range for statistics and a linear fit, annotate,
-// share with the tablets, download CSV. Uses lab.js (LAB, api, act, el, ...).
+// share with the tablets, download CSV. Uses common.js ($, el, api) and lab.js (LAB, act, ...).
 const RUNS = {
   loaded: new Map(),   // run id -> run with samples [[t, v1, v2...]]
   overlay: new Set(),  // run ids drawn together

@@ -11,19 +11,6 @@ Lesson.randomId = function (bytes = 12) {
   return btoa(String.fromCharCode(...a)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 };
 
-Lesson.el = function (tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c);
-  return e;
-};
-
 // The connection: keeps the state the hub owns, applies snapshots and deltas in revision
 // order, acknowledges them and the heartbeats, and reconnects with what it knows.
 class LessonSocket {
@@ -35,50 +22,37 @@ class LessonSocket {
     this.run = null;
     this.beatS = 2;
     this.clockOffset = 0;  // hub clock - our clock, in ms (tablet clocks are often wrong)
-    this.ws = null;
-    this.retry = 500;
+    this.conn = null;
     this.watchdog = null;
   }
   restore(saved) {
     if (saved && saved.run) { this.run = saved.run; this.rev = saved.rev || 0; this.state = saved.state || {}; }
   }
   open() {
-    this.stopped = false;
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/lesson?role=${this.role}`;
-    const ws = new WebSocket(url);
-    this.ws = ws;
-    ws.onopen = () => {
-      this.retry = 500;
-      const hello = this.handlers.hello ? this.handlers.hello(this) : null;
-      if (hello) this.send(hello);
-      this.status("online");
-      this.kick();
-    };
-    ws.onmessage = ev => { this.kick(); this.receive(JSON.parse(ev.data)); };
-    ws.onclose = () => {
-      if (this.ws !== ws || this.stopped) return;
-      clearTimeout(this.watchdog);
-      this.status("offline");
-      setTimeout(() => this.open(), this.retry);
-      this.retry = Math.min(this.retry * 2, 5000);
-    };
+    this.conn = live(`/ws/lesson?role=${this.role}`, {
+      maxDelay: 5000,
+      onOpen: () => {
+        const hello = this.handlers.hello ? this.handlers.hello(this) : null;
+        if (hello) this.send(hello);
+        this.status("online");
+        this.kick();
+      },
+      onMessage: msg => { this.kick(); this.receive(msg); },
+      onClose: () => { clearTimeout(this.watchdog); this.status("offline"); },
+    });
   }
   // For good (another screen took this seat, the student left): no reconnecting.
   stop() {
-    this.stopped = true;
     clearTimeout(this.watchdog);
-    if (this.ws) this.ws.close();
+    if (this.conn) this.conn.close();
   }
   // No message (not even a beat) for three beats: the Wi-Fi is gone; start over.
   kick() {
     clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => { if (this.ws) this.ws.close(); }, this.beatS * 3000 + 1000);
+    this.watchdog = setTimeout(() => { if (this.conn) this.conn.reconnect(); }, this.beatS * 3000 + 1000);
   }
   status(s) { if (this.handlers.status) this.handlers.status(s); }
-  send(msg) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(msg)); return true; }
-    return false;
-  }
+  send(msg) { return this.conn ? this.conn.send(msg) : false; }
   receive(msg) {
     if (msg.t === "welcome") {
       this.beatS = msg.beat_s || 2;
@@ -111,7 +85,6 @@ Lesson.Socket = LessonSocket;
 
 // Draw a step as tablets and the display show it (no answers: those come with the reveal).
 Lesson.renderStep = function (box, step) {
-  const el = Lesson.el;
   box.replaceChildren();
   if (!step) return;
   box.dataset.kind = step.kind;

@@ -3,8 +3,8 @@
 (async () => {
   await I18N.load();
   const q = new URLSearchParams(location.search);
-  document.getElementById("next").value = q.get("next") || "/";
+  $("next").value = q.get("next") || "/";
   const err = q.get("error");
   const min = Math.max(1, Math.ceil(Number(q.get("retry") || 60) / 60));
-  if (err) document.getElementById("error").textContent = I18N.t("login.error." + err, { min });
+  if (err) $("error").textContent = I18N.t("login.error." + err, { min });
 })();

@@ -2,12 +2,10 @@
 // The studio desk: live program preview, layouts, PTZ joystick, recording, bookings and review.
 // Live state comes over /ws/studio (status JSON + preview JPEGs); actions are REST calls,
 // except PTZ and layout which go over the socket (press-and-hold must be immediate).
-let ws = null;
+let conn = null;
 let lastStatus = null;
 let previewUrl = null;
 const held = new Set();
-
-const $ = id => document.getElementById(id);
 
 function showMessage(text, ok) {
   const box = $("message");
@@ -15,19 +13,8 @@ function showMessage(text, ok) {
   box.style.color = ok ? "var(--ok)" : "";
 }
 
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method, headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (res.status === 401) { location.href = "/login?next=/studio"; throw new Error("login"); }
-  const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : {};
-  if (!res.ok) throw new Error(data.message || data.error || res.statusText);
-  return data;
-}
-
 function send(msg) {
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  if (conn) conn.send(msg);
 }
 
 function hms(seconds) {
@@ -58,24 +45,20 @@ function renderStatus(st) {
 }
 
 function connect() {
-  const live = $("live");
-  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/studio`);
-  ws.binaryType = "blob";
-  ws.onopen = () => { live.textContent = I18N.t("studio.live"); };
-  ws.onmessage = ev => {
-    if (typeof ev.data !== "string") {
-      const url = URL.createObjectURL(ev.data);
-      $("preview").src = url;
-      if (previewUrl) URL.revokeObjectURL(previewUrl);
-      previewUrl = url;
-      return;
-    }
-    const msg = JSON.parse(ev.data);
-    if (msg.type === "status") renderStatus(msg);
-    else if (msg.type === "event") onEvent(msg.event);
-    else if (msg.type === "ptz_result" && !msg.ok) showMessage(I18N.t("studio.error.ptz") + ": " + msg.error);
-  };
-  ws.onclose = () => { live.textContent = I18N.t("studio.reconnecting"); setTimeout(connect, 2000); };
+  conn = live("/ws/studio", {
+    onMessage: msg => {
+      if (msg instanceof Blob) {  // a preview frame (JPEG)
+        const url = URL.createObjectURL(msg);
+        $("preview").src = url;
+        if (previewUrl) URL.revokeObjectURL(previewUrl);
+        previewUrl = url;
+      } else if (msg.type === "status") renderStatus(msg);
+      else if (msg.type === "event") onEvent(msg.event);
+      else if (msg.type === "ptz_result" && !msg.ok) showMessage(I18N.t("studio.error.ptz") + ": " + msg.error);
+    },
+    onOpen: () => { $("live").textContent = I18N.t("studio.live"); },
+    onClose: () => { $("live").textContent = I18N.t("studio.reconnecting"); },
+  });
 }
 
 function onEvent(ev) {
@@ -114,15 +97,11 @@ function setupPtz() {
   $("ptz-home").addEventListener("click", () => ptz("home"));
   const presets = $("presets");
   for (let n = 1; n <= 6; n++) {
-    const b = document.createElement("button");
-    b.textContent = n;
-    b.dataset.preset = n;
-    b.addEventListener("click", () => {
+    presets.appendChild(el("button", { text: n, "data-preset": n, onclick: () => {
       const store = $("preset-store").checked;
       ptz(store ? "preset_set" : "preset_recall", { number: n });
       if (store) { $("preset-store").checked = false; showMessage(I18N.t("studio.ptz.stored", { n }), true); }
-    });
-    presets.appendChild(b);
+    } }));
   }
 }
 
@@ -130,13 +109,13 @@ function setupPtz() {
 
 async function record() {
   showMessage("");
-  try { await api("POST", "/api/studio/record", {}); }
+  try { await api("/api/studio/record", { method: "POST", body: {} }); }
   catch (err) { showMessage(I18N.t("studio.error.record") + ": " + err.message); }
 }
 
 async function stop() {
   $("stop").disabled = true;
-  try { await api("POST", "/api/studio/stop"); showMessage(I18N.t("studio.saved"), true); }
+  try { await api("/api/studio/stop", { method: "POST" }); showMessage(I18N.t("studio.saved"), true); }
   catch (err) { showMessage(err.message); }
   loadRecordings();
 }
@@ -144,58 +123,48 @@ async function stop() {
 async function addChapter() {
   const title = $("chapter-title").value.trim();
   if (!title) return;
-  try { const c = await api("POST", "/api/studio/chapter", { title }); $("chapter-title").value = "";
+  try { const c = await api("/api/studio/chapter", { method: "POST", body: { title } }); $("chapter-title").value = "";
         showMessage(I18N.t("studio.chapter.added", { t: hms(c.at_s) }), true); }
   catch (err) { showMessage(err.message); }
 }
 
 // --- bookings -----------------------------------------------------------------------------
 
-function cell(text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text == null ? "–" : text;
-  if (cls) td.className = cls;
-  return td;
-}
+function cell(text, cls) { return el("td", text == null ? "–" : text, cls); }
 
 function timeOf(iso) { return iso.slice(11, 16); }
 
 async function loadBookings() {
-  const data = await api("GET", "/api/studio/bookings?cancelled=1");
+  const data = await api("/api/studio/bookings?cancelled=1");
   $("calendar-link").href = data.calendar;
   const body = document.querySelector("#bookings tbody");
   body.replaceChildren();
   for (const b of data.bookings) {
-    const tr = document.createElement("tr");
-    tr.dataset.booking = b.id;
-    if (b.id === data.current) tr.className = "current";
-    const actions = document.createElement("td");
+    const tr = el("tr", { "data-booking": b.id, class: b.id === data.current ? "current" : null });
+    const actions = el("td");
     if (b.state === "booked") {
-      const cancel = document.createElement("button");
-      cancel.textContent = I18N.t("studio.book.cancel");
-      cancel.addEventListener("click", async () => {
-        try { await api("DELETE", `/api/studio/bookings/${b.id}`); } catch (err) { showMessage(err.message); }
+      actions.appendChild(el("button", { text: I18N.t("studio.book.cancel"), onclick: async () => {
+        try { await api(`/api/studio/bookings/${b.id}`, { method: "DELETE" }); } catch (err) { showMessage(err.message); }
         loadBookings();
-      });
-      actions.appendChild(cancel);
+      } }));
     }
     tr.append(cell(`${timeOf(b.starts_at)}–${timeOf(b.ends_at)}`), cell(b.title), cell(b.teacher_name),
               cell(I18N.t("studio.booking." + b.state)), actions);
     body.appendChild(tr);
   }
   if (!data.bookings.length) {
-    const tr = document.createElement("tr");
-    const td = cell(I18N.t("studio.no_bookings"), "muted"); td.colSpan = 5; tr.appendChild(td); body.appendChild(tr);
+    body.appendChild(el("tr", {}, el("td", { class: "muted", colspan: 5, text: I18N.t("studio.no_bookings") })));
   }
 }
 
 async function book(ev) {
   ev.preventDefault();
   try {
-    await api("POST", "/api/studio/bookings", {
+    const booking = {
       title: $("book-title").value, teacher: $("book-teacher").value.trim(),
       starts_at: $("book-start").value, ends_at: $("book-end").value,
-    });
+    };
+    await api("/api/studio/bookings", { method: "POST", body: booking });
     $("book-form").reset();
     showMessage(I18N.t("studio.book.done"), true);
   } catch (err) { showMessage(I18N.t("studio.error.book") + ": " + err.message); }
@@ -205,13 +174,10 @@ async function book(ev) {
 // --- review -------------------------------------------------------------------------------
 
 function actionButton(label, fn) {
-  const b = document.createElement("button");
-  b.textContent = I18N.t(label);
-  b.addEventListener("click", async () => {
+  return el("button", { text: I18N.t(label), onclick: async () => {
     try { await fn(); } catch (err) { showMessage(err.message); }
     loadRecordings();
-  });
-  return b;
+  } });
 }
 
 let editing = null;
@@ -236,14 +202,14 @@ function edits() {
 
 async function saveEdits(ev) {
   if (ev) ev.preventDefault();
-  try { await api("PATCH", `/api/studio/recordings/${editing}`, edits()); showMessage(I18N.t("studio.edit.saved"), true); }
+  try { await api(`/api/studio/recordings/${editing}`, { method: "PATCH", body: edits() }); showMessage(I18N.t("studio.edit.saved"), true); }
   catch (err) { showMessage(err.message); throw err; }
   loadRecordings();
 }
 
 async function submitEdits() {
   await saveEdits();
-  try { await api("POST", `/api/studio/recordings/${editing}/submit`); $("edit-form").hidden = true;
+  try { await api(`/api/studio/recordings/${editing}/submit`, { method: "POST" }); $("edit-form").hidden = true;
         showMessage(I18N.t("studio.edit.submitted"), true); }
   catch (err) { showMessage(err.message); }
   loadRecordings();
@@ -257,13 +223,12 @@ function uploadText(u) {
 }
 
 async function loadRecordings() {
-  const data = await api("GET", "/api/studio/recordings");
+  const data = await api("/api/studio/recordings");
   const body = document.querySelector("#recordings tbody");
   body.replaceChildren();
   for (const r of data.recordings) {
-    const tr = document.createElement("tr");
-    tr.dataset.recording = r.id;
-    const actions = document.createElement("td");
+    const tr = el("tr", { "data-recording": r.id });
+    const actions = el("td");
     if (r.has_file) actions.appendChild(actionButton("studio.play", async () => {
       const player = $("player"); player.hidden = false;
       player.src = `/api/studio/recordings/${r.id}/media?v=${r.has_edit ? "edit" : "final"}`;
@@ -274,14 +239,14 @@ async function loadRecordings() {
     if (r.state === "rejected" && r.review_comment) tr.title = r.review_comment;
     if (r.state === "submitted") {
       actions.appendChild(actionButton("studio.approve", () =>
-        api("POST", `/api/studio/recordings/${r.id}/review`, { decision: "approve" })));
+        api(`/api/studio/recordings/${r.id}/review`, { method: "POST", body: { decision: "approve" } })));
       actions.appendChild(actionButton("studio.reject", async () => {
         const comment = prompt(I18N.t("studio.reject_why"));
-        if (comment) await api("POST", `/api/studio/recordings/${r.id}/review`, { decision: "reject", comment });
+        if (comment) await api(`/api/studio/recordings/${r.id}/review`, { method: "POST", body: { decision: "reject", comment } });
       }));
     }
     if (r.state === "approved") actions.appendChild(actionButton("studio.publish", () =>
-      api("POST", `/api/studio/recordings/${r.id}/publish`)));
+      api(`/api/studio/recordings/${r.id}/publish`, { method: "POST" })));
     let state = I18N.t("studio.state." + r.state) + (r.partial ? " · " + I18N.t("studio.partial_short") : "");
     if (r.state === "published" && r.upload) state += " · " + uploadText(r.upload);  // on its way to the materials bank
     tr.append(cell(new Date(r.started_at * 1000).toLocaleString()), cell(r.title), cell(r.teacher_name),

@@ -2,31 +2,13 @@
 // The teachers' studio booking page: free and taken slots of the coming two weeks, booking one
 // (title, subject, grade, camera presets), cancelling one's own, and one's recordings in review.
 // Reads GET /api/studio/slots and /api/studio/recordings; books with POST /api/studio/bookings.
-const $ = id => document.getElementById(id);
 const t = (key, vars) => I18N.t(key, vars);
 let chosen = null;
 let cameras = [];
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text != null) node.textContent = text;
-  if (cls) node.className = cls;
-  return node;
-}
-
 function showMessage(text, ok) {
   $("message").textContent = text || "";
   $("message").style.color = ok ? "var(--ok)" : "";
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method, headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
-  if (res.status === 401) { location.href = "/login?next=/studio/book"; throw new Error("login"); }
-  const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : {};
-  if (!res.ok) throw new Error(data.message || data.error || res.statusText);
-  return data;
 }
 
 const locale = () => (I18N.lang === "vi" ? "vi-VN" : "en-GB");
@@ -65,7 +47,7 @@ function slotNode(slot) {
 }
 
 async function loadSlots() {
-  const data = await api("GET", "/api/studio/slots?days=14");
+  const data = await api("/api/studio/slots?days=14");
   cameras = data.cameras;
   $("slots-help").textContent = t("studio.book.help", { minutes: data.slot_minutes, buffer: data.buffer_minutes });
   $("days").replaceChildren(...data.days.map(day => {
@@ -115,10 +97,11 @@ async function book(ev) {
   const presets = {};
   document.querySelectorAll("#presets select").forEach(s => { if (s.value) presets[s.dataset.camera] = Number(s.value); });
   try {
-    await api("POST", "/api/studio/bookings", {
+    const booking = {
       title: $("book-title").value.trim(), subject: $("book-subject").value.trim() || null,
       grade: $("book-grade").value.trim() || null, starts_at: chosen.starts_at, ends_at: chosen.ends_at, presets,
-    });
+    };
+    await api("/api/studio/bookings", { method: "POST", body: booking });
     $("book-form").reset();
     closeForm();
     showMessage(t("studio.book.done"), true);
@@ -137,7 +120,7 @@ function renderMine(mine) {
     cancel.type = "button";
     cancel.addEventListener("click", async () => {
       if (!confirm(t("studio.book.cancel_confirm", { title: b.title }))) return;
-      try { await api("DELETE", `/api/studio/bookings/${encodeURIComponent(b.id)}`); showMessage(t("studio.book.cancelled"), true); }
+      try { await api(`/api/studio/bookings/${encodeURIComponent(b.id)}`, { method: "DELETE" }); showMessage(t("studio.book.cancelled"), true); }
       catch (err) { showMessage(err.message); }
       await loadSlots();
     });
@@ -162,7 +145,7 @@ function upload(u) {
 }
 
 async function loadRecordings() {
-  const data = await api("GET", "/api/studio/recordings");
+  const data = await api("/api/studio/recordings");
   $("recordings").tBodies[0].replaceChildren(...data.recordings.map(r => {
     const tr = el("tr");
     tr.dataset.recording = r.id;

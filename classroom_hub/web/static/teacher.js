@@ -2,8 +2,6 @@
 // tablets, run questions, watch every student, end with a summary.
 "use strict";
 
-const $ = id => document.getElementById(id);
-const el = Lesson.el;
 const t = (key, vars) => I18N.t(key, vars);
 let socket = null;
 let manifest = null;       // the whole lesson (with answers and notes) from /api/lessons/<hash>
@@ -34,12 +32,10 @@ function view(name) {
 // --- before the lesson ----------------------------------------------------------------------
 
 async function loadChoices() {
-  const [classes, list] = await Promise.all([fetch("/api/classes"), fetch("/api/lessons")]);
-  if (classes.status === 401) { location.href = "/login?next=/teacher"; return; }
-  const classSelect = $("class-select");
-  classSelect.replaceChildren(...(await classes.json()).map(c =>
+  const [classes, list] = await Promise.all([api("/api/classes"), api("/api/lessons")]);
+  $("class-select").replaceChildren(...classes.map(c =>
     el("option", { value: c.id, text: `${c.title} (${t("teacher.n_students", { n: c.students })})` })));
-  lessons = await list.json();
+  lessons = list;
   $("lesson-select").replaceChildren(...lessons.map(l =>
     el("option", { value: l.id, text: `${l.title} - ${t("teacher.grade", { n: l.grade })}` })));
   describeLesson();
@@ -55,8 +51,7 @@ function describeLesson() {
 async function ensureManifest(hash) {
   if (manifestHash === hash) return;
   manifestHash = hash;
-  const res = await fetch(`/api/lessons/${hash}`);
-  manifest = res.ok ? (await res.json()).manifest : null;
+  manifest = await api(`/api/lessons/${hash}`).then(body => body.manifest, () => null);
   render();
 }
 

@@ -16,32 +16,13 @@ const DEFAULT_ARGS = {
   input: { source: "hdmi1" }, mute: { on: true },
 };
 
-const $ = id => document.getElementById(id);
-
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text != null) node.textContent = text;
-  if (cls) node.className = cls;
-  return node;
-}
-
 function cell(text, cls) { return el("td", text == null || text === "" ? "–" : text, cls); }
 
 function time(ts) { return ts ? new Date(ts * 1000).toLocaleString(I18N.lang === "vi" ? "vi-VN" : "en-GB") : "–"; }
 
 function byId(a, b) { return a.localeCompare(b, undefined, { numeric: true }); }
 
-async function api(path, options) {
-  const res = await fetch(path, options);
-  if (res.status === 401) { location.href = "/login?next=/tech"; throw new Error("login"); }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.detail || body.error || String(res.status));
-  return body;
-}
-
-function post(path, body) {
-  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-}
+function post(path, body) { return api(path, { method: "POST", body }); }
 
 // --- devices ------------------------------------------------------------------------------
 
@@ -386,18 +367,6 @@ async function loadSide() {
   }));
 }
 
-// --- live sockets -------------------------------------------------------------------------
-
-function socket(path, onMessage, onState) {
-  const connect = () => {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`);
-    ws.onopen = () => onState && onState(true);
-    ws.onmessage = ev => onMessage(JSON.parse(ev.data));
-    ws.onclose = () => { onState && onState(false); setTimeout(connect, 2000); };
-  };
-  connect();
-}
-
 (async () => {
   await I18N.load();
   $("filter-kind").addEventListener("change", render);
@@ -411,17 +380,21 @@ function socket(path, onMessage, onState) {
   $("alarm-history-box").addEventListener("toggle", loadAlarmHistory);
   $("group-message").value = I18N.t("fleet.message.default");
   fillGroupCommands();
-  socket("/ws/devices", msg => {
-    if (msg.type === "snapshot") { devices.clear(); msg.devices.forEach(d => devices.set(d.id, d)); }
-    else if (msg.type === "device") devices.set(msg.device.id, msg.device);
-    scheduleRender();
-  }, up => { $("live").textContent = I18N.t(up ? "tech.live" : "tech.reconnecting"); });
-  socket("/ws/fleet", msg => {
+  live("/ws/devices", {
+    onMessage: msg => {
+      if (msg.type === "snapshot") { devices.clear(); msg.devices.forEach(d => devices.set(d.id, d)); }
+      else if (msg.type === "device") devices.set(msg.device.id, msg.device);
+      scheduleRender();
+    },
+    onOpen: () => { $("live").textContent = I18N.t("tech.live"); },
+    onClose: () => { $("live").textContent = I18N.t("tech.reconnecting"); },
+  });
+  live("/ws/fleet", { onMessage: msg => {
     if (msg.type === "alarms") { alarms.clear(); msg.active.forEach(a => alarms.set(a.id, a)); }
     else if (msg.type === "alarm") { if (msg.alarm.active) alarms.set(msg.alarm.id, msg.alarm); else alarms.delete(msg.alarm.id); }
     renderAlarms();
     loadAlarmHistory();
-  });
+  } });
   loadSide();
   loadScenes();
   PushPanel.start();  // tech_push.js

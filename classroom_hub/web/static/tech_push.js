@@ -4,28 +4,12 @@
 // Reads GET /api/push and /api/push/quarantine; "push now" is POST /api/push/now.
 // tech.js calls PushPanel.start() once the language catalog is loaded.
 const PushPanel = (() => {
-  const $ = id => document.getElementById(id);
   const STREAMS = ["statements", "readings", "device_events"];
   let timers = [];
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text != null) node.textContent = text;
-    if (cls) node.className = cls;
-    return node;
-  }
 
   function td(text, cls) { return el("td", text == null || text === "" ? "–" : text, cls); }
 
   function clock(ts) { return new Date(ts * 1000).toLocaleTimeString(I18N.lang === "vi" ? "vi-VN" : "en-GB"); }
-
-  async function call(path, options) {
-    const res = await fetch(path, options);
-    if (res.status === 401) { location.href = "/login?next=/tech"; throw new Error("login"); }
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(body.detail || body.error || String(res.status));
-    return body;
-  }
 
   function state(d) {
     const saved = d.state.startsWith("saved");
@@ -82,7 +66,7 @@ const PushPanel = (() => {
 
   async function refresh() {
     try {
-      const [report, quarantine] = await Promise.all([call("/api/push"), call("/api/push/quarantine?limit=100")]);
+      const [report, quarantine] = await Promise.all([api("/api/push"), api("/api/push/quarantine?limit=100")]);
       renderDestinations(report);
       renderQuarantine(quarantine.quarantined);
       $("push-error").textContent = "";
@@ -96,7 +80,7 @@ const PushPanel = (() => {
     const button = $("push-now");
     button.disabled = true;
     try {
-      const body = await call("/api/push/now", { method: "POST" });
+      const body = await api("/api/push/now", { method: "POST" });
       $("push-now-result").textContent = I18N.t("tech.push.now_done", { names: body.woken.join(", ") || "–" });
     } catch (err) {
       $("push-now-result").textContent = I18N.t("tech.push.unavailable", { error: err.message });
