@@ -150,7 +150,14 @@ def first_problem(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {first['msg'].removeprefix('Value error, ')}{more}"
+    return printable(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}")
+
+
+def printable(text: str) -> str:
+    """``text`` with its unprintable characters escaped (``\\n``, ``\\x1b``): field names come from
+    the sender, and a newline or terminal escape in one must not break a log line or recolour a
+    technician's console."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # Compiled once: validate_json on these is the hot path of telemetry ingest.

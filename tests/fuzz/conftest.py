@@ -40,10 +40,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: in the slow run every fuzz test is a slow test
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if profile.current() != "slow":
-        return
     for item in items:
-        if item.nodeid.startswith("tests/fuzz/"):
+        if not item.nodeid.startswith("tests/fuzz/"):
+            continue
+        # Inputs of hundreds of kB are the point here; hypothesis warns when it prints one.
+        item.add_marker(
+            pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
+        )
+        if profile.current() == "slow":
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 

@@ -168,6 +168,12 @@ def test_a_status_with_nan_in_an_extra_field_is_refused() -> None:
     assert first_problem(caught.value) == "volume: nan is not a number JSON allows"
 
 
+def test_a_field_name_with_a_line_break_stays_on_one_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        COMMAND.validate_json(b'{"name": "power", "expires_at": 4000000000, "\\n\\u001b[2J": 1}')
+    assert first_problem(caught.value) == "\\n\\x1b[2J: Extra inputs are not permitted"
+
+
 def test_a_command_that_never_expires_is_refused() -> None:
     for bad in (b"Infinity", b"NaN", b"1e400"):
         with pytest.raises(ValidationError) as caught:
@@ -342,7 +348,7 @@ def _with_id(payload: bytes, command_id: str) -> bytes:
     """The fuzzed reply, answering the command in flight when it is a JSON object."""
     try:
         reply = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return payload
     if not isinstance(reply, dict):
         return payload
