@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config.settings import DEVICE_KINDS, HubSettings
 
@@ -35,11 +35,34 @@ def load_settings(path: Path | str) -> HubSettings:
         raise ConfigError(path, [f"not UTF-8 text (byte {err.start})"]) from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(path, [f"not valid TOML: {err}"]) from err
+    except RecursionError as err:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(path, ["not valid TOML: nested too deeply"]) from err
+    # pydantic-settings reads keyword arguments starting with "_" as its own options
+    # (_env_file, _secrets_dir, _cli_parse_args...): from a room file they are unknown fields.
+    private = [f"{_dotted([key])}: unknown field (a typo?)" for key in raw if key.startswith("_")]
+    if private:
+        raise ConfigError(path, private)
     # Relative data directories are relative to where the hub is started, like every CLI tool.
     try:
-        return HubSettings(**raw)
+        settings = HubSettings(**raw)
     except ValidationError as err:
         raise ConfigError(path, [_describe(e, raw) for e in err.errors()]) from err
+    unusable = [f"{_dotted(loc)}: a path cannot hold the character U+0000" for loc in _nul_paths(settings, [])]
+    if unusable:
+        raise ConfigError(path, unusable)
+    return settings
+
+
+def _nul_paths(value: Any, loc: list[Any]) -> Iterator[list[Any]]:
+    """Where a path holds U+0000, which pydantic accepts and every file system call refuses."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _nul_paths(getattr(value, name), [*loc, name])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, [*loc, index])
+    elif isinstance(value, Path) and "\x00" in str(value):
+        yield loc
 
 
 def _describe(error: Any, raw: dict[str, Any]) -> str:
@@ -72,7 +95,10 @@ def _dotted(loc: list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            # A key is the file's text: escaped unless printable, so "\x85" or an ANSI escape
+            # cannot break or recolour the technician's terminal.
+            name = str(part) if str(part).isprintable() else ascii(str(part))
+            out += ("." if out else "") + name
     return out
 
 

@@ -7,6 +7,7 @@ One TOML file per room; every field can be overridden by an environment variable
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 # Ids travel in MQTT topics and URLs: keep them to characters safe in both.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)
+_NUMBER_SPEC = re.compile(r"^0?[0-9]?d?$")  # the "02d" of T{:02d}
 
 RoomKind = Literal["classroom", "stem_lab", "studio"]
 DISPLAY_BAUDRATE = 9600  # RS-232 speed of interactive panels unless the room file says otherwise
@@ -24,7 +26,8 @@ DISPLAY_BAUDRATE = 9600  # RS-232 speed of interactive panels unless the room fi
 class Option(BaseModel):
     """Base of every option model: unknown keys are typos, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML writes inf and nan: a timeout of inf never fires, a backoff of inf never reconnects.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- transports --------------------------------------------------------------------------
@@ -87,6 +90,12 @@ class DeviceBase(Option):
                 raise ValueError(f"id {self.id!r} must match {ID_PATTERN}")
         else:
             try:
+                # Only the number itself, as {} or {:02d}: "{0.x}" or "{0[0]}" would raise what
+                # pydantic does not report, and "{:>999999999}" would allocate a gigabyte.
+                for _, name, spec, conversion in string.Formatter().parse(self.id):
+                    if name is not None and (name not in ("", "0") or conversion or not _NUMBER_SPEC.match(spec or "")):
+                        field = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+                        raise ValueError(f"{{{field}}} is not the number")
                 sample = self.id.format(self.count)
             except (IndexError, KeyError, ValueError) as err:
                 raise ValueError(f"with count={self.count}, id must be a template such as 'T{{:02d}}' ({err})") from err

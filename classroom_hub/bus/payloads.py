@@ -8,11 +8,12 @@ must not be cut off by an older hub) but reject impossible values.
 from __future__ import annotations
 
 import math
+import sys
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 # 2020-01-01 .. 2100-01-01: a device clock outside this range has not been set.
@@ -25,8 +26,38 @@ def _plausible_ts(value: float | None) -> float | None:
     return value
 
 
+_MAX_INT = int(sys.float_info.max)
+
+
+def _finite_json(value: Any) -> Any:
+    """Free-form JSON from a device goes to the store, the central database (jsonb) and the
+    pages' ``JSON.parse``, none of which takes NaN, Infinity or a number beyond a double
+    (``1e400``); pydantic's JSON parser lets all three through."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{key}" if where else str(key), child) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{item} is not a number JSON allows{_at(where)}")
+        elif isinstance(item, int) and abs(item) > _MAX_INT:
+            raise ValueError(f"a {item.bit_length()}-bit integer is beyond any double{_at(where)}")
+    return value
+
+
+def _at(where: str) -> str:
+    return f" (at {where})" if where else ""
+
+
+FiniteJson = Annotated[Any, AfterValidator(_finite_json)]
+
+
 class FromDevice(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
+
+    __pydantic_extra__: dict[str, FiniteJson]
 
 
 class DeviceStatus(FromDevice):
@@ -75,7 +106,7 @@ class DeviceEvent(FromDevice):
 
     type: str = Field(pattern=KEY_PATTERN)
     ts: float | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, FiniteJson] = Field(default_factory=dict)
 
     _ts = field_validator("ts")(_plausible_ts)
 
@@ -89,9 +120,9 @@ class Command(BaseModel):
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     name: str = Field(pattern=KEY_PATTERN)
-    args: dict[str, Any] = Field(default_factory=dict)
-    sent_at: float = Field(default_factory=time.time)
-    expires_at: float
+    args: dict[str, FiniteJson] = Field(default_factory=dict)
+    sent_at: float = Field(default_factory=time.time, allow_inf_nan=False)
+    expires_at: float = Field(allow_inf_nan=False)  # NaN or Infinity would never expire
 
 
 class Reply(FromDevice):
@@ -99,9 +130,9 @@ class Reply(FromDevice):
 
     id: str = Field(min_length=1, max_length=64)
     ok: bool
-    result: dict[str, Any] | None = None
+    result: dict[str, FiniteJson] | None = None
     error: str | None = Field(None, max_length=500)
-    ts: float | None = None
+    ts: float | None = Field(None, allow_inf_nan=False)
 
 
 class HubStatus(BaseModel):
@@ -119,7 +150,14 @@ def first_problem(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return printable(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}")
+
+
+def printable(text: str) -> str:
+    """``text`` with its unprintable characters escaped (``\\n``, ``\\x1b``): field names come from
+    the sender, and a newline or terminal escape in one must not break a log line or recolour a
+    technician's console."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # Compiled once: validate_json on these is the hot path of telemetry ingest.

@@ -320,6 +320,8 @@ def parse_manifest(data: bytes, file: str) -> Lesson:
         ) from err
     except ValueError as err:
         raise LessonError([Problem(file, "", f"not valid JSON: {err}")]) from err
+    except RecursionError as err:  # the json module recurses once per [ or {
+        raise LessonError([Problem(file, "", "not valid JSON: nested too deeply")]) from err
     if not isinstance(raw, dict):
         raise LessonError([Problem(file, "", "must hold one JSON object {...}")])
     try:

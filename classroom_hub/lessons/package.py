@@ -13,6 +13,7 @@ Nothing here touches the event loop: the hub calls it through an executor.
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import posixpath
 import stat
@@ -32,9 +33,10 @@ from classroom_hub.lessons.manifest import Lesson, SlideStep, parse_manifest
 from classroom_hub.lessons.paths import MANIFEST_NAME, check_package_path, is_ignored
 
 _CHUNK = 1 << 20
-# OSError: unreadable file; zlib.error: corrupt data; NotImplementedError: unknown zip compression
-# method; RuntimeError: an encrypted zip entry.
-_READ_ERRORS = (OSError, zlib.error, zipfile.LargeZipFile, NotImplementedError, RuntimeError)
+# OSError: unreadable file (and corrupt bzip2 data); zlib.error, lzma.LZMAError: corrupt data;
+# EOFError: compressed data cut short; NotImplementedError: unknown zip compression method;
+# RuntimeError: an encrypted zip entry.
+_READ_ERRORS = (OSError, zlib.error, lzma.LZMAError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,9 @@ def load_package(source: Path | str, limits: PackageLimits = DEFAULT_LIMITS) -> 
             return _check(source, name, entries, problems, _ZipReader(archive), limits)
     except zipfile.BadZipFile as err:
         raise LessonError([Problem(source.name, "", f"not a lesson folder nor a valid .zip file ({err})")]) from err
+    except UnicodeDecodeError as err:  # zipfile decodes a name flagged UTF-8 (bit 11) while opening
+        why = f"holds an entry whose name {bytes(err.object)!r} is flagged UTF-8 but is not"
+        raise LessonError([Problem(source.name, "", why)]) from err
     except _READ_ERRORS as err:
         raise LessonError([Problem(source.name, "", f"cannot be read: {err}")]) from err
 
@@ -220,7 +225,8 @@ def _list_folder(root: Path, limits: PackageLimits) -> tuple[str, list[_Entry], 
 
 
 def _list_zip(source: Path, archive: zipfile.ZipFile, limits: PackageLimits) -> tuple[str, list[_Entry], list[Problem]]:
-    infos = [info for info in archive.infolist() if not info.is_dir()]
+    # Not ZipInfo.is_dir(): it raises IndexError on an entry with an empty name.
+    infos = [info for info in archive.infolist() if not info.filename.endswith("/")]
     if len(infos) > limits.max_files:
         raise LessonError(
             [Problem(source.name, "", f"holds {len(infos)} files, more than the limit of {limits.max_files}")]

@@ -43,9 +43,16 @@ class PinBook:
             return cls(path)
         except OSError as err:
             raise LessonError([Problem(str(path), "", f"cannot read: {err}")]) from err
+        except UnicodeDecodeError as err:
+            raise LessonError([Problem(str(path), f"byte {err.start}", "not UTF-8 text")]) from err
         pins: dict[str, str] = {}
         problems: list[Problem] = []
-        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        reader = csv.reader(io.StringIO(text))
+        try:
+            records = list(reader)
+        except csv.Error as err:  # a field over the csv module's limit
+            raise LessonError([Problem(str(path), f"line {reader.line_num}", f"not a valid CSV file: {err}")]) from err
+        for number, row in enumerate(records, start=1):
             if not row or row[0].strip() in ("", "sourcedId") or row[0].startswith("#"):
                 continue
             if len(row) != 2 or not PIN_RE.match(row[1].strip()):

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from classroom_hub.bus.payloads import printable
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.manifest import SLUG_PATTERN
 
@@ -214,7 +215,7 @@ def _explain(role: Role, text: str | bytes, err: ValidationError) -> ProtocolErr
         if isinstance(tag, str) and tag in ALL_TYPES:
             return ProtocolError("forbidden", f"a {role} may not send {tag!r}", ref=tag)
         return ProtocolError("unknown_type", f"unknown message type {str(tag)[:40]!r}", ref=str(tag)[:40])
-    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+    where = printable(".".join(str(part) for part in first["loc"][1:])) or "message"
     tag = str(first["loc"][0]) if first["loc"] else None
     return ProtocolError("invalid", f"{where}: {first['msg'].removeprefix('Value error, ')}", ref=tag)
 

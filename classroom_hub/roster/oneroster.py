@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,10 @@ from classroom_hub.roster.oneroster_tables import (
 
 FileMode = Literal["absent", "bulk", "delta"]
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a province-wide users.csv is ~100 MB; more is a mistake or a zip bomb
+# What zipfile raises for a damaged archive besides BadZipFile: corrupt or truncated data of each
+# compression method, an unknown method, an encrypted entry, a name flagged UTF-8 that is not.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError,
+               UnicodeDecodeError)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +106,13 @@ def _read_files(path: Path) -> dict[str, bytes]:
         with zipfile.ZipFile(path) as bundle:
             for info in bundle.infolist():
                 name = info.filename.rsplit("/", 1)[-1]
-                if info.is_dir() or not name.lower().endswith(".csv") or "__MACOSX" in info.filename:
+                # Not info.is_dir(): it raises IndexError for an entry with an empty name.
+                if info.filename.endswith("/") or not name.lower().endswith(".csv") or "__MACOSX" in info.filename:
                     continue
                 if info.file_size > MAX_FILE_BYTES:
                     raise BundleError(f"{path}: {info.filename} is larger than {MAX_FILE_BYTES} bytes")
                 found[name.lower()] = bundle.read(info)
-    except (zipfile.BadZipFile, OSError) as err:
+    except _ZIP_ERRORS as err:
         raise BundleError(f"{path}: not a folder or a readable zip file ({err})") from err
     return found
 
@@ -313,8 +320,15 @@ def import_oneroster(path: Path | str) -> ImportReport:
             continue
         kept: dict[str, Any] = getattr(report.roster, table.roster_attr)
         parsed = _parse_table(table, csv_file, report.problems)
+        # A row whose parent in the same file is rejected goes too, or the roster would keep a
+        # reference to nothing (and the next import of its export would reject it).
+        usable = dict(parsed)
+        while dropped := [sid for sid, (_, record) in usable.items() if _refs(table, record, usable, report.roster,
+                                                                               checked)]:  # fmt: skip
+            for sid in dropped:
+                del usable[sid]
         for sourced_id, (number, record) in parsed.items():
-            faults = _refs(table, record, parsed, report.roster, checked)
+            faults = _refs(table, record, usable, report.roster, checked)
             if isinstance(record, Person):
                 holder = citizen_ids.get(record.citizen_id)
                 if holder is not None:

@@ -141,6 +141,8 @@ def _decode_bool(text: str) -> bool:
 
 def _decode_one(text: str) -> str:
     items = _split(text)
+    if not items:
+        raise CellError(f"{text!r} holds no grade, only commas")
     if len(items) > 1:
         raise CellError(f"one grade only (a class or student belongs to one khối), got {len(items)}")
     return items[0]
