@@ -9,6 +9,9 @@ Reconnecting is a separate supervisor loop (``run``), as in aiomqtt: connect, wa
 the link drops, back off with jitter, connect again with the same client object, so
 QoS-1 messages published while away are resent and the persistent session keeps
 subscriptions and queued messages on the broker side.
+
+Only public paho API here; what reaches past it (paho's socket, PUBACKs in bulk) is in
+classroom_hub/bus/paho_adapter.py.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from classroom_hub.bus.stream import BufferedStream
+from classroom_hub.bus.paho_adapter import BufferedStream, install_stream
 from classroom_hub.errors import BusError
 
 log = logging.getLogger(__name__)
@@ -139,7 +142,7 @@ class MqttLink:
         self._connected: asyncio.Future[None] | None = None
         self._lost: asyncio.Event | None = None
         self._up: asyncio.Event | None = None
-        self._sock: Any = None
+        self._fd: int | None = None  # the socket's file descriptor, registered with the loop
         self._stream: BufferedStream | None = None
         self._paho_writes = False  # paho has packets queued (its register/unregister-write callbacks)
         self._acks: list[int] = []
@@ -296,16 +299,16 @@ class MqttLink:
         # Acks and commands are small packets: without this, Nagle's algorithm holds them
         # back for up to 40 ms behind the peer's delayed acknowledgement.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # From here paho reads and writes through the stream (see classroom_hub/bus/stream.py).
+        # From here paho reads and writes through the stream (see classroom_hub/bus/paho_adapter.py).
         self._stream = BufferedStream(sock, self._add_writer)
-        self._client._sock = self._stream
+        install_stream(self._client, self._stream)
         self._acks.clear()
         # Register the fd number: paho closes the socket object itself, after which it has no fd.
-        self._sock = sock.fileno()
-        loop.add_reader(self._sock, self._read)
+        self._fd = sock.fileno()
+        loop.add_reader(self._fd, self._read)
         self._paho_writes = self._client.want_write()
         if self._paho_writes:
-            loop.add_writer(self._sock, self._write)
+            loop.add_writer(self._fd, self._write)
         misc = asyncio.create_task(self._misc_loop(), name="mqtt-keepalive")
         try:
             await asyncio.wait_for(asyncio.shield(self._connected), timeout=10)
@@ -358,8 +361,8 @@ class MqttLink:
                 log.warning("event=mqtt_write_failed broker=%s error=%r", self.url, str(err))
                 self.abort()
                 return
-            if done and not self._paho_writes and self._sock is not None and self._loop is not None:
-                self._loop.remove_writer(self._sock)
+            if done and not self._paho_writes and self._fd is not None and self._loop is not None:
+                self._loop.remove_writer(self._fd)
 
     def _flush_socket(self) -> None:
         for _ in range(100):
@@ -373,10 +376,10 @@ class MqttLink:
         if self._misc_task is not None:
             self._misc_task.cancel()
             self._misc_task = None
-        if self._sock is not None and self._loop is not None:
-            self._loop.remove_reader(self._sock)
-            self._loop.remove_writer(self._sock)
-        self._sock = None
+        if self._fd is not None and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop.remove_writer(self._fd)
+        self._fd = None
         self._stream = None
         self._acks.clear()  # the broker redelivers what this connection did not acknowledge
 
@@ -436,16 +439,16 @@ class MqttLink:
 
     def _add_writer(self) -> None:
         # Before the connect returns there is no fd yet; _connect_once checks want_write then.
-        if self._loop is not None and self._sock is not None:
-            self._loop.add_writer(self._sock, self._write)
+        if self._loop is not None and self._fd is not None:
+            self._loop.add_writer(self._fd, self._write)
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._paho_writes = False
         stream = self._stream
         if stream is not None and stream.pending_output:
             return  # the writer stays until the stream has flushed too
-        if self._loop is not None and self._sock is not None and self._on_loop_thread():
-            self._loop.remove_writer(self._sock)
+        if self._loop is not None and self._fd is not None and self._on_loop_thread():
+            self._loop.remove_writer(self._fd)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         self.stats.received += 1

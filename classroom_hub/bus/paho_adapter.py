@@ -1,7 +1,23 @@
-"""The MQTT connection's bytes, read and written in bulk under paho.
+"""paho-mqtt under the hub's MQTT link: the one module that reaches past paho's public API.
 
-paho decodes and encodes the packets; this wrapper, put in place of paho's socket once the
-TCP (or TLS) connection is up, owns the byte streams:
+The link (classroom_hub/bus/link.py) drives paho from the asyncio loop through its public
+API (``loop_read``, ``loop_write``, ``loop_misc``, ``want_write``, the socket callbacks).
+For speed it needs two things paho does not offer, and only this module does them:
+
+1. **paho's socket** is the private attribute ``Client._sock``: every read, write and close
+   of the connection goes through it (``Client._sock_recv(bufsize)``, ``_sock_send(buf)``,
+   ``_sock_close()``). :func:`install_stream` puts a :class:`BufferedStream` there once the
+   TCP (or TLS) connection is up, and checks that paho's ``socket()`` then returns it.
+2. **Acknowledgements in bulk**: :func:`puback_packets` encodes the PUBACKs that
+   ``Client.ack(mid, 1)`` would queue one packet at a time, so the acknowledgements of one
+   store commit go out in one write. The bytes are the same in MQTT 3.1.1 and 5 (paho leaves
+   out the v5 reason code "success").
+
+paho-mqtt is pinned to the minor version this was checked against (:data:`PAHO_SERIES`, the
+pin in pyproject.toml); tests/classroom_hub/test_paho_adapter.py fails, naming what moved,
+when a paho release changes any of it.
+
+Why a buffered stream at all:
 
 - Reading: paho asks for one packet in three or more ``recv`` calls (the type byte, each
   length byte, the body). At 20,000 messages/s that is 60,000 system calls a second, a
@@ -24,8 +40,15 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import paho.mqtt.client as paho
+from paho.mqtt import __version__ as PAHO_VERSION
+
+from classroom_hub.errors import BusError
+
+# The paho-mqtt minor version the private parts below were checked against (pyproject.toml pins it).
+PAHO_SERIES = "2.2"
 READ_SIZE = 256 * 1024
-_PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4: type 4 << 4, remaining length 2, packet id
+_PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4 / 5 §3.4: type 4 << 4, remaining length 2, packet id
 _WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
@@ -119,4 +142,19 @@ class BufferedStream:
 
     def puback(self, mids: Iterable[int]) -> None:
         """Acknowledge QoS-1 messages in one write (what paho's ``ack`` sends, one by one)."""
-        self.write(b"".join([_PUBACK.pack(0x40, 2, mid) for mid in mids]))
+        self.write(puback_packets(mids))
+
+
+def puback_packets(mids: Iterable[int]) -> bytes:
+    """The PUBACK packets paho's ``Client.ack(mid, 1)`` sends for each of ``mids``, back to back."""
+    return b"".join([_PUBACK.pack(0x40, 2, mid) for mid in mids])
+
+
+def install_stream(client: paho.Client, stream: BufferedStream) -> None:
+    """Make paho read and write the connection through ``stream`` (in place of its socket)."""
+    client._sock = stream
+    if client.socket() is not stream:
+        raise BusError(
+            f"paho-mqtt {PAHO_VERSION} does not keep its socket in Client._sock any more "
+            f"(checked against {PAHO_SERIES}.x): classroom_hub/bus/paho_adapter.py needs updating"
+        )
