@@ -29,7 +29,6 @@ import logging
 import os
 import platform
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import port_open, private_mosquitto
+from stats import DEFINITION, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,13 +61,6 @@ def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, str]
         return None, "mqtt://127.0.0.1:1883"
     proc, port = private_mosquitto(workdir)
     return proc, f"mqtt://127.0.0.1:{port}"
-
-
-def quantiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    # Inclusive: with 20 samples the default (exclusive) method extrapolates p99 beyond the maximum.
-    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
-    return {"p50": round(statistics.median(ordered), 1), "p99": round(q[98], 1), "max": round(ordered[-1], 1)}
 
 
 async def reported(lab: Any, holds: Callable[[dict[str, float]], bool]) -> None:
@@ -170,8 +163,8 @@ async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> di
             "runs": estops,
             "robots_confirmed": confirmed,
             "of": estops * len(ROBOTS),
-            "ack_ms": quantiles(ack_ms),
-            "telemetry_ms": quantiles(telemetry_ms),
+            "ack_ms": summary(ack_ms),
+            "telemetry_ms": summary(telemetry_ms),
         },
     }
 
@@ -201,7 +194,8 @@ def main() -> None:
         f"p99 {estop['ack_ms']['p99']} ms; motors at 0 in telemetry p99 {estop['telemetry_ms']['p99']} ms"
     )
     print(json.dumps({"bench": "lab", "python": platform.python_version(), "cpu": platform.machine(),
-                      "cores": os.cpu_count(), **result, "targets": TARGETS}, ensure_ascii=False))  # fmt: skip
+                      "cores": os.cpu_count(), **result, "targets": TARGETS, "percentiles": DEFINITION},
+                     ensure_ascii=False))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import port_open, private_mosquitto
+from stats import DEFINITION, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -161,14 +161,11 @@ async def telemetry_latency(seconds: float, period_ms: int) -> dict[str, float]:
         await process.wait()
         os.close(master)
         os.close(slave)
-    samples = sorted(probe.samples_us)
-    quantiles = statistics.quantiles(samples, n=100)
+    samples = [us / 1000 for us in probe.samples_us]
     return {
         "samples": len(samples),
         "period_ms": period_ms,
-        "p50_ms": round(statistics.median(samples) / 1000, 3),
-        "p99_ms": round(quantiles[98] / 1000, 3),
-        "max_ms": round(samples[-1] / 1000, 3),
+        **{f"{k}_ms": v for k, v in summary(samples, 3).items()},
         "missed_frames": missed,
         "dropped_frames": dropped,
     }
@@ -249,14 +246,10 @@ async def mqtt_latency(seconds: float, period_ms: int, broker_url: str) -> dict[
         await process.wait()
         os.close(master)
         os.close(slave)
-    ordered = sorted(samples)
-    quantiles = statistics.quantiles(ordered, n=100)
     return {
-        "samples": len(ordered),
+        "samples": len(samples),
         "period_ms": period_ms,
-        "p50_ms": round(statistics.median(ordered) / 1000, 3),
-        "p99_ms": round(quantiles[98] / 1000, 3),
-        "max_ms": round(ordered[-1] / 1000, 3),
+        **{f"{k}_ms": v for k, v in summary([us / 1000 for us in samples], 3).items()},
         "missed_frames": missed,
         "readings_published": published,
     }
@@ -303,6 +296,7 @@ def main() -> None:
         "latency": latency,
         "latency_to_mqtt": end_to_end,
         "targets": {"line_rate_multiple": 100, "p99_ms": 10, "mqtt_p99_ms": 10},
+        "percentiles": DEFINITION,
     }
     print(json.dumps(result))
 
