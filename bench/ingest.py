@@ -9,10 +9,17 @@ them), then the consumer comes back and drains the queue:
 
 - floor: a bare paho subscriber that only counts messages;
 - hub:   `classroom-hub run` in its own process, counted as readings *committed* to its
-         SQLite store (synchronous=FULL), read from the database file.
+         SQLite store (with the shipped durability, synchronous=FULL unless the room file
+         says otherwise: printed as store_synchronous), read from the database file.
 
 Then a live run: the hub connected while the publisher sends at full speed.
-Prints one JSON line last: readings_per_s, lost, broker_floor_per_s, ratio, and details.
+
+``lost`` is N minus the distinct readings in the store. Duplicates cannot be counted in the
+table (its unique key drops a redelivered reading), so ``duplicates_received`` is the hub's
+own count of readings it received again and ignored, read from its /metrics
+(store_duplicates_ignored_total) before it stops, beside its count of MQTT messages received.
+Prints one JSON line last: readings_per_s, lost, duplicates_received, broker_floor_per_s,
+ratio, and details.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any
 from broker import free_port, private_mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 ROOM = "bench"
 # sensor_node: a Vinaponics kit, whose every reading the lab also evaluates (alarms, safety,
 # experiments); teacher_laptop: the ingest path alone (store, registry, acks). --device-kind picks.
@@ -60,18 +68,21 @@ def publisher(port: int, n_messages: int, per_message: int, done: Any) -> None:
 
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}")
     client.max_inflight_messages_set(1000)
+    confirmed = [0]  # PUBACKs from the broker (paho's network thread counts, this one reads)
+
+    def on_publish(*_: Any) -> None:
+        confirmed[0] += 1
+
+    client.on_publish = on_publish
     client.connect("127.0.0.1", port)
     client.loop_start()
     started = time.time()
-    last = None
     for i in range(n_messages):
         # Message ids wrap at 65,535: keep fewer than that unconfirmed.
-        while len(client._out_messages) > 30_000:
+        while i - confirmed[0] > 30_000:
             time.sleep(0.001)
-        last = client.publish(TOPIC, payload(i, per_message), qos=1)
-    if last is not None:
-        last.wait_for_publish(timeout=600)
-    while client._out_messages:  # every message confirmed by the broker
+        client.publish(TOPIC, payload(i, per_message), qos=1)
+    while confirmed[0] < n_messages:  # every message confirmed by the broker
         time.sleep(0.01)
     done.put((started, time.time()))
     client.disconnect()
@@ -158,6 +169,13 @@ id = "node-1"
     return room
 
 
+def store_synchronous(room: Path) -> str:
+    """What the hub's store runs with for this room file (which leaves it at the shipped default)."""
+    from config.loader import load_settings
+
+    return load_settings(room).store.synchronous
+
+
 def spawn_hub(room: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "classroom_hub.cli", "run", "-c", str(room), "--log-level", "warning"],
@@ -193,6 +211,22 @@ def stored(db: Path) -> int:
         return 0
 
 
+def hub_counters(http_port: int) -> dict[str, int]:
+    """The hub's own counts from its /metrics: what it received and what it ignored as already stored."""
+    wanted = {
+        "classroom_hub_mqtt_messages_received_total": "mqtt_received",
+        "classroom_hub_store_duplicates_ignored_total": "duplicates_ignored",
+        "classroom_hub_rejected_total": "rejected",
+    }
+    counts = dict.fromkeys(wanted.values(), 0)
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]  # a sample: name{labels} value, or name value
+            if name in wanted:
+                counts[wanted[name]] += int(float(line.rsplit(" ", 1)[1]))
+    return counts
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -221,6 +255,7 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
     http_port = free_port()
     room = write_room(workdir, port, http_port)
     db = workdir / "hub" / "telemetry.db"
+    synchronous = store_synchronous(room)
     hub = start_hub(room, http_port)  # creates the hub's persistent session and subscriptions
     stop_hub(hub)
     before = stored(db)
@@ -234,6 +269,7 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
     hub = spawn_hub(room)
     first, first_count, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
     peak = rss_mb(hub.pid)
+    counters = hub_counters(http_port)
     stop_hub(hub)
     # The rate counts from the first committed batch (and not its rows): start-up is not ingest.
     elapsed = done - first
@@ -243,6 +279,8 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
         "startup_s": first - started,
         "stored": count - before,
         "hub_peak_rss_mb": round(peak, 1),
+        "store_synchronous": synchronous,
+        **counters,
     }
 
 
@@ -258,11 +296,13 @@ def run_hub_live(workdir: Path, port: int, n_messages: int, per_message: int) ->
     _first, _rows, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
     pub_started, pub_done = pub_q.get()
     pub.join()
+    counters = hub_counters(http_port)
     stop_hub(hub)
     return {
         "per_s": (count - before) / (done - pub_started),
         "publisher_per_s": n_messages * per_message / (pub_done - pub_started),
         "stored": count - before,
+        **counters,
     }
 
 
@@ -283,7 +323,8 @@ def main() -> None:
             floor = run_floor(port, n_messages, args.per_message)
             print(f"floor: {floor['per_s']:,.0f} readings/s", file=sys.stderr)
             drain = run_hub_drain(workdir / "drain", port, n_messages, args.per_message)
-            print(f"hub drain: {drain['per_s']:,.0f} readings/s", file=sys.stderr)
+            print(f"hub drain: {drain['per_s']:,.0f} readings/s, {drain['stored']:,} stored, "
+                  f"{drain['duplicates_ignored']:,} duplicates received and ignored", file=sys.stderr)
             live = run_hub_live(workdir / "live", port, n_messages, args.per_message)
             print(f"hub live: {live['per_s']:,.0f} readings/s", file=sys.stderr)
         finally:
@@ -294,6 +335,12 @@ def main() -> None:
         "per_message": args.per_message,
         "readings_per_s": round(drain["per_s"]),
         "lost": n - drain["stored"],
+        # Redeliveries the hub received and ignored as already stored: its own count (/metrics,
+        # store_duplicates_ignored_total). The store's unique key keeps them out of the table,
+        # so counting rows could never show one.
+        "duplicates_received": drain["duplicates_ignored"],
+        "hub_mqtt_received": drain["mqtt_received"],
+        "rejected": drain["rejected"],
         "broker_floor_per_s": round(floor["per_s"]),
         "ratio": round(drain["per_s"] / floor["per_s"], 3),
         "hub_startup_s": round(drain["startup_s"], 2),
@@ -301,7 +348,9 @@ def main() -> None:
         "live_readings_per_s": round(live["per_s"]),
         "live_publisher_per_s": round(live["publisher_per_s"]),
         "live_lost": n - live["stored"],
-        "store_synchronous": "FULL",
+        "live_duplicates_received": live["duplicates_ignored"],
+        "live_rejected": live["rejected"],
+        "store_synchronous": drain["store_synchronous"],
         "device_kind": args.device_kind,
     }
     print(json.dumps(result))
