@@ -24,16 +24,18 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from classroom_hub.bus.paho_adapter import BufferedStream, install_stream
+from classroom_hub.bus.message import Handler, LinkStats, Message, Will
+from classroom_hub.bus.paho_adapter import BufferedStream, install_stream, new_client
 from classroom_hub.errors import BusError
+
+__all__ = ["Handler", "LinkState", "LinkStats", "Message", "MqttLink", "Will"]
 
 log = logging.getLogger(__name__)
 
@@ -42,64 +44,6 @@ LinkState = Literal["starting", "connecting", "up", "down", "stopped"]
 # Messages handled in one pass before other tasks get their turn (a pass is also one store
 # commit and one write of acknowledgements when the hub drains a queue after being away).
 READ_BUDGET = 2000
-
-
-class _PahoLog(logging.LoggerAdapter[logging.Logger]):
-    """paho logs two DEBUG lines for every message; below DEBUG level that costs a tenth
-    of the read path. Drop them before the logging machinery unless DEBUG is on."""
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if level > logging.DEBUG or self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.log(level, msg, *args, **kwargs)
-
-
-class Message:
-    """One received message. A handler that cannot finish its work now (the store commits
-    in batches) calls ``defer_ack()`` and calls the returned function once the message is
-    safe; otherwise the link acknowledges it as soon as the handlers return."""
-
-    __slots__ = ("_deferred", "_generation", "_link", "_mid", "payload", "qos", "retain", "topic")
-
-    def __init__(
-        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, link: MqttLink | None = None, mid: int = 0
-    ) -> None:
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-        self._link = link
-        self._mid = mid
-        self._generation = link._generation if link is not None else 0
-        self._deferred = False
-
-    def defer_ack(self) -> Callable[[], None]:
-        self._deferred = True
-        return self.ack
-
-    def ack(self) -> None:
-        if self._link is not None and self.qos > 0:
-            self._link._ack(self._mid, self.qos, self._generation)
-
-
-Handler = Callable[[Message], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Will:
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = True
-
-
-@dataclass
-class LinkStats:
-    received: int = 0
-    published: int = 0
-    connects: int = 0
-    handler_errors: int = 0
-    last_error: str | None = None
-    by_topic_kind: dict[str, int] = field(default_factory=dict)
 
 
 class MqttLink:
@@ -152,22 +96,16 @@ class MqttLink:
 
         # clean_session=False + a stable client id: the broker keeps our subscriptions and
         # queues QoS-1 messages while the hub restarts.
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
+        client = new_client(
+            client_id,
             clean_session=clean_session,
-            protocol=paho.MQTTv311,
             manual_ack=manual_ack,
+            username=username,
+            password=password,
+            tls=(ca_file, cert_file, key_file) if parsed.scheme == "mqtts" else None,
+            will=will,
+            log_name=__name__ + ".paho",
         )
-        client.enable_logger(cast(logging.Logger, _PahoLog(logging.getLogger(__name__ + ".paho"))))
-        if username is not None:
-            client.username_pw_set(username, password)
-        if parsed.scheme == "mqtts":
-            client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file,
-                           cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
-        if will is not None:
-            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
-        client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -1,8 +1,10 @@
-"""paho-mqtt under the hub's MQTT link: the one module that reaches past paho's public API.
+"""paho-mqtt under the hub's MQTT link: how a client is made, and the one module that reaches
+past paho's public API.
 
 The link (classroom_hub/bus/link.py) drives paho from the asyncio loop through its public
-API (``loop_read``, ``loop_write``, ``loop_misc``, ``want_write``, the socket callbacks).
-For speed it needs two things paho does not offer, and only this module does them:
+API (``loop_read``, ``loop_write``, ``loop_misc``, ``want_write``, the socket callbacks) on a
+client made by :func:`new_client`. For speed it needs two things paho does not offer, and
+only this module does them:
 
 1. **paho's socket** is the private attribute ``Client._sock``: every read, write and close
    of the connection goes through it (``Client._sock_recv(bufsize)``, ``_sock_send(buf)``,
@@ -34,15 +36,18 @@ The link drives it: it reads until ``drained`` and flushes when ``pending_output
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import struct
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as paho
 from paho.mqtt import __version__ as PAHO_VERSION
+from paho.mqtt.enums import CallbackAPIVersion
 
+from classroom_hub.bus.message import Will
 from classroom_hub.errors import BusError
 
 # The paho-mqtt minor version the private parts below were checked against (pyproject.toml pins it).
@@ -50,6 +55,46 @@ PAHO_SERIES = "2.2"
 READ_SIZE = 256 * 1024
 _PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4 / 5 §3.4: type 4 << 4, remaining length 2, packet id
 _WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class _PahoLog(logging.LoggerAdapter[logging.Logger]):
+    """paho logs two DEBUG lines for every message; below DEBUG level that costs a tenth
+    of the read path. Drop them before the logging machinery unless DEBUG is on."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level > logging.DEBUG or self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.log(level, msg, *args, **kwargs)
+
+
+def new_client(
+    client_id: str,
+    *,
+    clean_session: bool,
+    manual_ack: bool,
+    username: str | None,
+    password: str | None,
+    tls: tuple[str | None, str | None, str | None] | None,  # CA, certificate, key files
+    will: Will | None,
+    log_name: str,
+) -> paho.Client:
+    """A paho client speaking MQTT 3.1.1 (the callbacks are the link's to set)."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        protocol=paho.MQTTv311,
+        manual_ack=manual_ack,
+    )
+    client.enable_logger(cast(logging.Logger, _PahoLog(logging.getLogger(log_name))))
+    if username is not None:
+        client.username_pw_set(username, password)
+    if tls is not None:
+        ca_file, cert_file, key_file = tls
+        client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file, cert_reqs=ssl.CERT_REQUIRED)
+    if will is not None:
+        client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+    client.max_inflight_messages_set(1000)
+    return client
 
 
 class BufferedStream:
