@@ -18,8 +18,10 @@ Then a live run: the hub connected while the publisher sends at full speed.
 table (its unique key drops a redelivered reading), so ``duplicates_received`` is the hub's
 own count of readings it received again and ignored, read from its /metrics
 (store_duplicates_ignored_total) before it stops, beside its count of MQTT messages received.
+Beside the rates, the CPU time per reading of each consumer's process over the same span
+(first message or commit to the last), which a busy machine moves less than wall time.
 Prints one JSON line last: readings_per_s, lost, duplicates_received, broker_floor_per_s,
-ratio, and details.
+ratio, hub_cpu_us_per_reading, floor_cpu_us_per_reading, and details.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def floor_subscriber(port: int, n_messages: int, phase: str, result: Any) -> Non
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
-    state = {"count": 0, "first": 0.0, "last": 0.0, "connected": 0.0}
+    state = {"count": 0, "first": 0.0, "last": 0.0, "connected": 0.0, "cpu_first": 0.0, "cpu_last": 0.0}
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-floor", clean_session=False)
     client.max_inflight_messages_set(1000)
 
@@ -105,9 +107,9 @@ def floor_subscriber(port: int, n_messages: int, phase: str, result: Any) -> Non
     def on_message(c: Any, _u: Any, _m: Any) -> None:
         state["count"] += 1
         if state["count"] == 1:
-            state["first"] = time.time()
+            state["first"], state["cpu_first"] = time.time(), time.process_time()
         if state["count"] >= n_messages:
-            state["last"] = time.time()
+            state["last"], state["cpu_last"] = time.time(), time.process_time()
             c.disconnect()
 
     client.on_connect = on_connect
@@ -141,7 +143,8 @@ def run_floor(port: int, n_messages: int, per_message: int) -> dict[str, float]:
     p.join()
     # From the first message to the last, like the hub's figure (from its first commit).
     elapsed = state["last"] - state["first"]
-    return {"per_s": (n_messages - 1) * per_message / elapsed, "seconds": elapsed}
+    cpu_us = (state["cpu_last"] - state["cpu_first"]) * 1e6 / ((n_messages - 1) * per_message)
+    return {"per_s": (n_messages - 1) * per_message / elapsed, "seconds": elapsed, "cpu_us_per_reading": cpu_us}
 
 
 def write_room(workdir: Path, port: int, http_port: int) -> Path:
@@ -235,20 +238,27 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def watch_store(db: Path, before: int, target: int, timeout: float) -> tuple[float, int, float, int]:
-    """Poll the store until ``target`` rows; returns (first growth, rows then, done, count)."""
-    first, first_count = 0.0, before
+def cpu_s(pid: int) -> float:
+    """The process's CPU time so far (user + system, all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def watch_store(db: Path, before: int, target: int, timeout: float, pid: int) -> dict[str, Any]:
+    """Poll the store until ``target`` rows: when it first grew (rows, the hub's CPU then) and when done."""
+    seen: dict[str, Any] = {"first": 0.0, "first_count": before, "cpu_first": 0.0}
     deadline = time.monotonic() + timeout
     count = before
     while time.monotonic() < deadline:
         count = stored(db)
         now = time.time()
-        if count > before and not first:
-            first, first_count = now, count
+        if count > before and not seen["first"]:
+            seen |= {"first": now, "first_count": count, "cpu_first": cpu_s(pid)}
         if count >= target:
-            return first, first_count, now, count
+            break
         time.sleep(0.005)
-    return first, first_count, time.time(), count
+    return seen | {"done": time.time(), "count": count, "cpu_done": cpu_s(pid)}
 
 
 def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -> dict[str, Any]:
@@ -267,7 +277,8 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
     started = time.time()
     # Watched from the moment the process starts: the hub may be done before it answers /healthz.
     hub = spawn_hub(room)
-    first, first_count, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
+    seen = watch_store(db, before, before + n_messages * per_message, timeout=900, pid=hub.pid)
+    first, first_count, done, count = seen["first"], seen["first_count"], seen["done"], seen["count"]
     peak = rss_mb(hub.pid)
     counters = hub_counters(http_port)
     stop_hub(hub)
@@ -277,6 +288,7 @@ def run_hub_drain(workdir: Path, port: int, n_messages: int, per_message: int) -
         "per_s": (count - first_count) / elapsed if elapsed > 0 else 0.0,
         "seconds": elapsed,
         "startup_s": first - started,
+        "cpu_us_per_reading": (seen["cpu_done"] - seen["cpu_first"]) * 1e6 / max(1, count - first_count),
         "stored": count - before,
         "hub_peak_rss_mb": round(peak, 1),
         "store_synchronous": synchronous,
@@ -293,7 +305,8 @@ def run_hub_live(workdir: Path, port: int, n_messages: int, per_message: int) ->
     pub_q: Any = mp.Queue()
     pub = mp.Process(target=publisher, args=(port, n_messages, per_message, pub_q))
     pub.start()
-    _first, _rows, done, count = watch_store(db, before, before + n_messages * per_message, timeout=900)
+    seen = watch_store(db, before, before + n_messages * per_message, timeout=900, pid=hub.pid)
+    done, count = seen["done"], seen["count"]
     pub_started, pub_done = pub_q.get()
     pub.join()
     counters = hub_counters(http_port)
@@ -343,6 +356,9 @@ def main() -> None:
         "rejected": drain["rejected"],
         "broker_floor_per_s": round(floor["per_s"]),
         "ratio": round(drain["per_s"] / floor["per_s"], 3),
+        # CPU time per reading, the hub's process against the floor's: less moved by a busy machine.
+        "hub_cpu_us_per_reading": round(drain["cpu_us_per_reading"], 1),
+        "floor_cpu_us_per_reading": round(floor["cpu_us_per_reading"], 1),
         "hub_startup_s": round(drain["startup_s"], 2),
         "hub_peak_rss_mb": drain["hub_peak_rss_mb"],
         "live_readings_per_s": round(live["per_s"]),
