@@ -15,6 +15,13 @@ the store and followed by the labs (alarms, safety rules, experiments). Measured
   cut its motors: ``ack_*``), and to the last robot's telemetry showing motors at 0
   (``telemetry_*``, up to one telemetry period later). Target: p99 <= 200 ms.
 
+Floors, measured in the same run: ``readings_published_per_s``, what the kits offered over
+the same window (the store cannot commit more than that); ``estop.floor_ack_ms``, the same
+e-stop sent straight over the four serial links (firmware_bridge's KitLink to the same boards,
+before the hub opens them: no bridge, MQTT, hub or lab), from the command to the last ACK.
+
+The hub's store runs with the shipped durability (``store_synchronous`` says which).
+
 Uses the machine's Mosquitto on 127.0.0.1:1883 when it runs, else a private one with the
 shipped settings. Prints one JSON line last.
 """
@@ -29,7 +36,6 @@ import logging
 import os
 import platform
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import port_open, private_mosquitto
+from stats import DEFINITION, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,6 +55,7 @@ from aiohttp import web  # noqa: E402
 from classroom_hub.app import COMMANDS, REGISTRY, STORE, build_app  # noqa: E402
 from config.settings import HubSettings  # noqa: E402
 from firmware_bridge.host_board import HostBoard  # noqa: E402
+from firmware_bridge.link import KitLink  # noqa: E402
 from firmware_bridge.part import KITS  # noqa: E402
 from stem_labs.keys import LAB  # noqa: E402
 
@@ -63,13 +71,6 @@ def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, str]
     return proc, f"mqtt://127.0.0.1:{port}"
 
 
-def quantiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    # Inclusive: with 20 samples the default (exclusive) method extrapolates p99 beyond the maximum.
-    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
-    return {"p50": round(statistics.median(ordered), 1), "p99": round(q[98], 1), "max": round(ordered[-1], 1)}
-
-
 async def reported(lab: Any, holds: Callable[[dict[str, float]], bool]) -> None:
     """Until every robot's latest telemetry satisfies ``holds`` (woken by each report, no polling)."""
     changed = asyncio.Event()
@@ -82,6 +83,21 @@ async def reported(lab: Any, holds: Callable[[dict[str, float]], bool]) -> None:
         remove()
 
 
+async def estop_floor(dev: Path, estops: int) -> list[float]:
+    """The e-stop of the four robots straight over their serial links, as the bridge sends it."""
+    samples: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+        links = [await stack.enter_async_context(KitLink(str(dev / robot))) for robot in ROBOTS]
+        for _ in range(estops):
+            await asyncio.gather(*(link.command("reset") for link in links))
+            await asyncio.gather(*(link.command("drive", {"left": 70, "right": 65}) for link in links))
+            t0 = time.perf_counter()
+            await asyncio.gather(*(link.command("estop") for link in links))
+            samples.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(0.2)
+    return samples
+
+
 async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> dict[str, Any]:
     dev = workdir / "dev"
     devices: list[dict[str, Any]] = [{"kind": "sensor_node", "id": "vina-1", "heartbeat_timeout_s": 30,
@@ -90,13 +106,14 @@ async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> di
     settings = HubSettings(
         room={"school_code": "BENCH", "id": f"lab-{os.getpid()}", "name": "Bench lab", "kind": "stem_lab"},
         mqtt={"url": broker_url}, http={"host": "127.0.0.1", "port": 0}, data_dir=workdir / "hub",
-        store={"synchronous": "NORMAL"}, devices=devices,
+        devices=devices,
     )  # fmt: skip
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(HostBoard("vinaponics", "vina-1", dev / "vina-1", "--telemetry-ms", "100"))
         for robot in ROBOTS:
             await stack.enter_async_context(HostBoard("robot", robot, dev / robot, "--telemetry-ms", "50",
                                                       "--seed", robot[-1]))  # fmt: skip
+        floor_ms = await estop_floor(dev, estops)  # the links close again before the hub opens the ports
         app = build_app(settings)
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
@@ -163,6 +180,7 @@ async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> di
         "readings_published": published,
         "readings_stored": in_window,
         "readings_per_s": round(stored / elapsed, 1),
+        "readings_published_per_s": round(published / elapsed, 1),
         "readings_per_s_min_max": [min(per_second), max(per_second)],
         "stored_by_device": by_device,
         "lost": {"readings": published - in_window, "frames_missed": missed, "frames_dropped": dropped},
@@ -170,9 +188,11 @@ async def run(seconds: float, estops: int, workdir: Path, broker_url: str) -> di
             "runs": estops,
             "robots_confirmed": confirmed,
             "of": estops * len(ROBOTS),
-            "ack_ms": quantiles(ack_ms),
-            "telemetry_ms": quantiles(telemetry_ms),
+            "ack_ms": summary(ack_ms),
+            "telemetry_ms": summary(telemetry_ms),
+            "floor_ack_ms": summary(floor_ms),
         },
+        "store_synchronous": settings.store.synchronous,
     }
 
 
@@ -192,16 +212,20 @@ def main() -> None:
                 broker.terminate()
                 broker.wait(10)
     lost = result["lost"]
-    print(f"{result['readings_per_s']} readings/s stored for {result['seconds']} s "
+    print(f"{result['readings_per_s']} readings/s stored (kits offered {result['readings_published_per_s']}/s) "
+          f"for {result['seconds']} s "
           f"({result['telemetry_frames']} telemetry frames); lost: {lost['readings']} readings, "
           f"{lost['frames_missed']} frames missed, {lost['frames_dropped']} dropped")  # fmt: skip
     estop = result["estop"]
     print(
         f"e-stop of {len(ROBOTS)} robots x {estop['runs']}: last ACK p50 {estop['ack_ms']['p50']} ms, "
-        f"p99 {estop['ack_ms']['p99']} ms; motors at 0 in telemetry p99 {estop['telemetry_ms']['p99']} ms"
+        f"p99 {estop['ack_ms']['p99']} ms (floor, straight over the serial links: p50 "
+        f"{estop['floor_ack_ms']['p50']} ms, p99 {estop['floor_ack_ms']['p99']} ms); motors at 0 in telemetry "
+        f"p99 {estop['telemetry_ms']['p99']} ms; store synchronous={result['store_synchronous']}"
     )
     print(json.dumps({"bench": "lab", "python": platform.python_version(), "cpu": platform.machine(),
-                      "cores": os.cpu_count(), **result, "targets": TARGETS}, ensure_ascii=False))  # fmt: skip
+                      "cores": os.cpu_count(), **result, "targets": TARGETS, "percentiles": DEFINITION},
+                     ensure_ascii=False))  # fmt: skip
 
 
 if __name__ == "__main__":

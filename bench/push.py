@@ -12,13 +12,22 @@ A throwaway database on 127.0.0.1:5432 (user postgres, trust) is created and dro
 xapi: the same against a real Ralph LRS (.venv-ralph, `make ralph`), each run into an
 empty Ralph: floor = bare batched POST /statements of the same statements.
 
-Prints one JSON line last: statements_per_s, floor_per_s, ratio, lost, duplicates.
+Exactly once, counted where a duplicate would show: the destinations keep a statement once
+(PostgreSQL's primary key, the LRS's statement id), so counting rows there can never find
+one. The bench counts, per statement id, every row the pusher hands to its destination
+(``sent``; ``duplicates``: rows handed over more than once, a resend after a failure
+included) and reports the pusher's own count of rows the destination answered it already
+had (``already_there``). ``lost``: queued statements not at the destination.
+
+Prints one JSON line last: statements_per_s, floor_per_s, ratio, lost, duplicates, sent,
+already_there.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -30,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +49,9 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from classroom_hub.central import migrate  # noqa: E402
-from classroom_hub.pusher import Pusher  # noqa: E402
+from classroom_hub.pusher import Destination, Pusher  # noqa: E402
+from classroom_hub.pusher.postgres import PostgresDestination  # noqa: E402
+from classroom_hub.pusher.xapi import XapiDestination  # noqa: E402
 from classroom_hub.store import TelemetryStore  # noqa: E402
 from config.settings import HubSettings  # noqa: E402
 
@@ -87,18 +99,46 @@ def settings_for(data_dir: Path, destination: dict[str, Any]) -> HubSettings:
     )
 
 
-async def run_pusher(settings: HubSettings, store_path: Path) -> tuple[float, dict[str, str | None]]:
+@contextlib.contextmanager
+def counting_sent(destination: type[Destination]) -> Iterator[list[str]]:
+    """Every statement id the pusher hands to ``destination.deliver``, as many times as it does."""
+    sent: list[str] = []
+    deliver = destination.deliver
+
+    async def counted(self: Destination, stream: str, rows: Any) -> Any:
+        sent.extend(row[1] for row in rows)  # statements: (seq, id, stored_at, body)
+        return await deliver(self, stream, rows)
+
+    destination.deliver = counted  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        destination.deliver = deliver  # type: ignore[method-assign]
+
+
+async def run_pusher(settings: HubSettings, store_path: Path, destination: type[Destination]) -> dict[str, Any]:
     store = TelemetryStore(store_path)
     await store.open()
     pusher = Pusher(settings, store)
     try:
-        started = time.perf_counter()
-        errors = await pusher.drain_now()
-        elapsed = time.perf_counter() - started
+        with counting_sent(destination) as sent:
+            started = time.perf_counter()
+            errors = await pusher.drain_now()
+            elapsed = time.perf_counter() - started
+        already = sum(sum(c.already.values()) for c in pusher.couriers.values())
     finally:
         await pusher.close()
         await store.close()
-    return elapsed, errors
+    return {"elapsed": elapsed, "errors": errors, "sent": sent, "already_there": already}
+
+
+def exactly_once(n: int, sent: list[str], present: int, already_there: int) -> dict[str, int]:
+    return {
+        "lost": n - present,
+        "duplicates": len(sent) - len(set(sent)),
+        "sent": len(sent),
+        "already_there": already_there,
+    }
 
 
 async def bench_postgres(work: Path, n: int, batch: int) -> dict[str, Any]:
@@ -133,13 +173,8 @@ async def bench_postgres(work: Path, n: int, batch: int) -> dict[str, Any]:
             await conn.close()
         del rows
         settings = settings_for(work / "hub", {"name": "central", "kind": "postgres", "dsn": dsn, "batch_size": batch})
-        elapsed, errors = await run_pusher(settings, store_path)
-        conn = await asyncpg.connect(dsn)
-        try:
-            stored = await conn.fetchval("SELECT count(*) FROM xapi_statements WHERE hub_id = $1", HUB_ID)
-            distinct = await conn.fetchval("SELECT count(DISTINCT id) FROM xapi_statements")
-        finally:
-            await conn.close()
+        pushed = await run_pusher(settings, store_path, PostgresDestination)
+        elapsed, errors = pushed["elapsed"], pushed["errors"]
         with sqlite3.connect(store_path) as c:
             ids = [r[0] for r in c.execute("SELECT id FROM statements")]
         conn = await asyncpg.connect(dsn)
@@ -154,8 +189,7 @@ async def bench_postgres(work: Path, n: int, batch: int) -> dict[str, Any]:
             "statements_per_s": round(n / elapsed),
             "floor_per_s": round(n / floor_s),
             "ratio": round(floor_s / elapsed, 3),
-            "lost": n - int(present),
-            "duplicates": int(stored) - int(distinct),
+            **exactly_once(n, pushed["sent"], int(present), pushed["already_there"]),
             "pusher_s": round(elapsed, 2),
             "floor_s": round(floor_s, 2),
             "queue_s": round(queue_s, 2),
@@ -241,7 +275,8 @@ async def bench_xapi(work: Path, n: int, batch: int) -> dict[str, Any]:
     try:
         destination = {"name": "lrs", "kind": "xapi", "url": f"http://127.0.0.1:{ralph.port}/xAPI",
                        "username": "bench", "password": "bench-password", "batch_size": batch}  # fmt: skip
-        elapsed, errors = await run_pusher(settings_for(work / "hub", destination), store_path)
+        pushed = await run_pusher(settings_for(work / "hub", destination), store_path, XapiDestination)
+        elapsed, errors = pushed["elapsed"], pushed["errors"]
         stored = ralph.stored_ids()
     finally:
         ralph.stop()
@@ -253,8 +288,8 @@ async def bench_xapi(work: Path, n: int, batch: int) -> dict[str, Any]:
         "statements_per_s": round(n / elapsed),
         "floor_per_s": round(n / floor_s),
         "ratio": round(floor_s / elapsed, 3),
-        "lost": len(ours - set(stored)),
-        "duplicates": len(stored) - len(set(stored)),
+        **exactly_once(n, pushed["sent"], len(ours & set(stored)), pushed["already_there"]),
+        "stored_twice": len(stored) - len(set(stored)),  # lines in Ralph's file beyond one per id
         "pusher_s": round(elapsed, 2),
         "floor_s": round(floor_s, 2),
         "errors": errors,

@@ -9,11 +9,21 @@
    (firmware_bridge/bus_bridge.py) and a real Mosquitto, to an MQTT client subscribed to the
    kit's ``.../telemetry`` topic, p50/p99 (target p99 <= 10 ms). Uses the machine's Mosquitto
    on 127.0.0.1:1883 when it runs, else a private one with the shipped settings.
+
 4. The emulated Uno (issue 15): the robot sketch's shipped image on simavr (kit_sim), KitLink
    on its pty. Command round trips, short (``set``) and of the protocol's maximum size (1,000
    ``upload_chunk`` frames of 249-byte payload, one after the other as the hub sends an upload),
    p50/p99 beside the line-rate floor for the same bytes; long frames lost (board counters and
    retransmissions). Target: 0 lost, p99 <= 2 x floor + the board's stated loop time (7 ms).
+
+Floors, measured in the same run:
+1. ``decoder.floor_frames_per_s``: the part of the decoder's work C does, the same stream
+   split at its delimiters and a CRC run over every piece; the requirement is the line rate.
+2. ``latency_floor``: the same stamped frames read from the pty by a bare reader (the
+   loop's reader callback and one ``os.read``, frames decoded after the run, HELLO and
+   heartbeats written by hand): what reaching Python costs, without the link.
+3. ``mqtt_hop_floor``: stamped messages published at the same period from one MQTT link to
+   the subscriber, on the same broker, with the same links as (3): the MQTT part alone.
 
 Run: .venv/bin/python bench/serial_bridge.py [--seconds 4] [--period-ms 2] [--emulated-frames 1000]
 The last line printed is one JSON object.
@@ -23,11 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import binascii
 import contextlib
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import port_open, private_mosquitto
+from stats import DEFINITION, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -89,8 +100,13 @@ def telemetry_stream(frames: int) -> bytes:
 def decoder_throughput(frames: int = 20_000, rounds: int = 5) -> dict[str, float]:
     stream = telemetry_stream(frames)
     chunks = [stream[i : i + 1024] for i in range(0, len(stream), 1024)]
-    best_frames = best_fields = float("inf")
+    best_frames = best_fields = best_floor = float("inf")
     for _ in range(rounds):
+        started = time.perf_counter()
+        pieces = [binascii.crc_hqx(piece, 0xFFFF) for piece in stream.split(b"\x00") if piece]
+        best_floor = min(best_floor, time.perf_counter() - started)
+        assert len(pieces) == frames
+
         decoder = FrameDecoder()
         started = time.perf_counter()
         count = sum(len(decoder.feed(chunk)) for chunk in chunks)
@@ -112,6 +128,8 @@ def decoder_throughput(frames: int = 20_000, rounds: int = 5) -> dict[str, float
         "line_rate_multiple": round(bytes_per_s / LINE_BYTES_PER_S, 1),
         "frames_per_s_with_tlv": round(frames / best_fields),
         "line_rate_multiple_with_tlv": round(len(stream) / best_fields / LINE_BYTES_PER_S, 1),
+        "floor_frames_per_s": round(frames / best_floor),
+        "line_bytes_per_s": LINE_BYTES_PER_S,
     }
 
 
@@ -170,24 +188,72 @@ async def telemetry_latency(seconds: float, period_ms: int) -> dict[str, float]:
         await process.wait()
         os.close(master)
         os.close(slave)
-    samples = sorted(probe.samples_us)
-    quantiles = statistics.quantiles(samples, n=100)
+    samples = [us / 1000 for us in probe.samples_us]
     return {
         "samples": len(samples),
         "period_ms": period_ms,
-        "p50_ms": round(statistics.median(samples) / 1000, 3),
-        "p99_ms": round(quantiles[98] / 1000, 3),
-        "max_ms": round(samples[-1] / 1000, 3),
+        **{f"{k}_ms": v for k, v in summary(samples, 3).items()},
         "missed_frames": missed,
         "dropped_frames": dropped,
     }
 
 
+async def telemetry_latency_floor(seconds: float, period_ms: int) -> dict[str, float]:
+    """The same stamped frames, read by a bare reader: the loop's reader callback and one os.read."""
+    binary = FIRMWARE / "build" / "kit_host"
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(slave, False)
+    process = await asyncio.create_subprocess_exec(
+        str(binary), "--kit", "vinaponics", "--fd", str(master), "--stamp", "--telemetry-ms", str(period_ms),
+        "--heartbeat-ms", "100", pass_fds=(master,),
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    arrivals: list[tuple[int, bytes]] = []
+
+    def on_readable() -> None:
+        now_us = (time.monotonic_ns() // 1000) & 0x7FFFFFFF
+        with contextlib.suppress(BlockingIOError):
+            arrivals.append((now_us, os.read(slave, 65536)))
+
+    def send(frame_type: FrameType, seq: int, payload: bytes = b"") -> None:
+        os.write(slave, encode_frame(Frame(frame_type, seq, payload)))
+
+    loop.add_reader(slave, on_readable)
+    try:
+        os.write(slave, b"\x00")
+        send(FrameType.HELLO, 1, encode_fields({"pmin": 1, "pmax": 1, "host": "bench"}))
+        await asyncio.sleep(0.2)  # the session starts; start-up jitter passes
+        arrivals.clear()
+        deadline = time.monotonic() + seconds
+        seq = 1
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            seq += 1
+            send(FrameType.HEARTBEAT, seq)  # the board keeps its session only while the host is heard
+    finally:
+        loop.remove_reader(slave)
+        process.terminate()
+        await process.wait()
+        os.close(master)
+        os.close(slave)
+    decoder = FrameDecoder()
+    samples: list[float] = []
+    for now_us, data in arrivals:
+        for frame in decoder.feed(data):
+            if frame.type == FrameType.TELEMETRY:
+                sent = decode_fields(frame.payload).get("tx_us")
+                if isinstance(sent, int) and not isinstance(sent, bool):
+                    samples.append(((now_us - sent) & 0x7FFFFFFF) / 1000)
+    if not samples:
+        raise SystemExit("latency floor: the board sent no stamped telemetry to the bare reader")
+    return {"samples": len(samples), "period_ms": period_ms, **{f"{k}_ms": v for k, v in summary(samples, 3).items()}}
+
+
 def quantiles_ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = statistics.quantiles(ordered, n=100)[98]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p99_ms": round(p99 * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2)}  # fmt: skip
+    """p50, p99 and max in milliseconds, by the benches' one percentile definition (bench/stats.py)."""
+    ms = summary((s * 1000 for s in samples), digits=2)
+    return {"p50_ms": ms["p50"], "p99_ms": ms["p99"], "max_ms": ms["max"]}
 
 
 async def round_trips(link: KitLink, name: str, args: dict[str, Any], count: int) -> list[float]:
@@ -337,17 +403,47 @@ async def mqtt_latency(seconds: float, period_ms: int, broker_url: str) -> dict[
         await process.wait()
         os.close(master)
         os.close(slave)
-    ordered = sorted(samples)
-    quantiles = statistics.quantiles(ordered, n=100)
     return {
-        "samples": len(ordered),
+        "samples": len(samples),
         "period_ms": period_ms,
-        "p50_ms": round(statistics.median(ordered) / 1000, 3),
-        "p99_ms": round(quantiles[98] / 1000, 3),
-        "max_ms": round(ordered[-1] / 1000, 3),
+        **{f"{k}_ms": v for k, v in summary([us / 1000 for us in samples], 3).items()},
         "missed_frames": missed,
         "readings_published": published,
     }
+
+
+async def mqtt_hop_floor(seconds: float, period_ms: int, broker_url: str) -> dict[str, Any]:
+    """Stamped messages from one MQTT link to a subscriber at the same period: the MQTT part alone."""
+    room = f"bench-{os.getpid()}"
+    topic = device_topic(room, "hop-bench", "telemetry")
+    samples: list[float] = []
+
+    def on_message(message: Message) -> None:
+        now_us = (time.monotonic_ns() // 1000) & 0x7FFFFFFF
+        samples.append(((now_us - int(json.loads(message.payload)["tx_us"])) & 0x7FFFFFFF) / 1000)
+
+    def link(name: str) -> MqttLink:
+        return MqttLink(broker_url, client_id=f"{name}-{os.getpid()}", clean_session=True, manual_ack=False)
+
+    sender, probe = link("bench-hop"), link("bench-hop-probe")
+    tasks = [asyncio.create_task(sender.run()), asyncio.create_task(probe.run())]
+    try:
+        await sender.wait_up(5)
+        await probe.wait_up(5)
+        probe.subscribe(topic, on_message)
+        await asyncio.sleep(0.3)  # the subscription is in place
+        for _ in range(int(seconds * 1000 / period_ms)):
+            stamp = (time.monotonic_ns() // 1000) & 0x7FFFFFFF
+            sender.publish(topic, json.dumps({"tx_us": stamp}), qos=1)
+            await asyncio.sleep(period_ms / 1000)
+        await asyncio.sleep(0.2)  # the last ones arrive
+    finally:
+        for mqtt in (sender, probe):
+            await mqtt.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {"samples": len(samples), "period_ms": period_ms, **{f"{k}_ms": v for k, v in summary(samples, 3).items()}}
 
 
 def main() -> None:
@@ -367,17 +463,22 @@ def main() -> None:
         f"decoder: {throughput['frames_per_s']:,} frames/s = {throughput['bytes_per_s'] / 1e6:.1f} MB/s = "
         f"{throughput['line_rate_multiple']}x a 115200-baud line "
         f"({throughput['frames_per_s_with_tlv']:,} frames/s, {throughput['line_rate_multiple_with_tlv']}x "
-        "with TLV decoding)"
+        "with TLV decoding); floor, split + CRC in C: "
+        f"{throughput['floor_frames_per_s']:,} frames/s"
     )
     latency = asyncio.run(telemetry_latency(args.seconds, args.period_ms))
     print(
         f"latency firmware pty write -> listener callback: p50 {latency['p50_ms']} ms, "
         f"p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms over {latency['samples']} frames"
     )
+    latency_floor = asyncio.run(telemetry_latency_floor(args.seconds, args.period_ms))
+    print(f"floor, firmware pty write -> bare os.read: p50 {latency_floor['p50_ms']} ms, "
+          f"p99 {latency_floor['p99_ms']} ms over {latency_floor['samples']} frames")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-serial-") as tmp:
         broker, url = start_mosquitto(Path(tmp))
         try:
             end_to_end = asyncio.run(mqtt_latency(args.seconds, max(args.period_ms, 5), url))
+            hop = asyncio.run(mqtt_hop_floor(args.seconds, max(args.period_ms, 5), url))
         finally:
             if broker is not None:
                 broker.terminate()
@@ -386,6 +487,8 @@ def main() -> None:
         f"latency firmware pty write -> MQTT subscriber (bridge + Mosquitto): p50 {end_to_end['p50_ms']} ms, "
         f"p99 {end_to_end['p99_ms']} ms, max {end_to_end['max_ms']} ms over {end_to_end['samples']} messages"
     )
+    print(f"floor, MQTT hop alone (link -> Mosquitto -> subscriber): p50 {hop['p50_ms']} ms, "
+          f"p99 {hop['p99_ms']} ms over {hop['samples']} messages")  # fmt: skip
     emulated = asyncio.run(emulated_uno(args.emulated_frames)) if args.emulated_frames else None
     if emulated is not None:
         long = emulated["long"]
@@ -407,10 +510,13 @@ def main() -> None:
         "cpu": platform.processor() or platform.machine(),
         "decoder": throughput,
         "latency": latency,
+        "latency_floor": latency_floor,
         "latency_to_mqtt": end_to_end,
+        "mqtt_hop_floor": hop,
         "emulated_uno": emulated,
         "targets": {"line_rate_multiple": 100, "p99_ms": 10, "mqtt_p99_ms": 10,
                     "emulated_lost": 0, "emulated_p99": "2 x line floor + stated loop time"},
+        "percentiles": DEFINITION,
     }
     print(json.dumps(result))
 

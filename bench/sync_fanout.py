@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from stats import DEFINITION, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,11 +50,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- the room -------------------------------------------------------------------------------
@@ -357,6 +353,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "floor_max_ms": round(max(floor_latencies), 2),
         "floor_received": len(floor_latencies),
         "hub_rss_mb": hub_rss,
+        "percentiles": DEFINITION,
     }
 
 

@@ -11,6 +11,10 @@ measures, from outside, as an attacker on the LAN would see it:
           still holds after its header deadline (http.header_timeout_s), how long until the
           last is closed, and whether a normal request is served meanwhile.
 
+Baseline, measured in the same run: the hub's resident memory before the posts, and the time
+of a normal request (GET /healthz, 20 in a row) with nobody abusing the hub, beside the same
+20 requests while the slow connections are held (``healthz_ms`` vs ``healthz_quiet_ms``).
+
 Prints one JSON line last.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import free_port
+from stats import DEFINITION, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,18 +77,32 @@ async def slow_client(port: int) -> float:
     return time.monotonic() - start
 
 
+def healthz_ms(port: int, n: int = 20) -> tuple[list[float], list[int]]:
+    """``n`` normal requests in a row, as a tablet makes them: their times and statuses."""
+    times, statuses = [], []
+    for _ in range(n):
+        started = time.perf_counter()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60) as r:
+            r.read()
+            statuses.append(r.status)
+        times.append((time.perf_counter() - started) * 1000)
+    return times, statuses
+
+
 async def measure(pid: int, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    quiet, _ = await asyncio.to_thread(healthz_ms, port)
     before = rss_mb(pid)
     statuses = await asyncio.gather(*(big_post(port, args.post_mib) for _ in range(args.posts)))
     after = rss_mb(pid)
     slow = [asyncio.create_task(slow_client(port)) for _ in range(args.slow)]
     await asyncio.sleep(1)
-    served = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").status)
+    under_slow, served = await asyncio.to_thread(healthz_ms, port)
     held = await asyncio.gather(*slow)
     return {
         "rss_before_mb": round(before, 1), "rss_after_posts_mb": round(after, 1),
-        "post_answers": sorted(set(statuses)), "served_while_slow": served,
-        "slow_connections": args.slow, "slow_held_max_s": round(max(held), 2),
+        "post_answers": sorted(set(statuses)), "served_while_slow": sorted(set(served)),
+        "healthz_ms": summary(under_slow), "healthz_quiet_ms": summary(quiet),
+        "slow_connections": args.slow, "slow_held_max_s": round(max(held), 2), "percentiles": DEFINITION,
     }  # fmt: skip
 
 

@@ -9,6 +9,9 @@ Reconnecting is a separate supervisor loop (``run``), as in aiomqtt: connect, wa
 the link drops, back off with jitter, connect again with the same client object, so
 QoS-1 messages published while away are resent and the persistent session keeps
 subscriptions and queued messages on the broker side.
+
+Only public paho API here; what reaches past it (paho's socket, PUBACKs in bulk) is in
+classroom_hub/bus/paho_adapter.py.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from classroom_hub.bus.stream import BufferedStream
+from classroom_hub.bus.message import Handler, LinkStats, Message, Will
+from classroom_hub.bus.paho_adapter import BufferedStream, install_stream, new_client
 from classroom_hub.errors import BusError
+
+__all__ = ["Handler", "LinkState", "LinkStats", "Message", "MqttLink", "Will"]
 
 log = logging.getLogger(__name__)
 
@@ -39,64 +44,6 @@ LinkState = Literal["starting", "connecting", "up", "down", "stopped"]
 # Messages handled in one pass before other tasks get their turn (a pass is also one store
 # commit and one write of acknowledgements when the hub drains a queue after being away).
 READ_BUDGET = 2000
-
-
-class _PahoLog(logging.LoggerAdapter[logging.Logger]):
-    """paho logs two DEBUG lines for every message; below DEBUG level that costs a tenth
-    of the read path. Drop them before the logging machinery unless DEBUG is on."""
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if level > logging.DEBUG or self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.log(level, msg, *args, **kwargs)
-
-
-class Message:
-    """One received message. A handler that cannot finish its work now (the store commits
-    in batches) calls ``defer_ack()`` and calls the returned function once the message is
-    safe; otherwise the link acknowledges it as soon as the handlers return."""
-
-    __slots__ = ("_deferred", "_generation", "_link", "_mid", "payload", "qos", "retain", "topic")
-
-    def __init__(
-        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, link: MqttLink | None = None, mid: int = 0
-    ) -> None:
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-        self._link = link
-        self._mid = mid
-        self._generation = link._generation if link is not None else 0
-        self._deferred = False
-
-    def defer_ack(self) -> Callable[[], None]:
-        self._deferred = True
-        return self.ack
-
-    def ack(self) -> None:
-        if self._link is not None and self.qos > 0:
-            self._link._ack(self._mid, self.qos, self._generation)
-
-
-Handler = Callable[[Message], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Will:
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = True
-
-
-@dataclass
-class LinkStats:
-    received: int = 0
-    published: int = 0
-    connects: int = 0
-    handler_errors: int = 0
-    last_error: str | None = None
-    by_topic_kind: dict[str, int] = field(default_factory=dict)
 
 
 class MqttLink:
@@ -139,7 +86,7 @@ class MqttLink:
         self._connected: asyncio.Future[None] | None = None
         self._lost: asyncio.Event | None = None
         self._up: asyncio.Event | None = None
-        self._sock: Any = None
+        self._fd: int | None = None  # the socket's file descriptor, registered with the loop
         self._stream: BufferedStream | None = None
         self._paho_writes = False  # paho has packets queued (its register/unregister-write callbacks)
         self._acks: list[int] = []
@@ -149,22 +96,16 @@ class MqttLink:
 
         # clean_session=False + a stable client id: the broker keeps our subscriptions and
         # queues QoS-1 messages while the hub restarts.
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
+        client = new_client(
+            client_id,
             clean_session=clean_session,
-            protocol=paho.MQTTv311,
             manual_ack=manual_ack,
+            username=username,
+            password=password,
+            tls=(ca_file, cert_file, key_file) if parsed.scheme == "mqtts" else None,
+            will=will,
+            log_name=__name__ + ".paho",
         )
-        client.enable_logger(cast(logging.Logger, _PahoLog(logging.getLogger(__name__ + ".paho"))))
-        if username is not None:
-            client.username_pw_set(username, password)
-        if parsed.scheme == "mqtts":
-            client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file,
-                           cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
-        if will is not None:
-            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
-        client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -296,16 +237,16 @@ class MqttLink:
         # Acks and commands are small packets: without this, Nagle's algorithm holds them
         # back for up to 40 ms behind the peer's delayed acknowledgement.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # From here paho reads and writes through the stream (see classroom_hub/bus/stream.py).
+        # From here paho reads and writes through the stream (see classroom_hub/bus/paho_adapter.py).
         self._stream = BufferedStream(sock, self._add_writer)
-        self._client._sock = self._stream
+        install_stream(self._client, self._stream)
         self._acks.clear()
         # Register the fd number: paho closes the socket object itself, after which it has no fd.
-        self._sock = sock.fileno()
-        loop.add_reader(self._sock, self._read)
+        self._fd = sock.fileno()
+        loop.add_reader(self._fd, self._read)
         self._paho_writes = self._client.want_write()
         if self._paho_writes:
-            loop.add_writer(self._sock, self._write)
+            loop.add_writer(self._fd, self._write)
         misc = asyncio.create_task(self._misc_loop(), name="mqtt-keepalive")
         try:
             await asyncio.wait_for(asyncio.shield(self._connected), timeout=10)
@@ -358,8 +299,8 @@ class MqttLink:
                 log.warning("event=mqtt_write_failed broker=%s error=%r", self.url, str(err))
                 self.abort()
                 return
-            if done and not self._paho_writes and self._sock is not None and self._loop is not None:
-                self._loop.remove_writer(self._sock)
+            if done and not self._paho_writes and self._fd is not None and self._loop is not None:
+                self._loop.remove_writer(self._fd)
 
     def _flush_socket(self) -> None:
         for _ in range(100):
@@ -373,10 +314,10 @@ class MqttLink:
         if self._misc_task is not None:
             self._misc_task.cancel()
             self._misc_task = None
-        if self._sock is not None and self._loop is not None:
-            self._loop.remove_reader(self._sock)
-            self._loop.remove_writer(self._sock)
-        self._sock = None
+        if self._fd is not None and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop.remove_writer(self._fd)
+        self._fd = None
         self._stream = None
         self._acks.clear()  # the broker redelivers what this connection did not acknowledge
 
@@ -436,16 +377,16 @@ class MqttLink:
 
     def _add_writer(self) -> None:
         # Before the connect returns there is no fd yet; _connect_once checks want_write then.
-        if self._loop is not None and self._sock is not None:
-            self._loop.add_writer(self._sock, self._write)
+        if self._loop is not None and self._fd is not None:
+            self._loop.add_writer(self._fd, self._write)
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._paho_writes = False
         stream = self._stream
         if stream is not None and stream.pending_output:
             return  # the writer stays until the stream has flushed too
-        if self._loop is not None and self._sock is not None and self._on_loop_thread():
-            self._loop.remove_writer(self._sock)
+        if self._loop is not None and self._fd is not None and self._on_loop_thread():
+            self._loop.remove_writer(self._fd)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         self.stats.received += 1

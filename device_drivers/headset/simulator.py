@@ -22,6 +22,7 @@ from device_drivers.mqtt_device.simulator import CommandRejected, SimulatedMqttD
 LAUNCH_MIN_BATTERY = 10.0  # below this a standalone headset will not start a VR scene
 TOO_HOT_C = 45.0  # the headset throttles and refuses new scenes above this
 FETCH_TIMEOUT_S = 60.0
+SCENE_LOAD_S = (0.005, 0.03)  # how long loading a cached scene takes, at random between the two
 
 
 class SimulatedHeadset(SimulatedMqttDevice):
@@ -37,6 +38,7 @@ class SimulatedHeadset(SimulatedMqttDevice):
         temperature: float | None = None,
         cached: dict[str, bytes] | None = None,
         dropout_chance: float | None = None,
+        scene_load_s: tuple[float, float] = SCENE_LOAD_S,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +58,7 @@ class SimulatedHeadset(SimulatedMqttDevice):
         self.cache: dict[str, bytes] = dict(cached or {})  # sha256 -> bundle
         self.fetches: list[str] = []  # sha256 of every bundle fetched from the hub
         self.hung = False  # the VR app froze: the headset stays connected but answers nothing
+        self.scene_load_s = scene_load_s  # (0, 0): no pretend loading time, for benches that time the hub
 
     def _on_command(self, message: Message) -> None:
         if not self.hung:
@@ -122,7 +125,8 @@ class SimulatedHeadset(SimulatedMqttDevice):
                 started = time.perf_counter()
                 await self._fetch(sha256, str(content.get("url", "")), int(content.get("size") or 0))
                 result |= {"fetched": True, "fetch_ms": round((time.perf_counter() - started) * 1000, 1)}
-        await asyncio.sleep(self.random.uniform(0.005, 0.03))  # loading the scene
+        if self.scene_load_s[1] > 0:
+            await asyncio.sleep(self.random.uniform(*self.scene_load_s))  # loading the scene
         self.scene, self.paused, self.eyes_on_me = scene_id, False, False
         return result
 

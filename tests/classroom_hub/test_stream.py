@@ -1,4 +1,4 @@
-"""The MQTT link's byte streams under paho (classroom_hub/bus/stream.py), on real sockets."""
+"""The MQTT link's byte streams under paho (classroom_hub/bus/paho_adapter.py), on real sockets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from classroom_hub.bus.stream import BufferedStream
+from classroom_hub.bus.paho_adapter import BufferedStream
 
 
 @pytest.fixture
