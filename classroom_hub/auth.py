@@ -51,6 +51,9 @@ class User:
 class Locked(AuthError):
     """Too many failed logins: try again after ``retry_after`` seconds."""
 
+    code = "locked"
+    http_status = 429
+
     def __init__(self, retry_after: int) -> None:
         super().__init__("locked")
         self.retry_after = retry_after

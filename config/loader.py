@@ -10,13 +10,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from classroom_hub.errors import HubError
 from config.settings import DEVICE_KINDS, HubSettings
 
 ENV_PREFIX = "CLASSROOM_HUB_"
 
 
-class ConfigError(Exception):
+class ConfigError(HubError):
     """The room file (or an environment override) is not usable; ``problems`` lists each one."""
+
+    code = "bad_config"
+    http_status = 500
 
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
         self.path = path

@@ -18,29 +18,49 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ValidationError
 
+from classroom_hub.errors import HubError
 
-class DriverError(Exception):
+
+class DriverError(HubError):
     """Base of every error a driver raises on purpose."""
+
+    code = "device_error"
+    http_status = 502
 
 
 class DriverTimeout(DriverError):
     """The device did not answer before the deadline."""
 
+    code = "no_reply"
+    http_status = 504
+
 
 class ProtocolError(DriverError):
     """The device answered with bytes that break its protocol (bad checksum, wrong frame...)."""
+
+    code = "bad_device_reply"
+    http_status = 502
 
 
 class CommandRefused(ProtocolError):
     """The device understood the command and said no (a NAK)."""
 
+    code = "device_refused"
+    http_status = 502
+
 
 class LinkError(DriverError):
     """The serial port or TCP connection could not be opened, or was lost."""
 
+    code = "device_unreachable"
+    http_status = 503
+
 
 class InvalidCommand(DriverError):
     """Unknown command name or parameters that do not fit the command."""
+
+    code = "invalid_command"
+    http_status = 400
 
 
 @dataclass(frozen=True)

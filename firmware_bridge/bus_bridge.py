@@ -200,7 +200,7 @@ class BusBridge:
                 result = await supervisor.command(name, tlv_arguments(args))
             reply |= {"ok": True, "result": dict(result)}
         except CommandNacked as err:
-            reply |= {"ok": False, "error": err.reason, "code": err.code}
+            reply |= {"ok": False, "error": err.reason, "code": err.nack_code}
         except CommandUnanswered:
             reply |= {"ok": False, "error": "no answer from the kit (serial line or board down)"}
         except KitOffline:

@@ -107,7 +107,7 @@ async def test_emergency_stop_button_stops_and_latches(boards, recorder) -> None
         assert (readings["motor_l"], readings["motor_r"], readings["estop"]) == (0, 0, True)
         with pytest.raises(CommandNacked, match="emergency stop engaged") as refused:
             await link.command("drive", {"left": 10, "right": 10})
-        assert refused.value.code == 3
+        assert refused.value.nack_code == 3
         with pytest.raises(CommandNacked, match="button still pressed"):
             await link.command("reset")
 

@@ -79,7 +79,7 @@ async def test_power_off_then_on(rig: Rig) -> None:
     assert await camera.power_state() is PowerState.STANDBY
     with pytest.raises(PtzRejected) as refused:
         await camera.drive(Direction.UP)
-    assert refused.value.code == ErrorCode.NOT_EXECUTABLE
+    assert refused.value.error_code == ErrorCode.NOT_EXECUTABLE
     assert refused.value.meaning == "command not executable"
     await camera.power(True)
     assert await camera.power_state() is PowerState.ON
@@ -90,7 +90,7 @@ async def test_invalid_command_is_rejected_with_syntax_error(rig: Rig) -> None:
     # Sony's command list gives "81 01 04 38 FF" (focus mode lacking its parameter) as a syntax error.
     with pytest.raises(PtzRejected) as rejected:
         await camera.send_raw(bytes.fromhex("81 01 04 38 FF"))
-    assert (rejected.value.code, rejected.value.meaning, rejected.value.socket) == (0x02, "syntax error", 0)
+    assert (rejected.value.error_code, rejected.value.meaning, rejected.value.socket) == (0x02, "syntax error", 0)
     assert "syntax error" in str(rejected.value)
     await camera.home()  # the link is still usable afterwards
 

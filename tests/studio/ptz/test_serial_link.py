@@ -98,7 +98,7 @@ async def test_an_error_on_our_socket_after_the_ack_fails_the_command(
         hand_played.write(bytes.fromhex("90 42 FF 90 62 04 FF"))
         with pytest.raises(PtzRejected) as rejected:
             await recall
-        assert (rejected.value.code, rejected.value.socket) == (0x04, 2)
+        assert (rejected.value.error_code, rejected.value.socket) == (0x04, 2)
         assert rejected.value.meaning == "command cancelled"
 
 
