@@ -31,11 +31,12 @@ from pydantic import ValidationError
 
 from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, DeviceStatus, first_problem
+from classroom_hub.bus.payloads import COMMAND, DeviceStatus
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
 from classroom_hub.fleet.part import FLEET
+from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from device_drivers.base import (
@@ -139,7 +140,8 @@ class WiredDevice:
             fields = {**status, "state": "online", "ts": time.time(), "kind": self.driver.kind}
             report = DeviceStatus.model_validate(fields)
         except ValidationError as err:
-            self._rejections.add(f"{self.device_id} (status)", "bad_device_status", str(err.errors()[0]["msg"]))
+            problem = describe(err, root="status", limit=1)
+            self._rejections.add(f"{self.device_id} (status)", "bad_device_status", problem)
             return
         self._report(report)
 
@@ -226,7 +228,7 @@ class WiredDevices:
         try:
             command = COMMAND.validate_json(message.payload)
         except ValidationError as err:
-            self._rejections.add(message.topic, "malformed_command", first_problem(err))
+            self._rejections.add(message.topic, "malformed_command", describe(err, root="payload", limit=1))
             return
         remaining = command.expires_at - time.time()
         if remaining <= 0:

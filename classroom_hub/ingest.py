@@ -17,9 +17,10 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry, first_problem
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry
 from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
 from classroom_hub.errors import StoreError
+from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
@@ -162,7 +163,7 @@ class Ingest:
             self._rejections.add(message.topic, "store_unavailable", str(err))
 
     def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
-        self._rejections.add(message.topic, reason, first_problem(err))
+        self._rejections.add(message.topic, reason, describe(err, root="payload", limit=1))
 
 
 def _shortened(topic: str) -> str:

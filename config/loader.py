@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub.errors import HubError
+from classroom_hub.problems import where
 from config.settings import DEVICE_KINDS, HubSettings
 
 ENV_PREFIX = "CLASSROOM_HUB_"
@@ -57,7 +58,6 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         if loc[i] == "transport" and loc[i + 1] in ("mqtt", "serial", "tcp", "udp"):
             del loc[i + 1]
             break
-    field = _dotted(loc)
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid" and loc and loc[0] == "devices":
         message = f"unknown device kind {error['input'].get('kind')!r}; known: {', '.join(DEVICE_KINDS)}"
@@ -67,17 +67,7 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         message = "unknown field (a typo?)"
     env = _env_name(loc)
     source = f" (from environment variable {env})" if env in os.environ else ""
-    return f"{field or '<file>'}: {message}{source}"
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+    return f"{where(loc, '<file>')}: {message}{source}"
 
 
 def _env_name(loc: list[Any]) -> str:

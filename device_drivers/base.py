@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ValidationError
 
 from classroom_hub.errors import HubError
+from classroom_hub.problems import describe
 
 
 class DriverError(HubError):
@@ -115,7 +116,7 @@ class Driver(ABC):
         try:
             command = model.model_validate(dict(params or {}))
         except ValidationError as err:
-            raise InvalidCommand(f"{self.kind}: command {name!r}: {validation_problems(err)}") from err
+            raise InvalidCommand(f"{self.kind}: command {name!r}: {describe(err, root='value')}") from err
         return await self.handle(command)
 
     async def __aenter__(self) -> Self:
@@ -126,11 +127,6 @@ class Driver(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-
-def validation_problems(err: ValidationError) -> str:
-    """A pydantic error as one line a technician can act on: ``field.path: what is wrong; ...``."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors())
 
 
 _DRIVERS: dict[str, type[Driver]] = {}

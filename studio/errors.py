@@ -3,6 +3,8 @@ PTZ keeps its own (``PtzError``), under ``HubError`` too."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from classroom_hub.errors import HubError
 
 
@@ -50,6 +52,9 @@ class BookingConflict(BookingError):
     def __init__(self, message: str, other_id: str) -> None:
         super().__init__(message)
         self.other_id = other_id
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "other_id": self.other_id}  # the page shows the booking in the way
 
 
 class ReviewError(StudioError):

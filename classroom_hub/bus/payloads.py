@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 # 2020-01-01 .. 2100-01-01: a device clock outside this range has not been set.
@@ -112,14 +112,6 @@ class HubStatus(BaseModel):
     state: Literal["online", "offline"]
     ts: float | None = None
     version: str | None = None
-
-
-def first_problem(err: ValidationError) -> str:
-    """A rejected payload in one line for the log and the console: ``field.path: what (+N more)``."""
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
 
 
 # Compiled once: validate_json on these is the hot path of telemetry ingest.

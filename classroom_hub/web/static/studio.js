@@ -22,7 +22,7 @@ async function api(method, path, body) {
   });
   if (res.status === 401) { location.href = "/login?next=/studio"; throw new Error("login"); }
   const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : {};
-  if (!res.ok) throw new Error(data.message || data.error || res.statusText);
+  if (!res.ok) throw new Error(data.detail || data.error || res.statusText);
   return data;
 }
 

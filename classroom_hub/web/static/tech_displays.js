@@ -19,7 +19,7 @@ const DisplaysPanel = (() => {
     const res = await fetch(path, options);
     if (res.status === 401) { location.href = "/login?next=/tech"; throw new Error("login"); }
     const answer = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(answer.message || answer.error || String(res.status));
+    if (!res.ok) throw new Error(answer.detail || answer.error || String(res.status));
     return answer;
   }
 
