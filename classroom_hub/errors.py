@@ -105,8 +105,13 @@ SWALLOWED: Counter[str] = Counter()
 def swallowed(event: str, **fields: object) -> None:
     """Call inside an ``except``: log the exception being handled (with traceback) and count it."""
     SWALLOWED[event] += 1
-    details = "".join(f" {key}={value}" for key, value in fields.items())
+    details = "".join(f" {key}={_plain(value)}" for key, value in fields.items())
     log.error("event=%s%s", event, details, exc_info=True)
+
+
+def _plain(value: object) -> str:
+    text = str(value)
+    return text if text and not any(c.isspace() or c in "='\"" for c in text) else repr(text)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from classroom_hub.bus.payloads import DeviceStatus
+from classroom_hub.events import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ class DeviceRegistry:
         self._unknown_log_every_s = unknown_log_every_s
         self._unknown_quiet_until = 0.0  # no line per new unknown device before this time
         self._unknown_unlogged = 0  # new unknown devices since the last line, not logged one by one
-        self._listeners: list[Listener] = []
-        self._update_listeners: list[Callable[[DeviceRecord], None]] = []
+        self._changes: Listeners[[DeviceChange]] = Listeners("device_listener_failed")
+        self._updates: Listeners[[DeviceRecord]] = Listeners("device_update_listener_failed")
 
     # --- configuration ---------------------------------------------------------------
 
@@ -115,13 +116,11 @@ class DeviceRegistry:
 
     def on_change(self, listener: Listener) -> Callable[[], None]:
         """``listener`` runs on every state change; returns the function that removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._changes.add(listener)
 
     def on_update(self, listener: Callable[[DeviceRecord], None]) -> Callable[[], None]:
         """``listener`` runs whenever a device's status fields change (battery, firmware, ...)."""
-        self._update_listeners.append(listener)
-        return lambda: self._update_listeners.remove(listener)
+        return self._updates.add(listener)
 
     def seen(self, device_id: str, now: float | None = None) -> None:
         """Any message from the device: it is alive. Hot path: keep it cheap."""
@@ -142,15 +141,13 @@ class DeviceRegistry:
         if status.model_extra:
             record.extra.update(status.model_extra)
         self._set_state(record, status.state, "last will" if status.state == "offline" else "status")
-        for listener in list(self._update_listeners):
-            listener(record)
+        self._updates.emit(record)
 
     def note_error(self, device_id: str, error: str) -> None:
         record = self._devices.get(device_id)
         if record is not None:
             record.last_error = error
-            for listener in list(self._update_listeners):
-                listener(record)
+            self._updates.emit(record)
 
     def note_unknown(self, device_id: str, topic: str, now: float | None = None) -> bool:
         """A device not in the room file published; returns True when it is new to the table."""
@@ -210,8 +207,4 @@ class DeviceRegistry:
         change = DeviceChange(record.id, old, state, reason, record.state_since)
         log.info("event=device_state device=%s kind=%s from=%s to=%s reason=%r",
                  record.id, record.kind, old, state, reason)  # fmt: skip
-        for listener in list(self._listeners):
-            try:
-                listener(change)
-            except Exception:
-                log.exception("event=device_listener_failed device=%s", record.id)
+        self._changes.emit(change)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.events import Listeners
 from device_drivers.base import driver_for
 from studio.api import PtzRequest
 from studio.bookings import Actor, Booking, BookingRules, Bookings
@@ -80,7 +81,7 @@ class Studio:
         self.current: Recording | None = None
         self.last_result: RecorderResult | None = None
         self._stop_lock = asyncio.Lock()
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[dict[str, Any]]] = Listeners("studio_listener_failed")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._preroll: Preroll | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,12 +140,10 @@ class Studio:
     # --- events for the page ----------------------------------------------------------
 
     def on_event(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def _emit(self, event: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            listener(event)
+        self._listeners.emit(event)
 
     # --- live controls -----------------------------------------------------------------
 
