@@ -25,6 +25,7 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import MqttLink, Will
 from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
+from classroom_hub.errors import BusError
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
@@ -188,19 +189,21 @@ async def _bus_part(app: web.Application) -> AsyncIterator[None]:
 async def _connect_bus(app: web.Application) -> None:
     app[LINK_TASK] = asyncio.create_task(app[LINK].run(), name="mqtt-link")
     # The hub teaches without a broker; wait a moment so the first page view is complete,
-    # then carry on and let the link reconnect in the background.
-    with contextlib.suppress(Exception):
+    # then carry on and let the link reconnect in the background (it logs each attempt).
+    try:
         await app[LINK].wait_up(timeout=5)
+    except BusError as err:
+        log.warning("event=hub_started_without_broker error=%r", str(err))
 
 
 async def _registry_part(app: web.Application) -> AsyncIterator[None]:
     registry, store = app[REGISTRY], app[STORE]
 
     def record_change(change: DeviceChange) -> None:
-        # State history feeds the console's 24-hour chart and the central database.
+        # State history feeds the console's 24-hour chart and the central database. If the store
+        # refuses it (closing), the registry's listeners log and count it (device_listener_failed).
         data = json.dumps({"from": change.old_state, "to": change.new_state, "reason": change.reason})
-        with contextlib.suppress(Exception):
-            store.add_device_events([(change.device_id, change.ts, "state", data)])
+        store.add_device_events([(change.device_id, change.ts, "state", data)])
 
     remove = registry.on_change(record_change)
     app[HEALTH].parts["registry"] = lambda: "up"

@@ -22,7 +22,7 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import EVENT, Telemetry
 from classroom_hub.bus.topics import device_topic, parse_device_topic
-from classroom_hub.errors import StoreError
+from classroom_hub.errors import StoreError, swallowed
 from classroom_hub.events import Listeners
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRegistry
@@ -216,7 +216,7 @@ class Lab:
                 try:
                     self.on_telemetry(device, telemetry)
                 except Exception:  # one bad report must not cost the others their judgement
-                    log.exception("event=lab_report_failed kit=%s device=%s", kit_pass.kit.id, device)
+                    swallowed("lab_report_failed", kit=kit_pass.kit.id, device=device)
 
     def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
         """Readings of a kit or robot, already validated by the hub's ingest."""

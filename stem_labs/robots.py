@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from classroom_hub.bus.commands import Commands
-from classroom_hub.errors import CommandFailed, CommandTimeout
+from classroom_hub.errors import CommandFailed, CommandTimeout, swallowed
 from classroom_hub.events import Listeners
 from classroom_hub.registry import DeviceRegistry
 from stem_labs.errors import LabError, UnknownKit
@@ -230,7 +230,7 @@ class Robots:
         try:
             await self._record(statement)
         except Exception:
-            log.exception("event=mission_statement_not_stored id=%s", statement["id"])
+            swallowed("mission_statement_not_stored", id=statement["id"])
 
     def _save(self, mission: Mission) -> None:
         if self._book is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.errors import swallowed
 from classroom_hub.events import Listeners
 from device_drivers.base import driver_for
 from studio.api import PtzRequest
@@ -164,7 +165,7 @@ class Studio:
                 await self.display_power(device_id, options)
                 report[device_id] = "on"
             except Exception as err:  # whatever one display does, the others and the cameras still wake up
-                log.warning("event=preroll_display_failed display=%s error=%r", device_id, str(err))
+                swallowed("preroll_display_failed", display=device_id)
                 report[device_id] = f"error: {err}"
         for camera_id, camera in self.cameras.cameras.items():
             if camera.ptz is None:

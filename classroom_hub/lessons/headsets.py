@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from classroom_hub.errors import swallowed
 from classroom_hub.fleet.commands import FleetCommands
 from classroom_hub.fleet.scenes import SceneShelf
 from classroom_hub.lessons.manifest import VrSceneStep
@@ -107,7 +108,7 @@ class LessonHeadsets:
                 else:
                     await self._command(wanted, "launch_scene", await self._launch_args(wanted.step))
             except Exception:  # a bug here must not stop the lesson; the next step tries again
-                log.exception("event=lesson_headsets_failed")
+                swallowed("lesson_headsets_failed")
             finally:
                 self._working = False
             self._playing = wanted

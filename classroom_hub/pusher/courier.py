@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from classroom_hub.errors import swallowed
 from classroom_hub.pusher.destination import Destination, Row
 from classroom_hub.pusher.errors import PushError, Rejected, Unreachable
 from classroom_hub.pusher.ledger import Ledger, SavedStatus
@@ -120,7 +121,7 @@ class Courier:
                 except PushError as err:  # the ledger could not be written
                     await self._failed(f"hub side: {err}")
                 except Exception as err:  # the store failing, or a bug: never take the hub down with it
-                    log.exception("event=push_courier_error destination=%s", self.name)
+                    swallowed("push_courier_error", destination=self.name)
                     await self._failed(f"hub side: {type(err).__name__}: {err}")
         finally:
             self.state = "stopped"
@@ -148,7 +149,7 @@ class Courier:
             try:
                 await self.destination.close()
             except Exception:  # a half-broken connection must not stop the courier
-                log.exception("event=push_close_failed destination=%s", self.name)
+                swallowed("push_close_failed", destination=self.name)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from classroom_hub.errors import swallowed
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.budget import BudgetState, StoreBudget, policy_lines
 from classroom_hub.pusher.courier import Backoff, Courier
@@ -224,7 +225,7 @@ class Pusher:
                     await self.budget.housekeep()
                     await self.budget.check()
             except Exception:  # a failed run is tried again next time; the hub goes on
-                log.exception("event=store_housekeeping_failed")
+                swallowed("store_housekeeping_failed")
             await asyncio.sleep(min(_BUDGET_CHECK_S, self.central.housekeeping_interval_s))
 
     async def _materials_schedule(self) -> None:
