@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -25,7 +25,7 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import MqttLink, Will
 from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
-from classroom_hub.errors import BusError
+from classroom_hub.errors import BusError, report_crash
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
@@ -47,6 +47,12 @@ class Health:
     def report(self) -> tuple[bool, dict[str, str]]:
         states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}
         return all(s == "up" for s in states.values()), states
+
+
+def running(*tasks: asyncio.Future[Any] | None) -> PartState:
+    """A part whose work is background tasks is up while every one of them still runs: one that
+    ended (a bug raised out of it) leaves the part down, and /healthz says so."""
+    return "up" if all(t is not None and not t.done() for t in tasks) else "down"
 
 
 SETTINGS = web.AppKey("settings", HubSettings)
@@ -135,7 +141,7 @@ async def _broker_part(app: web.Application) -> AsyncIterator[None]:
     broker = EmbeddedBroker("127.0.0.1", mqtt.embedded_port)
     await broker.start()
     app[BROKER_URL] = broker.url
-    app[HEALTH].parts["broker"] = lambda: "up"
+    app[HEALTH].parts["broker"] = broker.state
     yield
     await broker.stop()
 
@@ -206,12 +212,12 @@ async def _registry_part(app: web.Application) -> AsyncIterator[None]:
         store.add_device_events([(change.device_id, change.ts, "state", data)])
 
     remove = registry.on_change(record_change)
-    app[HEALTH].parts["registry"] = lambda: "up"
     task = asyncio.create_task(registry.watch_timeouts(), name="device-timeouts")
+    task.add_done_callback(report_crash("device_timeouts_failed"))
+    app[HEALTH].parts["registry"] = lambda: running(task)  # offline devices are found by this task
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.gather(task, return_exceptions=True)  # a crash was reported when it happened
     remove()
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, running
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import COMMAND, DeviceStatus
 from classroom_hub.bus.topics import device_topic
@@ -183,6 +183,7 @@ class WiredDevices:
         self._link = link
         self._room = room
         self._tasks: set[asyncio.Task[None]] = set()
+        self.runs: list[asyncio.Task[None]] = []  # one per device: polls it, reconnects, reports
         self._unsubscribe: list[Any] = []
 
     def handles(self, device_id: str) -> bool:
@@ -195,6 +196,7 @@ class WiredDevices:
         self.devices[device.device_id] = device
         task = asyncio.create_task(device.run(), name=f"wired-{device.device_id}")
         self._tasks.add(task)
+        self.runs.append(task)
         task.add_done_callback(self._ended)
         if self._link is not None:
             topic = device_topic(self._room, device.device_id, "cmd")
@@ -284,7 +286,7 @@ async def drivers_part(app: web.Application) -> AsyncIterator[None]:
     app[WIRED] = wired
     if FLEET in app:
         app[FLEET].commands.direct = wired
-    app[HEALTH].parts["drivers"] = lambda: "up"
+    app[HEALTH].parts["drivers"] = lambda: running(*wired.runs)  # an unreachable panel is its own news
     yield
     with contextlib.suppress(KeyError):
         if app[FLEET].commands.direct is wired:

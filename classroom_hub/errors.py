@@ -15,9 +15,10 @@ and ``/metrics`` shows the counts (``classroom_hub_swallowed_errors_total``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -112,6 +113,20 @@ def swallowed(event: str, **fields: object) -> None:
 def _plain(value: object) -> str:
     text = str(value)
     return text if text and not any(c.isspace() or c in "='\"" for c in text) else repr(text)
+
+
+def report_crash(event: str, **fields: object) -> Callable[[asyncio.Future[Any]], None]:
+    """A done callback for a background task: if it ended with an exception (not cancelled), log it
+    with its traceback and count it at once, not when its owner awaits it at shutdown."""
+
+    def done(task: asyncio.Future[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        SWALLOWED[event] += 1
+        details = "".join(f" {key}={_plain(value)}" for key, value in fields.items())
+        log.error("event=%s%s", event, details, exc_info=task.exception())
+
+    return done
 
 
 @contextmanager

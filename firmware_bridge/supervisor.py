@@ -72,6 +72,11 @@ class KitSupervisor:
             self._task = None
 
     @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The supervising task (None before start and after stop)."""
+        return self._task
+
+    @property
     def state(self) -> LinkState:
         return LinkState.ONLINE if self._online.is_set() else LinkState.OFFLINE
 

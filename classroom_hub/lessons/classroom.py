@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
+from classroom_hub.errors import report_crash
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import FileKeys
 from classroom_hub.lessons.library import LessonLibrary
@@ -109,7 +110,13 @@ class Classroom:
             asyncio.create_task(self._heartbeat(), name="lesson-heartbeat"),
             asyncio.create_task(self._update_screens(), name="lesson-screens"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(report_crash("lesson_task_failed", task=task.get_name()))
         self.statements.start()
+
+    def background(self) -> list[asyncio.Task[None] | None]:
+        """The tasks the lessons part's health follows: heartbeat, screens, statement writer."""
+        return [*self._tasks, self.statements.task] if self._tasks else [None]
 
     async def close(self) -> None:
         """Stop the tasks; every statement recorded so far is in the store afterwards."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE, running
 from classroom_hub.fleet.part import FLEET
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
@@ -64,7 +64,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     await classroom.start()
     app[LESSONS] = classroom
     app[DISPLAYS] = displays
-    app[HEALTH].parts["lessons"] = lambda: "up"
+    app[HEALTH].parts["lessons"] = lambda: running(*classroom.background(), headsets.task)
     try:
         yield
     finally:
