@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.errors import swallowed
-from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.materials import MaterialsBank, UploadMismatch
 from classroom_hub.pusher.privacy import mask_personal

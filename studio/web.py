@@ -23,10 +23,10 @@ from pydantic import ValidationError
 
 from classroom_hub import xapi
 from classroom_hub.app import SETTINGS, STORE
+from classroom_hub.backoff import Backoff
 from classroom_hub.drivers_part import WIRED
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.problems import describe
-from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import SOCKETS, page, require

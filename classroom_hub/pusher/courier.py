@@ -17,13 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.errors import swallowed
 from classroom_hub.pusher.destination import Destination, Row
 from classroom_hub.pusher.errors import PushError, Rejected, Unreachable
@@ -37,23 +36,6 @@ CourierState = Literal["starting", "pushing", "idle", "waiting", "stopped"]
 # Batches of one stream in a row before the courier looks at the other streams again.
 _TURN_BATCHES = 20
 _SAVE_EVERY_S = 2.0
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with "equal jitter": half the step for sure, the other half at random."""
-
-    minimum: float
-    maximum: float
-    attempt: int = 0
-
-    def next(self) -> float:
-        step = min(self.maximum, self.minimum * 2**self.attempt)
-        self.attempt = min(self.attempt + 1, 62)
-        return float(step / 2 + random.uniform(0, step / 2))
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class _Round:

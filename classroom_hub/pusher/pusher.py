@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.errors import swallowed
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.budget import BudgetState, StoreBudget, policy_lines
-from classroom_hub.pusher.courier import Backoff, Courier
+from classroom_hub.pusher.courier import Courier
 from classroom_hub.pusher.destination import HubIdentity, load_destination
 from classroom_hub.pusher.errors import DestinationUnavailable, MaterialsError, Unreachable
 from classroom_hub.pusher.ledger import Ledger
