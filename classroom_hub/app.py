@@ -25,6 +25,7 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import MqttLink, Will
 from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
+from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import BusError, report_crash
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
@@ -66,9 +67,10 @@ REJECTIONS = web.AppKey("rejections", Rejections)
 HEALTH = web.AppKey("health", Health)
 BROKER_URL = web.AppKey("broker_url", str)
 LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
+CLOCK = web.AppKey("clock", Clock)  # time as the parts see it: the real clock, a fake one in tests
 
 
-def build_app(settings: HubSettings) -> web.Application:
+def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
     from classroom_hub.web.access import JSON_BODY  # web imports app's keys
     from classroom_hub.web.routes import setup_routes
     from classroom_hub.web.security import setup_security
@@ -78,9 +80,10 @@ def build_app(settings: HubSettings) -> web.Application:
     app = web.Application(client_max_size=JSON_BODY)
     setup_security(app)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()
-    app[REGISTRY] = _registry_from(settings)
+    app[REGISTRY] = _registry_from(settings, clock)
     app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
     from classroom_hub.extensions import setup_extensions  # extensions import app's keys
@@ -93,8 +96,8 @@ def build_app(settings: HubSettings) -> web.Application:
     return app
 
 
-def _registry_from(settings: HubSettings) -> DeviceRegistry:
-    registry = DeviceRegistry()
+def _registry_from(settings: HubSettings, clock: Clock) -> DeviceRegistry:
+    registry = DeviceRegistry(clock=clock)
     for device_id, device in settings.device_list():
         registry.add(
             DeviceRecord(
@@ -126,7 +129,7 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
 
 async def _accounts_part(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
-    accounts = await loop.run_in_executor(None, Accounts, app[SETTINGS].data_dir / "accounts.db")
+    accounts = await loop.run_in_executor(None, Accounts, app[SETTINGS].data_dir / "accounts.db", app[CLOCK])
     app[ACCOUNTS] = accounts
     yield
     accounts.close()

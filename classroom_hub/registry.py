@@ -7,7 +7,6 @@ offline. Changes are events that other parts (console, alarms, store) subscribe 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from classroom_hub.bus.payloads import DeviceStatus
+from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.events import Listeners
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,10 @@ Listener = Callable[[DeviceChange], None]
 
 
 class DeviceRegistry:
-    def __init__(self, unknown_keep: int = UNKNOWN_KEEP, unknown_log_every_s: float = UNKNOWN_LOG_EVERY_S) -> None:
+    def __init__(
+        self, unknown_keep: int = UNKNOWN_KEEP, unknown_log_every_s: float = UNKNOWN_LOG_EVERY_S, clock: Clock = SYSTEM
+    ) -> None:
+        self.clock = clock
         self._devices: dict[str, DeviceRecord] = {}
         # The most recently heard last; the one heard longest ago goes first when full.
         self.unknown: OrderedDict[str, UnknownDevice] = OrderedDict()
@@ -125,13 +128,13 @@ class DeviceRegistry:
     def seen(self, device_id: str, now: float | None = None) -> None:
         """Any message from the device: it is alive. Hot path: keep it cheap."""
         record = self._devices[device_id]
-        record.last_seen = now or time.time()
+        record.last_seen = now or self.clock.time()
         if record.state != "online":
             self._set_state(record, "online", "message received")
 
     def apply_status(self, device_id: str, status: DeviceStatus) -> None:
         record = self._devices[device_id]
-        record.last_seen = time.time()
+        record.last_seen = self.clock.time()
         for name in ("battery", "charging", "firmware", "rssi", "temperature"):
             value = getattr(status, name)
             if value is not None:
@@ -151,7 +154,7 @@ class DeviceRegistry:
 
     def note_unknown(self, device_id: str, topic: str, now: float | None = None) -> bool:
         """A device not in the room file published; returns True when it is new to the table."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         known = self.unknown.get(device_id)
         if known is not None:
             known.last_seen, known.last_topic = now, topic
@@ -172,7 +175,7 @@ class DeviceRegistry:
 
     def summarise_unknown(self, now: float | None = None) -> None:
         """Once the quiet period is over: one line for the new unknown devices not logged one by one."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         if self._unknown_unlogged and now >= self._unknown_quiet_until:
             log.warning(
                 "event=unknown_devices new=%d within_s=%g remembered=%d forgotten=%d action=ignored",
@@ -183,7 +186,7 @@ class DeviceRegistry:
 
     def expire(self, now: float | None = None) -> list[DeviceRecord]:
         """Mark devices silent past their timeout offline; returns them."""
-        now = now or time.time()
+        now = now or self.clock.time()
         expired = []
         for record in self._devices.values():
             if record.state == "online" and record.last_seen is not None and now - record.last_seen > record.timeout_s:
@@ -194,7 +197,7 @@ class DeviceRegistry:
     async def watch_timeouts(self, interval_s: float = 1.0) -> None:
         """Run as a task: silence has no message of its own, so a timer stands in for one."""
         while True:
-            await asyncio.sleep(interval_s)
+            await self.clock.sleep(interval_s)
             self.expire()
             self.summarise_unknown()  # a flood that stopped still gets its summary line
 
@@ -203,7 +206,7 @@ class DeviceRegistry:
         if old == state:
             return
         record.state = state
-        record.state_since = time.time()
+        record.state_since = self.clock.time()
         change = DeviceChange(record.id, old, state, reason, record.state_since)
         log.info("event=device_state device=%s kind=%s from=%s to=%s reason=%r",
                  record.id, record.kind, old, state, reason)  # fmt: skip

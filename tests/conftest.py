@@ -19,6 +19,7 @@ from aiohttp import web
 
 from classroom_hub.app import build_app
 from classroom_hub.bus.broker import EmbeddedBroker, free_port
+from classroom_hub.clock import SYSTEM, Clock
 from config.settings import HubSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,8 +186,10 @@ class RunningHub:
 
 
 @contextlib.asynccontextmanager
-async def run_hub(settings: HubSettings) -> AsyncIterator[RunningHub]:
-    app = build_app(settings)
+async def run_hub(settings: HubSettings, clock: Clock = SYSTEM) -> AsyncIterator[RunningHub]:
+    """The hub on a free port; with a :class:`~classroom_hub.clock.FakeClock`, its time moves
+    only when the test advances it (the lesson heartbeat, device timeouts, sessions)."""
+    app = build_app(settings, clock)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
