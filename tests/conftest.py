@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from classroom_hub.app import build_app
+from classroom_hub.app import STORE, build_app
 from classroom_hub.bus.broker import EmbeddedBroker, free_port
 from classroom_hub.clock import SYSTEM, Clock
 from config.settings import HubSettings
@@ -201,17 +201,32 @@ async def run_hub(settings: HubSettings, clock: Clock = SYSTEM) -> AsyncIterator
         await runner.cleanup()
 
 
+async def after_any_redelivery(hub: RunningHub, settings: HubSettings, device_id: str) -> None:
+    """Return once whatever the broker had queued or would redeliver for the hub's session has
+    reached the hub: ``device_id`` sends one more reading (a marker, stamped now) and it is stored.
+    The broker hands a session its queued messages right after the CONNACK, before anything sent
+    later, so this waits for an event instead of for a guessed time."""
+    await publish_as(settings, device_id, [{"readings": [{"key": "marker", "value": 1}]}])
+    await wait_for(lambda: hub.app[STORE].stats.readings >= 1, timeout=10)
+
+
 async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads: Iterable[dict[str, Any]]) -> None:
     """The hub's persistent session is made, then the hub is away while ``device_id`` sends
     each payload as QoS-1 telemetry; returns once the broker has confirmed them all."""
+    assert settings.mqtt.url is not None
+    async with run_hub(settings):
+        pass  # the hub's persistent session now exists on the broker
+    await publish_as(settings, device_id, payloads)
+
+
+async def publish_as(settings: HubSettings, device_id: str, payloads: Iterable[dict[str, Any]]) -> None:
+    """``device_id`` sends each payload as QoS-1 telemetry; returns once the broker has confirmed them all."""
     import json
 
     from classroom_hub.bus.link import MqttLink
     from classroom_hub.bus.topics import device_topic
 
     assert settings.mqtt.url is not None
-    async with run_hub(settings):
-        pass  # the hub's persistent session now exists on the broker
     ca_file = str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None
     device = MqttLink(settings.mqtt.url, client_id=device_id, manual_ack=False, ca_file=ca_file)
     task = asyncio.create_task(device.run())
@@ -221,7 +236,7 @@ async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads
         for n, payload in enumerate(payloads):
             device.publish(topic, json.dumps(payload), qos=1)
             if n % 50 == 0:
-                await asyncio.sleep(0.005)  # let the link write what is queued
+                await asyncio.sleep(0)  # let the link write what is queued
         await wait_for(lambda: device.unconfirmed == 0, timeout=20)
         await device.close()
     finally:
