@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +243,16 @@ async def publish_as(settings: HubSettings, device_id: str, payloads: Iterable[d
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Wait until the coroutine ``check()`` says true (a state with no event of its own, e.g. rows
+    in a store read through its own thread); fail with a clear message otherwise."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{getattr(check, '__name__', check)} still false after {timeout} s")
+        await asyncio.sleep(interval)
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:
