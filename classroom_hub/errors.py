@@ -105,9 +105,13 @@ SWALLOWED: Counter[str] = Counter()
 
 def swallowed(event: str, **fields: object) -> None:
     """Call inside an ``except``: log the exception being handled (with traceback) and count it."""
+    _absorbed(event, fields, True)
+
+
+def _absorbed(event: str, fields: dict[str, object], exc_info: bool | BaseException) -> None:
     SWALLOWED[event] += 1
     details = "".join(f" {key}={_plain(value)}" for key, value in fields.items())
-    log.error("event=%s%s", event, details, exc_info=True)
+    log.error("event=%s%s", event, details, exc_info=exc_info)
 
 
 def _plain(value: object) -> str:
@@ -120,11 +124,9 @@ def report_crash(event: str, **fields: object) -> Callable[[asyncio.Future[Any]]
     with its traceback and count it at once, not when its owner awaits it at shutdown."""
 
     def done(task: asyncio.Future[Any]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        SWALLOWED[event] += 1
-        details = "".join(f" {key}={_plain(value)}" for key, value in fields.items())
-        log.error("event=%s%s", event, details, exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            _absorbed(event, fields, error)
 
     return done
 

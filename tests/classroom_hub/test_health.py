@@ -6,13 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from classroom_hub.app import HEALTH, REGISTRY
+from classroom_hub.errors import SWALLOWED
 from classroom_hub.web.lesson_routes import LESSONS
 from tests.conftest import room_settings, run_hub, wait_for
 
 
-async def test_a_part_whose_background_task_died_is_down(tmp_path: Path, system_mosquitto_url: str) -> None:
+async def test_a_part_whose_background_task_died_is_down(
+    tmp_path: Path, system_mosquitto_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = SWALLOWED["device_timeouts_failed"]
     async with run_hub(room_settings(tmp_path, system_mosquitto_url)) as hub, aiohttp.ClientSession() as http:
         health = hub.app[HEALTH]
         assert all(state == "up" for state in health.report()[1].values())
@@ -24,6 +29,11 @@ async def test_a_part_whose_background_task_died_is_down(tmp_path: Path, system_
         hub.app[LESSONS].links.silent_since = broken  # the lesson heartbeat raises
         await wait_for(lambda: health.report()[1]["registry"] == "down")
         await wait_for(lambda: health.report()[1]["lessons"] == "down")
+        # Each crash is logged with its traceback and counted when it happens, not at shutdown.
+        assert SWALLOWED["device_timeouts_failed"] == before + 1
+        crashes = [r for r in caplog.records if "event=device_timeouts_failed" in r.getMessage()
+                   or "event=lesson_task_failed task=lesson-heartbeat" in r.getMessage()]  # fmt: skip
+        assert len(crashes) == 2 and all(r.exc_info is not None for r in crashes)
         async with http.get(f"{hub.url}/healthz") as r:
             assert r.status == 503
             parts = (await r.json())["parts"]
