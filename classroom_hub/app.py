@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -25,6 +25,8 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import MqttLink, Will
 from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
+from classroom_hub.clock import SYSTEM, Clock
+from classroom_hub.errors import BusError, report_crash
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
@@ -48,6 +50,12 @@ class Health:
         return all(s == "up" for s in states.values()), states
 
 
+def running(*tasks: asyncio.Future[Any] | None) -> PartState:
+    """A part whose work is background tasks is up while every one of them still runs: one that
+    ended (a bug raised out of it) leaves the part down, and /healthz says so."""
+    return "up" if all(t is not None and not t.done() for t in tasks) else "down"
+
+
 SETTINGS = web.AppKey("settings", HubSettings)
 STORE = web.AppKey("store", TelemetryStore)
 ACCOUNTS = web.AppKey("accounts", Accounts)
@@ -59,9 +67,10 @@ REJECTIONS = web.AppKey("rejections", Rejections)
 HEALTH = web.AppKey("health", Health)
 BROKER_URL = web.AppKey("broker_url", str)
 LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
+CLOCK = web.AppKey("clock", Clock)  # time as the parts see it: the real clock, a fake one in tests
 
 
-def build_app(settings: HubSettings) -> web.Application:
+def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
     from classroom_hub.web.access import JSON_BODY  # web imports app's keys
     from classroom_hub.web.routes import setup_routes
     from classroom_hub.web.security import setup_security
@@ -71,9 +80,10 @@ def build_app(settings: HubSettings) -> web.Application:
     app = web.Application(client_max_size=JSON_BODY)
     setup_security(app)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()
-    app[REGISTRY] = _registry_from(settings)
+    app[REGISTRY] = _registry_from(settings, clock)
     app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
     from classroom_hub.extensions import setup_extensions  # extensions import app's keys
@@ -86,8 +96,8 @@ def build_app(settings: HubSettings) -> web.Application:
     return app
 
 
-def _registry_from(settings: HubSettings) -> DeviceRegistry:
-    registry = DeviceRegistry()
+def _registry_from(settings: HubSettings, clock: Clock) -> DeviceRegistry:
+    registry = DeviceRegistry(clock=clock)
     for device_id, device in settings.device_list():
         registry.add(
             DeviceRecord(
@@ -119,7 +129,7 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
 
 async def _accounts_part(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
-    accounts = await loop.run_in_executor(None, Accounts, app[SETTINGS].data_dir / "accounts.db")
+    accounts = await loop.run_in_executor(None, Accounts, app[SETTINGS].data_dir / "accounts.db", app[CLOCK])
     app[ACCOUNTS] = accounts
     yield
     accounts.close()
@@ -134,7 +144,7 @@ async def _broker_part(app: web.Application) -> AsyncIterator[None]:
     broker = EmbeddedBroker("127.0.0.1", mqtt.embedded_port)
     await broker.start()
     app[BROKER_URL] = broker.url
-    app[HEALTH].parts["broker"] = lambda: "up"
+    app[HEALTH].parts["broker"] = broker.state
     yield
     await broker.stop()
 
@@ -188,27 +198,29 @@ async def _bus_part(app: web.Application) -> AsyncIterator[None]:
 async def _connect_bus(app: web.Application) -> None:
     app[LINK_TASK] = asyncio.create_task(app[LINK].run(), name="mqtt-link")
     # The hub teaches without a broker; wait a moment so the first page view is complete,
-    # then carry on and let the link reconnect in the background.
-    with contextlib.suppress(Exception):
+    # then carry on and let the link reconnect in the background (it logs each attempt).
+    try:
         await app[LINK].wait_up(timeout=5)
+    except BusError as err:
+        log.warning("event=hub_started_without_broker error=%r", str(err))
 
 
 async def _registry_part(app: web.Application) -> AsyncIterator[None]:
     registry, store = app[REGISTRY], app[STORE]
 
     def record_change(change: DeviceChange) -> None:
-        # State history feeds the console's 24-hour chart and the central database.
+        # State history feeds the console's 24-hour chart and the central database. If the store
+        # refuses it (closing), the registry's listeners log and count it (device_listener_failed).
         data = json.dumps({"from": change.old_state, "to": change.new_state, "reason": change.reason})
-        with contextlib.suppress(Exception):
-            store.add_device_events([(change.device_id, change.ts, "state", data)])
+        store.add_device_events([(change.device_id, change.ts, "state", data)])
 
     remove = registry.on_change(record_change)
-    app[HEALTH].parts["registry"] = lambda: "up"
     task = asyncio.create_task(registry.watch_timeouts(), name="device-timeouts")
+    task.add_done_callback(report_crash("device_timeouts_failed"))
+    app[HEALTH].parts["registry"] = lambda: running(task)  # offline devices are found by this task
     yield
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.gather(task, return_exceptions=True)  # a crash was reported when it happened
     remove()
 
 

@@ -14,13 +14,12 @@ import re
 import secrets
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import AuthError
 
 Role = Literal["teacher", "student", "technician", "lab_lead", "studio_staff", "admin"]
@@ -51,6 +50,9 @@ class User:
 class Locked(AuthError):
     """Too many failed logins: try again after ``retry_after`` seconds."""
 
+    code = "locked"
+    http_status = 429
+
     def __init__(self, retry_after: int) -> None:
         super().__init__("locked")
         self.retry_after = retry_after
@@ -72,7 +74,7 @@ class LoginThrottle:
     most ``PAIR_LIMIT`` password checks; a success takes its count back and clears the pair.
     Both tables forget their least recently used entries beyond ``THROTTLE_ENTRIES``."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, entries: int = THROTTLE_ENTRIES) -> None:
+    def __init__(self, clock: Clock = SYSTEM, entries: int = THROTTLE_ENTRIES) -> None:
         self._clock = clock
         self._entries = entries
         self._lock = threading.Lock()
@@ -82,7 +84,7 @@ class LoginThrottle:
     def begin(self, username: str, address: str) -> Attempt:
         """Count an attempt, or raise :class:`Locked` when its pair or its address is spent."""
         with self._lock:
-            now = self._clock()
+            now = self._clock.monotonic()
             pair = self._recent(self._pairs, (username, address), now - PAIR_WINDOW_S)
             spread = self._recent(self._addresses, address, now - ADDRESS_WINDOW_S)
             waits = []
@@ -148,8 +150,9 @@ def _token_key(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = SYSTEM) -> None:
         self.path = path
+        self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -163,7 +166,7 @@ class Accounts:
                 expires_at REAL NOT NULL);
             """
         )
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(clock)
 
     def close(self) -> None:
         self._conn.close()
@@ -178,7 +181,7 @@ class Accounts:
         try:
             self._conn.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
-                (username, role, display_name or username, hash_password(password), time.time()),
+                (username, role, display_name or username, hash_password(password), self.clock.time()),
             )
         except sqlite3.IntegrityError as err:
             raise AuthError(f"user {username!r} already exists") from err
@@ -210,7 +213,7 @@ class Accounts:
                 hash_password(password)  # same time for unknown users: do not reveal who exists
             raise AuthError("bad_credentials")
         self.throttle.succeeded(attempt)
-        now = time.time()
+        now = self.clock.time()
         token = secrets.token_urlsafe(32)
         self._conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
         self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?)", (_token_key(token), username, now + hours * 3600))
@@ -220,7 +223,7 @@ class Accounts:
         row = self._conn.execute(
             "SELECT u.username, u.role, u.display_name FROM sessions s JOIN users u USING (username) "
             "WHERE s.key = ? AND s.expires_at > ?",
-            (_token_key(token), time.time()),
+            (_token_key(token), self.clock.time()),
         ).fetchone()
         return User(*row) if row else None
 

@@ -29,13 +29,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, running
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, DeviceStatus, first_problem
+from classroom_hub.bus.payloads import COMMAND, DeviceStatus
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
 from classroom_hub.fleet.part import FLEET
+from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from device_drivers.base import (
@@ -139,7 +140,8 @@ class WiredDevice:
             fields = {**status, "state": "online", "ts": time.time(), "kind": self.driver.kind}
             report = DeviceStatus.model_validate(fields)
         except ValidationError as err:
-            self._rejections.add(f"{self.device_id} (status)", "bad_device_status", str(err.errors()[0]["msg"]))
+            problem = describe(err, root="status", limit=1)
+            self._rejections.add(f"{self.device_id} (status)", "bad_device_status", problem)
             return
         self._report(report)
 
@@ -181,6 +183,7 @@ class WiredDevices:
         self._link = link
         self._room = room
         self._tasks: set[asyncio.Task[None]] = set()
+        self.runs: list[asyncio.Task[None]] = []  # one per device: polls it, reconnects, reports
         self._unsubscribe: list[Any] = []
 
     def handles(self, device_id: str) -> bool:
@@ -193,6 +196,7 @@ class WiredDevices:
         self.devices[device.device_id] = device
         task = asyncio.create_task(device.run(), name=f"wired-{device.device_id}")
         self._tasks.add(task)
+        self.runs.append(task)
         task.add_done_callback(self._ended)
         if self._link is not None:
             topic = device_topic(self._room, device.device_id, "cmd")
@@ -226,7 +230,7 @@ class WiredDevices:
         try:
             command = COMMAND.validate_json(message.payload)
         except ValidationError as err:
-            self._rejections.add(message.topic, "malformed_command", first_problem(err))
+            self._rejections.add(message.topic, "malformed_command", describe(err, root="payload", limit=1))
             return
         remaining = command.expires_at - time.time()
         if remaining <= 0:
@@ -282,7 +286,7 @@ async def drivers_part(app: web.Application) -> AsyncIterator[None]:
     app[WIRED] = wired
     if FLEET in app:
         app[FLEET].commands.direct = wired
-    app[HEALTH].parts["drivers"] = lambda: "up"
+    app[HEALTH].parts["drivers"] = lambda: running(*wired.runs)  # an unreachable panel is its own news
     yield
     with contextlib.suppress(KeyError):
         if app[FLEET].commands.direct is wired:

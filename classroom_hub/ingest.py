@@ -17,9 +17,11 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry, first_problem
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry
 from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
 from classroom_hub.errors import StoreError
+from classroom_hub.events import Listeners
+from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
@@ -47,7 +49,7 @@ class Ingest:
         self._rows: list[tuple[str, str, float, float, str | None]] = []
         self._acks: list[Message] = []
         self._flush_scheduled = False
-        self._listeners: list[Callable[[str, Telemetry], None]] = []
+        self._listeners: Listeners[[str, Telemetry]] = Listeners("telemetry_listener_failed")
         self._unsubscribe = [
             link.subscribe(room_filter(room, "telemetry"), self._on_telemetry),
             link.subscribe(room_filter(room, "status"), self._on_status),
@@ -57,8 +59,7 @@ class Ingest:
     def on_telemetry(self, listener: Callable[[str, Telemetry], None]) -> Callable[[], None]:
         """``listener(device_id, telemetry)`` for every valid telemetry message of a known device,
         so other parts (the lab's alarms and experiments) do not parse the same bytes again."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def close(self) -> None:
         self._flush()
@@ -100,11 +101,7 @@ class Ingest:
         self._registry.seen(where.device_id, now)
         default_ts = telemetry.ts or now
         device_id = where.device_id
-        for listener in self._listeners:
-            try:
-                listener(device_id, telemetry)
-            except Exception:  # a listener's bug must not cost a reading
-                log.exception("event=telemetry_listener_failed device=%s", device_id)
+        self._listeners.emit(device_id, telemetry)  # a listener's bug does not cost a reading
         self._rows.extend([(device_id, r.key, r.ts or default_ts, r.value, r.unit) for r in telemetry.readings])
         message.defer_ack()
         self._acks.append(message)
@@ -162,7 +159,7 @@ class Ingest:
             self._rejections.add(message.topic, "store_unavailable", str(err))
 
     def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
-        self._rejections.add(message.topic, reason, first_problem(err))
+        self._rejections.add(message.topic, reason, describe(err, root="payload", limit=1))
 
 
 def _shortened(topic: str) -> str:

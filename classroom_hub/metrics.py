@@ -18,7 +18,7 @@ from aiohttp import web
 from classroom_hub import __version__
 from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
 from classroom_hub.drivers_part import WIRED
-from classroom_hub.errors import StoreError
+from classroom_hub.errors import SWALLOWED, StoreError
 from classroom_hub.fleet.commands import LatencyHistogram
 from classroom_hub.fleet.part import FLEET
 from classroom_hub.web.access import ANYONE, allow
@@ -89,6 +89,8 @@ async def collect(app: web.Application) -> Exposition:
     out.one("uptime_seconds", "gauge", "Seconds since the hub started.", time.time() - health.started_at)
     _, parts = health.report()
     out.add("part_up", "gauge", "1 when the part is up.", [({"part": p}, s == "up") for p, s in sorted(parts.items())])
+    out.add("swallowed_errors_total", "counter", "Exceptions the hub absorbed (logged with a traceback), by event.",
+            [({"event": e}, n) for e, n in sorted(SWALLOWED.items())])  # fmt: skip
 
     registry = app[REGISTRY]
     counts = sorted(registry.counts().items())

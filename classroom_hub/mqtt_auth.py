@@ -56,6 +56,9 @@ USERNAME_RE = re.compile(ID_PATTERN)
 class CredentialsError(HubError):
     """The room file's MQTT accounts cannot be written as asked."""
 
+    code = "credentials_refused"
+    http_status = 400
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

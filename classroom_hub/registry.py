@@ -7,7 +7,6 @@ offline. Changes are events that other parts (console, alarms, store) subscribe 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -16,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from classroom_hub.bus.payloads import DeviceStatus
+from classroom_hub.clock import SYSTEM, Clock
+from classroom_hub.events import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,10 @@ Listener = Callable[[DeviceChange], None]
 
 
 class DeviceRegistry:
-    def __init__(self, unknown_keep: int = UNKNOWN_KEEP, unknown_log_every_s: float = UNKNOWN_LOG_EVERY_S) -> None:
+    def __init__(
+        self, unknown_keep: int = UNKNOWN_KEEP, unknown_log_every_s: float = UNKNOWN_LOG_EVERY_S, clock: Clock = SYSTEM
+    ) -> None:
+        self.clock = clock
         self._devices: dict[str, DeviceRecord] = {}
         # The most recently heard last; the one heard longest ago goes first when full.
         self.unknown: OrderedDict[str, UnknownDevice] = OrderedDict()
@@ -80,8 +84,8 @@ class DeviceRegistry:
         self._unknown_log_every_s = unknown_log_every_s
         self._unknown_quiet_until = 0.0  # no line per new unknown device before this time
         self._unknown_unlogged = 0  # new unknown devices since the last line, not logged one by one
-        self._listeners: list[Listener] = []
-        self._update_listeners: list[Callable[[DeviceRecord], None]] = []
+        self._changes: Listeners[[DeviceChange]] = Listeners("device_listener_failed")
+        self._updates: Listeners[[DeviceRecord]] = Listeners("device_update_listener_failed")
 
     # --- configuration ---------------------------------------------------------------
 
@@ -115,24 +119,22 @@ class DeviceRegistry:
 
     def on_change(self, listener: Listener) -> Callable[[], None]:
         """``listener`` runs on every state change; returns the function that removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._changes.add(listener)
 
     def on_update(self, listener: Callable[[DeviceRecord], None]) -> Callable[[], None]:
         """``listener`` runs whenever a device's status fields change (battery, firmware, ...)."""
-        self._update_listeners.append(listener)
-        return lambda: self._update_listeners.remove(listener)
+        return self._updates.add(listener)
 
     def seen(self, device_id: str, now: float | None = None) -> None:
         """Any message from the device: it is alive. Hot path: keep it cheap."""
         record = self._devices[device_id]
-        record.last_seen = now or time.time()
+        record.last_seen = now or self.clock.time()
         if record.state != "online":
             self._set_state(record, "online", "message received")
 
     def apply_status(self, device_id: str, status: DeviceStatus) -> None:
         record = self._devices[device_id]
-        record.last_seen = time.time()
+        record.last_seen = self.clock.time()
         for name in ("battery", "charging", "firmware", "rssi", "temperature"):
             value = getattr(status, name)
             if value is not None:
@@ -142,19 +144,17 @@ class DeviceRegistry:
         if status.model_extra:
             record.extra.update(status.model_extra)
         self._set_state(record, status.state, "last will" if status.state == "offline" else "status")
-        for listener in list(self._update_listeners):
-            listener(record)
+        self._updates.emit(record)
 
     def note_error(self, device_id: str, error: str) -> None:
         record = self._devices.get(device_id)
         if record is not None:
             record.last_error = error
-            for listener in list(self._update_listeners):
-                listener(record)
+            self._updates.emit(record)
 
     def note_unknown(self, device_id: str, topic: str, now: float | None = None) -> bool:
         """A device not in the room file published; returns True when it is new to the table."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         known = self.unknown.get(device_id)
         if known is not None:
             known.last_seen, known.last_topic = now, topic
@@ -175,7 +175,7 @@ class DeviceRegistry:
 
     def summarise_unknown(self, now: float | None = None) -> None:
         """Once the quiet period is over: one line for the new unknown devices not logged one by one."""
-        now = time.time() if now is None else now
+        now = self.clock.time() if now is None else now
         if self._unknown_unlogged and now >= self._unknown_quiet_until:
             log.warning(
                 "event=unknown_devices new=%d within_s=%g remembered=%d forgotten=%d action=ignored",
@@ -186,7 +186,7 @@ class DeviceRegistry:
 
     def expire(self, now: float | None = None) -> list[DeviceRecord]:
         """Mark devices silent past their timeout offline; returns them."""
-        now = now or time.time()
+        now = now or self.clock.time()
         expired = []
         for record in self._devices.values():
             if record.state == "online" and record.last_seen is not None and now - record.last_seen > record.timeout_s:
@@ -197,7 +197,7 @@ class DeviceRegistry:
     async def watch_timeouts(self, interval_s: float = 1.0) -> None:
         """Run as a task: silence has no message of its own, so a timer stands in for one."""
         while True:
-            await asyncio.sleep(interval_s)
+            await self.clock.sleep(interval_s)
             self.expire()
             self.summarise_unknown()  # a flood that stopped still gets its summary line
 
@@ -206,12 +206,8 @@ class DeviceRegistry:
         if old == state:
             return
         record.state = state
-        record.state_since = time.time()
+        record.state_since = self.clock.time()
         change = DeviceChange(record.id, old, state, reason, record.state_since)
         log.info("event=device_state device=%s kind=%s from=%s to=%s reason=%r",
                  record.id, record.kind, old, state, reason)  # fmt: skip
-        for listener in list(self._listeners):
-            try:
-                listener(change)
-            except Exception:
-                log.exception("event=device_listener_failed device=%s", record.id)
+        self._changes.emit(change)

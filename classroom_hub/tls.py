@@ -41,6 +41,9 @@ T = TypeVar("T")
 class TlsError(HubError):
     """A certificate or key could not be made, read or used."""
 
+    code = "tls_refused"
+    http_status = 400
+
 
 @dataclass(frozen=True)
 class TlsFiles:

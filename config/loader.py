@@ -10,13 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from classroom_hub.errors import HubError
+from classroom_hub.problems import where
 from config.settings import DEVICE_KINDS, HubSettings
 
 ENV_PREFIX = "CLASSROOM_HUB_"
 
 
-class ConfigError(Exception):
+class ConfigError(HubError):
     """The room file (or an environment override) is not usable; ``problems`` lists each one."""
+
+    code = "bad_config"
+    http_status = 500
 
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
         self.path = path
@@ -39,7 +44,7 @@ def load_settings(path: Path | str) -> HubSettings:
         raise ConfigError(path, ["not valid TOML: nested too deeply"]) from err
     # pydantic-settings reads keyword arguments starting with "_" as its own options
     # (_env_file, _secrets_dir, _cli_parse_args...): from a room file they are unknown fields.
-    private = [f"{_dotted([key])}: unknown field (a typo?)" for key in raw if key.startswith("_")]
+    private = [f"{where([key], '<file>')}: unknown field (a typo?)" for key in raw if key.startswith("_")]
     if private:
         raise ConfigError(path, private)
     # Relative data directories are relative to where the hub is started, like every CLI tool.
@@ -47,7 +52,7 @@ def load_settings(path: Path | str) -> HubSettings:
         settings = HubSettings(**raw)
     except ValidationError as err:
         raise ConfigError(path, [_describe(e, raw) for e in err.errors()]) from err
-    unusable = [f"{_dotted(loc)}: a path cannot hold the character U+0000" for loc in _nul_paths(settings, [])]
+    unusable = [f"{where(loc, '<file>')}: a path cannot hold the character U+0000" for loc in _nul_paths(settings, [])]
     if unusable:
         raise ConfigError(path, unusable)
     return settings
@@ -76,7 +81,6 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         if loc[i] == "transport" and loc[i + 1] in ("mqtt", "serial", "tcp", "udp"):
             del loc[i + 1]
             break
-    field = _dotted(loc)
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid" and loc and loc[0] == "devices":
         message = f"unknown device kind {error['input'].get('kind')!r}; known: {', '.join(DEVICE_KINDS)}"
@@ -86,20 +90,7 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         message = "unknown field (a typo?)"
     env = _env_name(loc)
     source = f" (from environment variable {env})" if env in os.environ else ""
-    return f"{field or '<file>'}: {message}{source}"
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            # A key is the file's text: escaped unless printable, so "\x85" or an ANSI escape
-            # cannot break or recolour the technician's terminal.
-            name = str(part) if str(part).isprintable() else ascii(str(part))
-            out += ("." if out else "") + name
-    return out
+    return f"{where(loc, '<file>')}: {message}{source}"
 
 
 def _env_name(loc: list[Any]) -> str:

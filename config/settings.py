@@ -283,6 +283,20 @@ class Http(Option):
         return self.tls_cert is not None
 
 
+class Lessons(Option):
+    """The lesson service's timing (docs/protocol.md, section 5): the defaults suit a classroom's Wi-Fi."""
+
+    beat_s: float = Field(2.0, ge=0.05, le=60, description="a heartbeat to every lesson connection this often")
+    dead_after_s: float = Field(6.0, gt=0, le=600, description="a connection silent this long is cut")
+    screens_every_s: float = Field(0.15, ge=0.01, le=10, description="the teacher's view is redrawn at most this often")
+
+    @model_validator(mode="after")
+    def _beats_before_death(self) -> Lessons:
+        if self.dead_after_s <= self.beat_s:
+            raise ValueError("dead_after_s must be longer than beat_s (a connection is cut after missed beats)")
+        return self
+
+
 class Store(Option):
     batch_max: int = Field(5000, ge=1)
     flush_interval_ms: int = Field(20, ge=1, le=10_000)
@@ -453,6 +467,7 @@ class HubSettings(BaseSettings):
     http: Http = Field(default_factory=Http)
     data_dir: Path = Path("var/hub")
     store: Store = Field(default_factory=Store)
+    lessons: Lessons = Field(default_factory=Lessons)
     central: Central = Field(default_factory=Central)
     devices: list[Device] = Field(default_factory=list)
     language: Literal["vi", "en"] = "vi"

@@ -18,29 +18,50 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ValidationError
 
+from classroom_hub.errors import HubError
+from classroom_hub.problems import describe
 
-class DriverError(Exception):
+
+class DriverError(HubError):
     """Base of every error a driver raises on purpose."""
+
+    code = "device_error"
+    http_status = 502
 
 
 class DriverTimeout(DriverError):
     """The device did not answer before the deadline."""
 
+    code = "no_reply"
+    http_status = 504
+
 
 class ProtocolError(DriverError):
     """The device answered with bytes that break its protocol (bad checksum, wrong frame...)."""
+
+    code = "bad_device_reply"
+    http_status = 502
 
 
 class CommandRefused(ProtocolError):
     """The device understood the command and said no (a NAK)."""
 
+    code = "device_refused"
+    http_status = 502
+
 
 class LinkError(DriverError):
     """The serial port or TCP connection could not be opened, or was lost."""
 
+    code = "device_unreachable"
+    http_status = 503
+
 
 class InvalidCommand(DriverError):
     """Unknown command name or parameters that do not fit the command."""
+
+    code = "invalid_command"
+    http_status = 400
 
 
 @dataclass(frozen=True)
@@ -95,7 +116,7 @@ class Driver(ABC):
         try:
             command = model.model_validate(dict(params or {}))
         except ValidationError as err:
-            raise InvalidCommand(f"{self.kind}: command {name!r}: {validation_problems(err)}") from err
+            raise InvalidCommand(f"{self.kind}: command {name!r}: {describe(err, root='value')}") from err
         return await self.handle(command)
 
     async def __aenter__(self) -> Self:
@@ -106,11 +127,6 @@ class Driver(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-
-def validation_problems(err: ValidationError) -> str:
-    """A pydantic error as one line a technician can act on: ``field.path: what is wrong; ...``."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors())
 
 
 _DRIVERS: dict[str, type[Driver]] = {}

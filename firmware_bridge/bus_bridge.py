@@ -29,9 +29,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, KEY_PATTERN, first_problem
+from classroom_hub.bus.payloads import COMMAND, KEY_PATTERN
 from classroom_hub.bus.topics import Channel, device_topic
 from classroom_hub.errors import BusError
+from classroom_hub.problems import describe
 from classroom_hub.rejects import Rejections
 from firmware_bridge.errors import CommandNacked, CommandUnanswered, FrameError, KitOffline, PayloadError
 from firmware_bridge.kit import KitIdentity, LinkState
@@ -173,7 +174,7 @@ class BusBridge:
         try:
             command = COMMAND.validate_json(message.payload)
         except ValidationError as err:
-            self._reject(parts[3], "malformed_command", first_problem(err))
+            self._reject(parts[3], "malformed_command", describe(err, root="payload", limit=1))
             return
         remaining = command.expires_at - self._clock()
         if remaining <= 0:
@@ -205,7 +206,7 @@ class BusBridge:
                     result = await supervisor.command(name, tlv_arguments(args))
             reply |= {"ok": True, "result": dict(result)}
         except CommandNacked as err:
-            reply |= {"ok": False, "error": err.reason, "code": err.code}
+            reply |= {"ok": False, "error": err.reason, "code": err.nack_code}
         except CommandUnanswered:
             reply |= {"ok": False, "error": "no answer from the kit (serial line or board down)"}
         except KitOffline:

@@ -17,6 +17,7 @@ from typing import Self
 
 import serial
 
+from classroom_hub.errors import swallowed
 from firmware_bridge.errors import (
     CommandNacked,
     CommandUnanswered,
@@ -379,7 +380,7 @@ class KitLink:
         except PayloadError:
             raise
         except Exception:
-            _LOG.exception("%s: listener failed", self.identity.device_id)
+            swallowed("kit_listener_failed", device=self.identity.device_id)
 
     def _lose(self, reason: LinkLost) -> None:
         if self._lost is None or self._lost.done():

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from serial.tools import list_ports
 
-from classroom_hub.app import HEALTH, LINK, REJECTIONS, SETTINGS
+from classroom_hub.app import HEALTH, LINK, REJECTIONS, SETTINGS, running
 from config.settings import SerialTransport
 from firmware_bridge.bus_bridge import BusBridge
 from firmware_bridge.ports import PortFinder, fixed_ports, usb_ports
@@ -50,7 +50,9 @@ async def kits_part(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     bridge = BusBridge(app[LINK], settings.room.id, app[REJECTIONS])
     app[KITS] = bridge
-    app[HEALTH].parts["kits"] = lambda: "up"  # an absent kit is the registry's news, not the hub's health
+    watched: list[KitSupervisor] = []
+    # Up while every supervisor runs; an absent kit is the registry's news, not the hub's health.
+    app[HEALTH].parts["kits"] = lambda: running(*(s.task for s in watched))
     async with contextlib.AsyncExitStack() as supervisors:
         for device_id, device in settings.device_list():
             transport = device.transport
@@ -59,6 +61,7 @@ async def kits_part(app: web.Application) -> AsyncIterator[None]:
             supervisor = KitSupervisor(bridge, port_finder(transport), device_id=device_id,
                                        baudrate=transport.baudrate)  # fmt: skip
             await supervisors.enter_async_context(supervisor)
+            watched.append(supervisor)
             bridge.attach(device_id, supervisor)
             log.info("event=kit_supervised device=%s kind=%s port=%s usb=%s", device_id, device.kind,
                      transport.port, (transport.usb_vid, transport.usb_pid))  # fmt: skip

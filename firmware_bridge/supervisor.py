@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from classroom_hub.errors import swallowed
 from firmware_bridge.errors import FrameError, KitOffline, LinkLost
 from firmware_bridge.kit import KitIdentity, KitListener, LinkState
 from firmware_bridge.link import KitLink
@@ -69,6 +70,11 @@ class KitSupervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The supervising task (None before start and after stop)."""
+        return self._task
 
     @property
     def state(self) -> LinkState:
@@ -137,7 +143,7 @@ class KitSupervisor:
         try:
             self._listener.on_hello(identity)
         except Exception:
-            _LOG.exception("%s: listener failed in on_hello", identity.device_id)
+            swallowed("kit_listener_failed", device=identity.device_id, call="on_hello")
         if self._desired:
             try:
                 await link.command(RESTORE_COMMAND, self._desired)
@@ -190,4 +196,4 @@ class KitSupervisor:
         try:
             self._listener.on_state(device_id, state)
         except Exception:
-            _LOG.exception("%s: listener failed in on_state", device_id)
+            swallowed("kit_listener_failed", device=device_id, call="on_state")

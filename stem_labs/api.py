@@ -8,7 +8,6 @@ the state of things), 502/504 (the device refused or did not answer).
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -16,20 +15,19 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.app import REJECTIONS
-from classroom_hub.errors import CommandFailed, CommandTimeout
+from classroom_hub.errors import HubError
+from classroom_hub.problems import describe
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import require
+from classroom_hub.web.security import problem
 from stem_labs.alarms import SensorLimits
 from stem_labs.calibration import Method
 from stem_labs.conditions import parse_condition
 from stem_labs.errors import (
-    CalibrationError,
     ConditionError,
     LabError,
     RunError,
-    SafetyRefusal,
     UnknownKit,
-    UploadFailed,
 )
 from stem_labs.export import run_csv
 from stem_labs.keys import LAB
@@ -157,14 +155,14 @@ def add_routes(app: web.Application) -> None:
 
 
 def _error(request: web.Request, status: int, error: str, detail: str) -> web.HTTPException:
+    _count_refusal(request, status, error, detail)
+    return problem(status, error, detail)
+
+
+def _count_refusal(request: web.Request, status: int, error: str, detail: str) -> None:
+    """Bad input to the labs' API (400) is counted with the hub's other rejections (/tech, /metrics)."""
     if status == 400:
         request.app[REJECTIONS].add(f"http {request.method} {request.path}", error, detail)
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest, 404: web.HTTPNotFound, 409: web.HTTPConflict, 502: web.HTTPBadGateway,
-        504: web.HTTPGatewayTimeout,
-    }  # fmt: skip
-    body = json.dumps({"error": error, "detail": detail}, ensure_ascii=False)
-    return kinds[status](text=body, content_type="application/json")
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
@@ -175,31 +173,19 @@ async def _body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors())
-        raise _error(request, 400, "malformed_request", problems) from None
+        raise _error(request, 400, "malformed_request", describe(err)) from None
 
 
 async def _guard(request: web.Request, call: Callable[[], Any]) -> Any:
-    """Run ``call`` (plain or async) with the labs' errors as HTTP answers."""
+    """Run ``call`` (plain or async). A lab or command error escaping it is answered by the hub's
+    error middleware with its code and status (``stem_labs/errors.py``); a refused value is also
+    counted as a rejection."""
     try:
         result = call()
         return await result if inspect.isawaitable(result) else result
-    except UnknownKit as err:
-        raise _error(request, 404, "unknown", str(err)) from None
-    except SafetyRefusal as err:
-        raise _error(request, 409, "safety_rule", str(err)) from None
-    except (CalibrationError, ConditionError) as err:
-        raise _error(request, 400, "invalid", str(err)) from None
-    except RunError as err:
-        raise _error(request, 409, "run_state", str(err)) from None
-    except UploadFailed as err:
-        raise _error(request, 502, "upload_failed", str(err)) from None
-    except CommandFailed as err:
-        raise _error(request, 502, "device_refused", err.error) from None
-    except CommandTimeout as err:
-        raise _error(request, 504, "no_reply", str(err)) from None
-    except LabError as err:
-        raise _error(request, 409, "refused", str(err)) from None
+    except HubError as err:
+        _count_refusal(request, err.http_status, err.code, err.detail)
+        raise
 
 
 async def _run(request: web.Request) -> Run:

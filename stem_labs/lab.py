@@ -22,7 +22,8 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import EVENT, Telemetry
 from classroom_hub.bus.topics import device_topic, parse_device_topic
-from classroom_hub.errors import StoreError
+from classroom_hub.errors import StoreError, swallowed
+from classroom_hub.events import Listeners
 from classroom_hub.ingest import Ingest
 from classroom_hub.registry import DeviceChange, DeviceRegistry
 from classroom_hub.store import TelemetryStore
@@ -80,7 +81,7 @@ class Lab:
             self._kit_of_device[kit.id] = kit
             if kit.actuator_id:
                 self._kit_of_device[kit.actuator_id] = kit
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[dict[str, Any]]] = Listeners("lab_listener_failed")
         self._removers: list[Callable[[], None]] = []
         self._dirty: set[tuple[str, str]] = set()
         self._live_timer: asyncio.TimerHandle | None = None
@@ -127,8 +128,7 @@ class Lab:
     # --- what the pages see ------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def kit(self, kit_id: str) -> VinaponicsKit:
         kit = self.kits.get(kit_id)
@@ -216,7 +216,7 @@ class Lab:
                 try:
                     self.on_telemetry(device, telemetry)
                 except Exception:  # one bad report must not cost the others their judgement
-                    log.exception("event=lab_report_failed kit=%s device=%s", kit_pass.kit.id, device)
+                    swallowed("lab_report_failed", kit=kit_pass.kit.id, device=device)
 
     def on_telemetry(self, device: str, telemetry: Telemetry) -> None:
         """Readings of a kit or robot, already validated by the hub's ingest."""
@@ -314,11 +314,7 @@ class Lab:
             self._broadcast({"type": kind, "robot_id": robot_id, "detail": detail})
 
     def _broadcast(self, message: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(message)
-            except Exception:
-                log.exception("event=lab_listener_failed type=%s", message.get("type"))
+        self._listeners.emit(message)
 
     # --- statements ----------------------------------------------------------------------------
 

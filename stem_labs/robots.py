@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from classroom_hub.bus.commands import Commands
-from classroom_hub.errors import CommandFailed, CommandTimeout
+from classroom_hub.errors import CommandFailed, CommandTimeout, swallowed
+from classroom_hub.events import Listeners
 from classroom_hub.registry import DeviceRegistry
 from stem_labs.errors import LabError, UnknownKit
 from stem_labs.statements import LabPlace, mission_statement
@@ -94,7 +95,7 @@ class Robots:
         self._clock = clock
         self.views: dict[str, RobotView] = {r.id: RobotView() for r in registry.by_kind("robot")}
         self.missions: dict[str, Mission] = {}  # running, by robot
-        self._listeners: list[RobotListener] = []
+        self._listeners: Listeners[[str, str, Any]] = Listeners("robot_listener_failed")
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_estop: list[StopResult] = []
 
@@ -117,8 +118,7 @@ class Robots:
         return out
 
     def on_change(self, listener: RobotListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     # --- from the bus ------------------------------------------------------------------------
 
@@ -230,7 +230,7 @@ class Robots:
         try:
             await self._record(statement)
         except Exception:
-            log.exception("event=mission_statement_not_stored id=%s", statement["id"])
+            swallowed("mission_statement_not_stored", id=statement["id"])
 
     def _save(self, mission: Mission) -> None:
         if self._book is not None:
@@ -240,11 +240,7 @@ class Robots:
                                      None if mission.success is None else int(mission.success), statement))  # fmt: skip
 
     def _emit(self, robot_id: str, kind: str, detail: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(robot_id, kind, detail)
-            except Exception:
-                log.exception("event=robot_listener_failed robot=%s", robot_id)
+        self._listeners.emit(robot_id, kind, detail)
 
 
 def mission_statement_id(mission_id: str) -> str:

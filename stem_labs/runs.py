@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from classroom_hub.events import Listeners
 from stem_labs.analysis import SeriesStats, series_stats
 from stem_labs.conditions import Condition
 from stem_labs.errors import RunError
@@ -171,7 +172,7 @@ class Experiments:
         self.runs: dict[str, Run] = {}
         self._latest: dict[str, dict[str, float]] = {}
         self._latest_ts: dict[str, float] = {}
-        self._listeners: list[RunListener] = []
+        self._listeners: Listeners[[str, Run, Any]] = Listeners("run_listener_failed")
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
 
@@ -273,8 +274,7 @@ class Experiments:
         return any(r.plan.kit_id == kit_id and r.state != "stopped" for r in self.runs.values())
 
     def on_change(self, listener: RunListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def close(self) -> None:
         """The hub stops: live runs end here (a run cannot outlive the hub that samples it)."""
@@ -384,8 +384,4 @@ class Experiments:
             del self.runs[run.id]
 
     def _emit(self, kind: str, run: Run, detail: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, run, detail)
-            except Exception:
-                log.exception("event=run_listener_failed run=%s", run.id)
+        self._listeners.emit(kind, run, detail)

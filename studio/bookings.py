@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from classroom_hub.events import Listeners
 from studio.errors import BookingConflict, BookingError, NotAllowed, NotFound
 from studio.store import StudioStore, transaction
 
@@ -94,15 +95,13 @@ class Bookings:
         self.store = store
         self.rules = rules
         self.clock = clock
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[[]] = Listeners("bookings_listener_failed")
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        self._listeners.emit()
 
     async def book(
         self,

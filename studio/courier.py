@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from classroom_hub.pusher.courier import Backoff
+from classroom_hub.backoff import Backoff
+from classroom_hub.errors import swallowed
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.materials import MaterialsBank, UploadMismatch
 from classroom_hub.pusher.privacy import mask_personal
@@ -78,7 +79,7 @@ class LectureCourier:
                 except (MaterialsError, StudioError) as err:
                     await self._failed(str(err))
                 except Exception as err:  # a bug or a broken disk must not take the studio down
-                    log.exception("event=lecture_courier_error")
+                    swallowed("lecture_courier_error")
                     await self._failed(f"hub side: {type(err).__name__}: {err}")
         finally:
             self.state = "stopped"

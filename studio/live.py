@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.errors import swallowed
+from classroom_hub.events import Listeners
 from device_drivers.base import driver_for
 from studio.api import PtzRequest
 from studio.bookings import Actor, Booking, BookingRules, Bookings
@@ -80,7 +82,7 @@ class Studio:
         self.current: Recording | None = None
         self.last_result: RecorderResult | None = None
         self._stop_lock = asyncio.Lock()
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[dict[str, Any]]] = Listeners("studio_listener_failed")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._preroll: Preroll | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,12 +141,10 @@ class Studio:
     # --- events for the page ----------------------------------------------------------
 
     def on_event(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def _emit(self, event: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            listener(event)
+        self._listeners.emit(event)
 
     # --- live controls -----------------------------------------------------------------
 
@@ -165,7 +165,7 @@ class Studio:
                 await self.display_power(device_id, options)
                 report[device_id] = "on"
             except Exception as err:  # whatever one display does, the others and the cameras still wake up
-                log.warning("event=preroll_display_failed display=%s error=%r", device_id, str(err))
+                swallowed("preroll_display_failed", display=device_id)
                 report[device_id] = f"error: {err}"
         for camera_id, camera in self.cameras.cameras.items():
             if camera.ptz is None:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from classroom_hub.errors import swallowed
 from studio.bookings import Booking, Bookings
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Preroll:
         try:
             report = await self.wake_up(booking)
         except Exception as err:  # one broken device must not stop the schedule
-            log.exception("event=preroll_failed booking=%s", booking.id)
+            swallowed("preroll_failed", booking=booking.id)
             report = {"error": str(err)}
         await self.bookings.mark_preroll(booking.id, report)
         log.info("event=preroll_done booking=%s report=%s", booking.id, report)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from classroom_hub import xapi
+from classroom_hub.events import Listeners
 from studio.errors import NotFound, StudioError
 from studio.recordings import Recording
 from studio.store import StudioStore, transaction
@@ -80,12 +81,11 @@ async def file_sha256(path: Path) -> str:
 class MaterialsOutbox:
     def __init__(self, store: StudioStore) -> None:
         self.store = store
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[[]] = Listeners("outbox_listener_failed")
 
     def on_enqueue(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after each lecture queued (the courier wakes up); returns a remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     async def enqueue(self, recording_id: str, path: Path, sha256: str, metadata: dict[str, Any]) -> int:
         """Queue a file for the materials bank; queuing the same recording twice keeps the first row."""
@@ -103,8 +103,7 @@ class MaterialsOutbox:
             )
 
         seq = await self.store.call(insert)
-        for listener in list(self._listeners):
-            listener()
+        self._listeners.emit()
         return seq
 
     async def pending(self, limit: int = 10) -> list[Material]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from classroom_hub.problems import describe
 from config.settings import HubSettings
 from studio.errors import StudioConfigError
 
@@ -204,5 +205,4 @@ def load_studio_settings(hub: HubSettings) -> StudioSettings:
     except tomllib.TOMLDecodeError as err:
         raise StudioConfigError(f"{path}: not valid TOML: {err}") from err
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors())
-        raise StudioConfigError(f"{path}: {problems}") from err
+        raise StudioConfigError(f"{path}: {describe(err, root='value')}") from err

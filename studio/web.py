@@ -23,9 +23,10 @@ from pydantic import ValidationError
 
 from classroom_hub import xapi
 from classroom_hub.app import SETTINGS, STORE
+from classroom_hub.backoff import Backoff
 from classroom_hub.drivers_part import WIRED
 from classroom_hub.lessons import LessonLibrary
-from classroom_hub.pusher.courier import Backoff
+from classroom_hub.problems import describe
 from classroom_hub.pusher.materials import MaterialsBank
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import SOCKETS, page, require
@@ -39,7 +40,7 @@ from studio.api import (
 )
 from studio.courier import LectureCourier
 from studio.errors import StudioError
-from studio.http import LECTURES, STAFF, STUDIO, actor_of, body_of, running_studio, studio_errors
+from studio.http import LECTURES, STAFF, STUDIO, actor_of, body_of, running_studio
 from studio.live import RoomIdentity, Studio, power_on_directly
 from studio.ptz import PtzError
 from studio.settings import load_studio_settings, rig_from, studio_dir
@@ -160,14 +161,12 @@ async def _status_body(studio: Studio) -> dict[str, Any]:
 
 
 @allow(*STAFF)
-@studio_errors
 async def status(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     return web.json_response(await _status_body(running_studio(request)))
 
 
 @allow(*STAFF)
-@studio_errors
 async def preview_jpeg(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     studio = running_studio(request)
@@ -176,7 +175,6 @@ async def preview_jpeg(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def set_layout(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     body: LayoutRequest = await body_of(request, LayoutRequest)
@@ -185,7 +183,6 @@ async def set_layout(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def ptz(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     body: PtzRequest = await body_of(request, PtzRequest)
@@ -193,7 +190,6 @@ async def ptz(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def record(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
     body: RecordRequest = await body_of(request, RecordRequest)
@@ -202,14 +198,12 @@ async def record(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def stop(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     return web.json_response((await running_studio(request).stop_recording()).as_dict())
 
 
 @allow(*STAFF)
-@studio_errors
 async def chapter(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     body: ChapterRequest = await body_of(request, ChapterRequest)
@@ -289,7 +283,7 @@ async def _ws_command(studio: Studio, text: str, driving: set[str], send: Callab
     try:
         command = SocketCommand.model_validate_json(text)
     except ValidationError as err:
-        await send(json.dumps({"type": "error", "message": str(err.errors()[0]["msg"])}))
+        await send(json.dumps({"type": "error", "message": describe(err)}))
         return
     if command.type == "layout" and command.layout is not None:
         studio.set_layout(command.layout)

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import STATIC, current_user, require
-from studio.http import TEACHERS, error, running_studio, studio_errors
+from classroom_hub.web.security import problem
+from studio.http import TEACHERS, running_studio
 from studio.slots import SlotPlan, slot_days
 
 PAGE = STATIC / "studio_book.html"
@@ -34,7 +35,6 @@ async def book_page(request: web.Request) -> web.StreamResponse:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def slots(request: web.Request) -> web.Response:
     """``GET /api/studio/slots?days=14``: every slot of the coming days, the caller's bookings, the PTZ cameras."""
     user = await require(request, *TEACHERS)
@@ -43,9 +43,9 @@ async def slots(request: web.Request) -> web.Response:
     try:
         days = int(request.query.get("days", DAYS))
     except ValueError:
-        raise error(400, "invalid", "days must be a whole number") from None
+        raise problem(400, "invalid", "days must be a whole number") from None
     if not 1 <= days <= MAX_DAYS:
-        raise error(400, "invalid", f"days must be between 1 and {MAX_DAYS}")
+        raise problem(400, "invalid", f"days must be between 1 and {MAX_DAYS}")
     zone = settings.zone
     today = datetime.now(zone).date()
     start = datetime(today.year, today.month, today.day, tzinfo=zone)

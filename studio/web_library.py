@@ -16,10 +16,11 @@ from classroom_hub.app import ACCOUNTS
 from classroom_hub.auth import User
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import current_user, require
+from classroom_hub.web.security import problem
 from studio.api import BookingRequest, EditRequest, ReviewRequest, epoch
 from studio.calendar import calendar
 from studio.errors import NotAllowed, NotFound
-from studio.http import LECTURES, STAFF, TEACHERS, actor_of, body_of, error, running_studio, studio_errors
+from studio.http import LECTURES, STAFF, TEACHERS, actor_of, body_of, running_studio
 from studio.live import Studio
 from studio.publishing import Material
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def list_bookings(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     studio = running_studio(request)
@@ -37,7 +37,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     try:
         day = datetime.fromisoformat(day_text).date() if day_text else datetime.now(zone).date()
     except ValueError:
-        raise error(400, "invalid", "date must look like 2026-03-02") from None
+        raise problem(400, "invalid", "date must look like 2026-03-02") from None
     start = datetime(day.year, day.month, day.day, tzinfo=zone)
     days = min(max(int(request.query.get("days", "1") or 1), 1), 62)
     found = await studio.bookings.between(start.timestamp(), (start + timedelta(days=days)).timestamp(),
@@ -55,7 +55,6 @@ async def list_bookings(request: web.Request) -> web.Response:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def book(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     studio = running_studio(request)
@@ -68,7 +67,7 @@ async def book(request: web.Request) -> web.Response:
         accounts = await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].list)
         account = next((a for a in accounts if a.username == body.teacher), None)
         if account is None:
-            raise error(400, "invalid", f"teacher: no account {body.teacher!r}")
+            raise problem(400, "invalid", f"teacher: no account {body.teacher!r}")
         teacher, teacher_name = account.username, body.teacher_name or account.display_name
     zone = studio.settings.zone
     booking = await studio.bookings.book(
@@ -82,7 +81,6 @@ async def book(request: web.Request) -> web.Response:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def cancel_booking(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     studio = running_studio(request)
@@ -103,7 +101,6 @@ async def feed_key(studio: Studio) -> str:
 
 
 @allow(ANYONE, narrowed=True)
-@studio_errors
 async def calendar_feed(request: web.Request) -> web.Response:
     """text/calendar for subscriptions: a calendar app cannot log in, so it brings the feed key."""
     studio = running_studio(request)
@@ -111,7 +108,7 @@ async def calendar_feed(request: web.Request) -> web.Response:
     if key is None or not secrets.compare_digest(key, await feed_key(studio)):
         user = await current_user(request)
         if user is None or not user.may(*TEACHERS):
-            raise error(403, "forbidden", "log in, or use the feed address with its key")
+            raise problem(403, "forbidden", "log in, or use the feed address with its key")
     now = time.time()
     found = await studio.bookings.for_feed(now - 30 * 86400)
     room = studio.room
@@ -134,7 +131,6 @@ async def _visible(request: web.Request, recording_id: str) -> tuple[User, Any]:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def list_recordings(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     studio = running_studio(request)
@@ -153,7 +149,6 @@ def _with_upload(body: dict[str, Any], material: Material | None) -> dict[str, A
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def get_recording(request: web.Request) -> web.Response:
     _, recording = await _visible(request, request.match_info["id"])
     studio = running_studio(request)
@@ -163,7 +158,6 @@ async def get_recording(request: web.Request) -> web.Response:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def edit_recording(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body: EditRequest = await body_of(request, EditRequest)
@@ -173,7 +167,6 @@ async def edit_recording(request: web.Request) -> web.Response:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def submit_recording(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     recording = await running_studio(request).review.submit(actor_of(user), request.match_info["id"])
@@ -181,7 +174,6 @@ async def submit_recording(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def review_recording(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
     body: ReviewRequest = await body_of(request, ReviewRequest)
@@ -195,7 +187,6 @@ async def review_recording(request: web.Request) -> web.Response:
 
 
 @allow(*STAFF)
-@studio_errors
 async def publish_recording(request: web.Request) -> web.Response:
     user = await require(request, *STAFF)
     recording = await running_studio(request).review.publish(actor_of(user), request.match_info["id"])
@@ -203,7 +194,6 @@ async def publish_recording(request: web.Request) -> web.Response:
 
 
 @allow(*TEACHERS)
-@studio_errors
 async def recording_media(request: web.Request) -> web.StreamResponse:
     """The video for the reviewer's player (Range requests work: seeking is instant)."""
     _, recording = await _visible(request, request.match_info["id"])
@@ -215,7 +205,6 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
 
 
 @allow("studio_staff", "technician")
-@studio_errors
 async def outbox(request: web.Request) -> web.Response:
     await require(request, "studio_staff", "technician")
     studio = running_studio(request)

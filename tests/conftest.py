@@ -10,15 +10,16 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from classroom_hub.app import build_app
+from classroom_hub.app import STORE, build_app
 from classroom_hub.bus.broker import EmbeddedBroker, free_port
+from classroom_hub.clock import SYSTEM, Clock
 from config.settings import HubSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,8 +186,10 @@ class RunningHub:
 
 
 @contextlib.asynccontextmanager
-async def run_hub(settings: HubSettings) -> AsyncIterator[RunningHub]:
-    app = build_app(settings)
+async def run_hub(settings: HubSettings, clock: Clock = SYSTEM) -> AsyncIterator[RunningHub]:
+    """The hub on a free port; with a :class:`~classroom_hub.clock.FakeClock`, its time moves
+    only when the test advances it (the lesson heartbeat, device timeouts, sessions)."""
+    app = build_app(settings, clock)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -198,17 +201,32 @@ async def run_hub(settings: HubSettings) -> AsyncIterator[RunningHub]:
         await runner.cleanup()
 
 
+async def after_any_redelivery(hub: RunningHub, settings: HubSettings, device_id: str) -> None:
+    """Return once whatever the broker had queued or would redeliver for the hub's session has
+    reached the hub: ``device_id`` sends one more reading (a marker, stamped now) and it is stored.
+    The broker hands a session its queued messages right after the CONNACK, before anything sent
+    later, so this waits for an event instead of for a guessed time."""
+    await publish_as(settings, device_id, [{"readings": [{"key": "marker", "value": 1}]}])
+    await wait_for(lambda: hub.app[STORE].stats.readings >= 1, timeout=10)
+
+
 async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads: Iterable[dict[str, Any]]) -> None:
     """The hub's persistent session is made, then the hub is away while ``device_id`` sends
     each payload as QoS-1 telemetry; returns once the broker has confirmed them all."""
+    assert settings.mqtt.url is not None
+    async with run_hub(settings):
+        pass  # the hub's persistent session now exists on the broker
+    await publish_as(settings, device_id, payloads)
+
+
+async def publish_as(settings: HubSettings, device_id: str, payloads: Iterable[dict[str, Any]]) -> None:
+    """``device_id`` sends each payload as QoS-1 telemetry; returns once the broker has confirmed them all."""
     import json
 
     from classroom_hub.bus.link import MqttLink
     from classroom_hub.bus.topics import device_topic
 
     assert settings.mqtt.url is not None
-    async with run_hub(settings):
-        pass  # the hub's persistent session now exists on the broker
     ca_file = str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None
     device = MqttLink(settings.mqtt.url, client_id=device_id, manual_ack=False, ca_file=ca_file)
     task = asyncio.create_task(device.run())
@@ -218,13 +236,23 @@ async def publish_while_hub_away(settings: HubSettings, device_id: str, payloads
         for n, payload in enumerate(payloads):
             device.publish(topic, json.dumps(payload), qos=1)
             if n % 50 == 0:
-                await asyncio.sleep(0.005)  # let the link write what is queued
+                await asyncio.sleep(0)  # let the link write what is queued
         await wait_for(lambda: device.unconfirmed == 0, timeout=20)
         await device.close()
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Wait until the coroutine ``check()`` says true (a state with no event of its own, e.g. rows
+    in a store read through its own thread); fail with a clear message otherwise."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{getattr(check, '__name__', check)} still false after {timeout} s")
+        await asyncio.sleep(interval)
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:

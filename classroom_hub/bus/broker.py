@@ -17,7 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from typing import Any
+from typing import Any, Literal
 
 from classroom_hub.errors import BusError
 
@@ -66,6 +66,12 @@ class EmbeddedBroker:
         except Exception as err:
             raise BusError(f"embedded broker could not start on {self.host}:{self.port}: {err}") from err
         log.info("event=embedded_broker_started url=%s", self.url)
+
+    def state(self) -> Literal["up", "down", "stopped"]:
+        """amqtt's own state machine: up once started, until it is shut down or fails."""
+        if self._broker is None:
+            return "stopped"
+        return "up" if self._broker.transitions.state == "started" else "down"
 
     async def stop(self) -> None:
         if self._broker is not None:

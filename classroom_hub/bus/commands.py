@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import REPLY, Command, Reply, first_problem
+from classroom_hub.bus.payloads import REPLY, Command, Reply
 from classroom_hub.bus.topics import device_topic, parse_device_topic, room_filter
 from classroom_hub.errors import CommandFailed, CommandTimeout
+from classroom_hub.problems import describe
 from classroom_hub.rejects import Rejections
 
 
@@ -73,7 +74,7 @@ class Commands:
         try:
             reply = REPLY.validate_json(message.payload)
         except ValidationError as err:
-            self._rejections.add(message.topic, "malformed_reply", first_problem(err))
+            self._rejections.add(message.topic, "malformed_reply", describe(err, root="payload", limit=1))
             return
         pending = self._pending.get(reply.id)
         if pending is None:

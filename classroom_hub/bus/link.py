@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import ssl
 import threading
@@ -31,6 +30,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.bus.message import Handler, LinkStats, Message, Will
 from classroom_hub.bus.paho_adapter import BufferedStream, install_stream, new_client
 from classroom_hub.errors import BusError
@@ -76,7 +76,7 @@ class MqttLink:
         self.client_id = client_id
         self.keepalive_s = keepalive_s
         self._on_connect_hook = on_connect
-        self._backoff = (reconnect_min_s, reconnect_max_s)
+        self._backoff = Backoff(reconnect_min_s, reconnect_max_s)  # equal jitter: 40 agents must not retry in step
         self.state: LinkState = "starting"
         self.stats = LinkStats()
         self._handlers: dict[str, tuple[int, list[Handler]]] = {}
@@ -170,27 +170,26 @@ class MqttLink:
         self._loop_thread = threading.get_ident()
         if self._up is None:
             self._up = asyncio.Event()
-        delay = self._backoff[0]
         first = True
         try:
             while True:
+                error: str | None = None
                 try:
                     await self._connect_once(first)
                     first = False
-                    delay = self._backoff[0]
+                    self._backoff.reset()
                     assert self._lost is not None
                     await self._lost.wait()
                 except (OSError, BusError, ssl.SSLError) as err:
-                    self.stats.last_error = str(err)
-                    log.warning("event=mqtt_connect_failed broker=%s error=%r retry_in_s=%.1f",
-                                self.url, str(err), delay)  # fmt: skip
+                    self.stats.last_error = error = str(err)
                 finally:
                     self._detach_socket()
                 self.state = "down"
                 self._up.clear()
-                # Full jitter: 40 tablets' agents and the hub must not all retry in step.
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))
-                delay = min(delay * 2, self._backoff[1])
+                delay = self._backoff.next()
+                if error is not None:
+                    log.warning("event=mqtt_connect_failed broker=%s error=%r retry_in_s=%.1f", self.url, error, delay)
+                await asyncio.sleep(delay)
         finally:
             self.state = "stopped"
 

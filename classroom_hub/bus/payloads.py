@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 # 2020-01-01 .. 2100-01-01: a device clock outside this range has not been set.
@@ -143,21 +143,6 @@ class HubStatus(BaseModel):
     state: Literal["online", "offline"]
     ts: float | None = None
     version: str | None = None
-
-
-def first_problem(err: ValidationError) -> str:
-    """A rejected payload in one line for the log and the console: ``field.path: what (+N more)``."""
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return printable(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}")
-
-
-def printable(text: str) -> str:
-    """``text`` with its unprintable characters escaped (``\\n``, ``\\x1b``): field names come from
-    the sender, and a newline or terminal escape in one must not break a log line or recolour a
-    technician's console."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # Compiled once: validate_json on these is the hot path of telemetry ingest.

@@ -6,6 +6,12 @@ from classroom_hub.errors import HubError
 class CentralError(HubError):
     """The central database could not be reached, migrated, read or written."""
 
+    code = "central_unavailable"
+    http_status = 503
+
 
 class MigrationError(CentralError):
     """A migration failed, or the database's migration history does not match this hub's files."""
+
+    code = "migration_failed"
+    http_status = 500

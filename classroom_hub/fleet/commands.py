@@ -65,6 +65,9 @@ def _away(state: str, last_seen: float | None) -> str:
 class InvalidRequest(CommandError):
     """The command itself is wrong (unknown name, bad arguments): the device is not to blame."""
 
+    code = "invalid_request"
+    http_status = 400
+
 
 class DirectRoute(Protocol):
     """Devices the hub talks to itself (serial, TCP) rather than over MQTT."""

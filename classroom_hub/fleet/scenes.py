@@ -27,6 +27,9 @@ CONTENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 class SceneError(HubError):
     """A scene bundle that cannot be stored or found."""
 
+    code = "invalid_scene"
+    http_status = 400
+
 
 @dataclass(frozen=True)
 class Scene:

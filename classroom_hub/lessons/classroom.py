@@ -6,6 +6,11 @@ heartbeat (every ``beat_s`` a beat to everyone; a connection silent for ``dead_a
 is cut), the screens updater (the teacher's class list and live results, coalesced so
 40 acks make one update) and the statement writer (xAPI statements to the store in
 batches, drained before the hub stops).
+
+Its timing is the room file's ``[lessons]`` section. Liveness (the heartbeat, silent
+connections, the join throttle) goes by the :class:`~classroom_hub.clock.Clock` it is given,
+so a test moves it on instead of waiting; records keep real timestamps and round trips are
+measured on the real clock.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import logging
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
+from classroom_hub.clock import SYSTEM, Clock
+from classroom_hub.errors import report_crash
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import FileKeys
 from classroom_hub.lessons.library import LessonLibrary
@@ -60,16 +66,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class Timing:
-    beat_s: float = 2.0  # a heartbeat to every connection this often
-    dead_after_s: float = 6.0  # a connection silent this long is cut (three beats missed)
-    screens_every_s: float = 0.15  # the teacher's view is redrawn at most this often
-
-
-TIMING = Timing()
-
-
 class Classroom:
     def __init__(
         self,
@@ -79,7 +75,7 @@ class Classroom:
         roster: RosterCache,
         pins: PinBook,
         file_keys: FileKeys,
-        timing: Timing | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -87,7 +83,8 @@ class Classroom:
         self.roster = roster
         self.pins = pins
         self.file_keys = file_keys
-        timing = timing or TIMING
+        self.clock = clock  # the heartbeat, silent connections and the join throttle go by it
+        timing = settings.lessons
         self.beat_s = timing.beat_s
         self.dead_after_s = timing.dead_after_s
         self.screens_every_s = timing.screens_every_s
@@ -109,7 +106,13 @@ class Classroom:
             asyncio.create_task(self._heartbeat(), name="lesson-heartbeat"),
             asyncio.create_task(self._update_screens(), name="lesson-screens"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(report_crash("lesson_task_failed", task=task.get_name()))
         self.statements.start()
+
+    def background(self) -> list[asyncio.Task[None] | None]:
+        """The tasks the lessons part's health follows: heartbeat, screens, statement writer."""
+        return [*self._tasks, self.statements.task] if self._tasks else [None]
 
     async def close(self) -> None:
         """Stop the tasks; every statement recorded so far is in the store afterwards."""
@@ -227,17 +230,19 @@ class Classroom:
 
     def _run_for_code(self, code: str, peer: str) -> LessonRun:
         count, since = self._code_failures.get(peer, (0, 0.0))
-        if count >= 20 and time.monotonic() - since < 60:
+        if count >= 20 and self.clock.monotonic() - since < 60:
             raise ProtocolError("too_many_tries", "too many wrong codes: wait a minute")
         run = self.run
         if run is None or run.ended or code != run.code:
-            self._code_failures[peer] = (count + 1 if time.monotonic() - since < 60 else 1, time.monotonic())
+            now = self.clock.monotonic()
+            self._code_failures[peer] = (count + 1 if now - since < 60 else 1, now)
             raise ProtocolError("bad_code", "no lesson with this code is running")
         return run
 
     # --- connections --------------------------------------------------------------------
 
     def attach(self, link: Link) -> None:
+        link.last_heard = self.clock.monotonic()
         self.links.add(link)
         if link.role != "student":
             self.welcome_screen(link)
@@ -298,7 +303,7 @@ class Classroom:
 
     async def receive(self, link: Link, text: str | bytes) -> None:
         """Act on one frame from ``link``; anything wrong goes back to it as an ``error``."""
-        link.last_heard = time.monotonic()
+        link.last_heard = self.clock.monotonic()
         try:
             message = read(link.role, text)
             if link.role == "student":
@@ -393,12 +398,13 @@ class Classroom:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(self.beat_s)
+            await self.clock.sleep(self.beat_s)
             self._beat += 1
-            now = time.monotonic()
-            self._beat_times.append((self._beat, now))
+            now = self.clock.monotonic()
+            # Round trips are the network's, measured on the real clock whatever the lesson's clock.
+            self._beat_times.append((self._beat, time.monotonic()))
             rev = self.run.state.rev if self.run is not None else 0
-            self.links.broadcast(frame_of({"t": "beat", "n": self._beat, "rev": rev, "ts": time.time()}),
+            self.links.broadcast(frame_of({"t": "beat", "n": self._beat, "rev": rev, "ts": self.clock.time()}),
                                  self.links.all())  # fmt: skip
             for link in self.links.silent_since(now - self.dead_after_s):
                 log.info("event=link_dead role=%s peer=%s silent_s=%.1f", link.role, link.peer, now - link.last_heard)
@@ -410,6 +416,7 @@ class Classroom:
             run = self.run
             # Gather a burst of acks into one update; a big class is redrawn less often.
             seats = len(run.seats) if run is not None else 0
+            # Coalescing redraws saves the hub's CPU: real time, whatever the lesson's clock.
             await asyncio.sleep(min(1.0, self.screens_every_s * max(1.0, seats / 100)))
             self._screens_dirty.clear()
             if run is None or run is not self.run:

@@ -19,13 +19,13 @@ import hashlib
 import secrets
 import sqlite3
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.protocol import ProtocolError
 
@@ -62,8 +62,9 @@ def _hash(secret: str) -> str:
 
 
 class DisplayPairings:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = SYSTEM) -> None:
         self.path = path
+        self.clock = clock
         self._wrong: deque[float] = deque(maxlen=MAX_WRONG_PER_MINUTE)
         self._lock = threading.Lock()
         try:
@@ -85,17 +86,17 @@ class DisplayPairings:
             raise LessonError([Problem(str(path), "", f"cannot open the paired displays: {err}")]) from err
 
     @classmethod
-    def open_or_start_over(cls, path: Path) -> tuple[DisplayPairings, LessonError | None]:
+    def open_or_start_over(cls, path: Path, clock: Clock = SYSTEM) -> tuple[DisplayPairings, LessonError | None]:
         """Open the file; a damaged one is set aside (``displays.db.damaged``) and a new one
         started, so the hub runs and the displays are paired again. Returns the problem too."""
         try:
-            return cls(path), None
+            return cls(path, clock), None
         except LessonError as err:
             for suffix in ("", "-wal", "-shm"):
                 damaged = path.with_name(path.name + suffix)
                 if damaged.exists():
                     damaged.replace(path.with_name(path.name + ".damaged" + suffix))
-            return cls(path), err
+            return cls(path, clock), err
 
     def close(self) -> None:
         self._conn.close()
@@ -103,7 +104,7 @@ class DisplayPairings:
     def new_code(self, name: str, made_by: str, *, ttl_s: float = CODE_TTL_S, uses: int = 1) -> PairingCode:
         """A fresh pairing code for a display to be called ``name``. Only its hash is stored."""
         name = " ".join(name.split())[:NAME_MAX] or "display"
-        now = time.time()
+        now = self.clock.time()
         code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
         with self._write():
             self._conn.execute("DELETE FROM codes WHERE expires_at < ? OR uses < 1", (now,))
@@ -118,7 +119,7 @@ class DisplayPairings:
 
     def pair(self, code: str, peer: str) -> tuple[PairedDisplay, str]:
         """Use a pairing code: the new display and its credential (to keep, never shown again)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if len(self._wrong) == MAX_WRONG_PER_MINUTE and now - self._wrong[0] < 60:
             raise ProtocolError("too_many_tries", "too many wrong pairing codes: wait a minute")
         with self._write():
@@ -128,11 +129,11 @@ class DisplayPairings:
                 self._wrong.append(now)
                 raise ProtocolError("bad_code", "no such pairing code (or it was used already)")
             name, made_by, expires_at, _uses = row
-            if expires_at < time.time():
+            if expires_at < self.clock.time():
                 raise ProtocolError("expired", "this pairing code has expired: make a new one")
             self._conn.execute("UPDATE codes SET uses = uses - 1 WHERE key = ?", (_hash(code),))
             credential = secrets.token_urlsafe(32)
-            display = PairedDisplay(secrets.token_hex(6), name, time.time(), made_by, peer, None)
+            display = PairedDisplay(secrets.token_hex(6), name, self.clock.time(), made_by, peer, None)
             self._conn.execute(
                 "INSERT INTO displays (id, key, name, paired_at, paired_by, peer) VALUES (?, ?, ?, ?, ?, ?)",
                 (display.id, _hash(credential), display.name, display.paired_at, made_by, peer),
@@ -147,7 +148,7 @@ class DisplayPairings:
 
     def seen(self, display_id: str) -> None:
         with self._write():
-            self._conn.execute("UPDATE displays SET last_seen = ? WHERE id = ?", (time.time(), display_id))
+            self._conn.execute("UPDATE displays SET last_seen = ? WHERE id = ?", (self.clock.time(), display_id))
 
     def paired(self) -> list[PairedDisplay]:
         rows = self._read("SELECT id, name, paired_at, paired_by, peer, last_seen FROM displays "
@@ -161,7 +162,7 @@ class DisplayPairings:
             if row is None:
                 return None
             self._conn.execute("UPDATE displays SET revoked_at = ?, revoked_by = ? WHERE id = ?",
-                               (time.time(), by, display_id))  # fmt: skip
+                               (self.clock.time(), by, display_id))  # fmt: skip
         return PairedDisplay(*row)
 
     # --- sqlite, with its errors translated once ---------------------------------------

@@ -33,6 +33,9 @@ class LessonError(HubError):
     ``problems`` lists every problem found (validation does not stop at the first one).
     """
 
+    code = "invalid_lesson"
+    http_status = 400
+
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))

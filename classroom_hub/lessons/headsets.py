@@ -17,12 +17,12 @@ sends nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from classroom_hub.errors import report_crash, swallowed
 from classroom_hub.fleet.commands import FleetCommands
 from classroom_hub.fleet.scenes import SceneShelf
 from classroom_hub.lessons.manifest import VrSceneStep
@@ -69,14 +69,18 @@ class LessonHeadsets:
         self._working = False
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._follow(), name="lesson-headsets")
+        self._task.add_done_callback(report_crash("lesson_task_failed", task="lesson-headsets"))
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)  # a crash was reported when it happened
             self._task = None
 
     @property
@@ -107,7 +111,7 @@ class LessonHeadsets:
                 else:
                     await self._command(wanted, "launch_scene", await self._launch_args(wanted.step))
             except Exception:  # a bug here must not stop the lesson; the next step tries again
-                log.exception("event=lesson_headsets_failed")
+                swallowed("lesson_headsets_failed")
             finally:
                 self._working = False
             self._playing = wanted

@@ -25,6 +25,7 @@ from pydantic import (
 
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.paths import check_package_path
+from classroom_hub.problems import where
 
 # Ids appear in URLs, MQTT topics and answers from tablets: keep them plain.
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -361,16 +362,4 @@ def _describe(error: Any, file: str) -> Problem:
         message = f"missing 'kind' (one of: {', '.join(STEP_KINDS)})"
     elif error["type"] == "extra_forbidden":
         message = "unknown field (a typo?)"
-    return Problem(file, _dotted(loc), message)
-
-
-def _dotted(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and part.startswith("["):
-            out += part
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+    return Problem(file, where(loc, ""), message)

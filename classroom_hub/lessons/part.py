@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.app import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE, running
 from classroom_hub.fleet.part import FLEET
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
@@ -47,11 +47,12 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
         log.error("event=pins_unreadable problems=%r", str(err))
         pins = PinBook(data / PIN_FILE)
     file_keys = await loop.run_in_executor(None, FileKeys.load, data / KEY_FILE)
-    displays, damaged = await loop.run_in_executor(None, DisplayPairings.open_or_start_over, data / DISPLAYS_FILE)
+    displays, damaged = await loop.run_in_executor(None, DisplayPairings.open_or_start_over, data / DISPLAYS_FILE,
+                                                   app[CLOCK])  # fmt: skip
     if damaged is not None:
         log.error("event=displays_unreadable problems=%r action='set aside as %s.damaged: pair the displays again'",
                   str(damaged), DISPLAYS_FILE)  # fmt: skip
-    classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys)
+    classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys, app[CLOCK])
 
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)
@@ -64,7 +65,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     await classroom.start()
     app[LESSONS] = classroom
     app[DISPLAYS] = displays
-    app[HEALTH].parts["lessons"] = lambda: "up"
+    app[HEALTH].parts["lessons"] = lambda: running(*classroom.background(), headsets.task)
     try:
         yield
     finally:

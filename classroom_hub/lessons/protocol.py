@@ -27,9 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from classroom_hub.bus.payloads import printable
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.manifest import SLUG_PATTERN
+from classroom_hub.problems import where
 
 Role = Literal["student", "teacher", "display"]
 ROLES: tuple[Role, ...] = ("student", "teacher", "display")
@@ -215,9 +215,9 @@ def _explain(role: Role, text: str | bytes, err: ValidationError) -> ProtocolErr
         if isinstance(tag, str) and tag in ALL_TYPES:
             return ProtocolError("forbidden", f"a {role} may not send {tag!r}", ref=tag)
         return ProtocolError("unknown_type", f"unknown message type {str(tag)[:40]!r}", ref=str(tag)[:40])
-    where = printable(".".join(str(part) for part in first["loc"][1:])) or "message"
+    place = where(first["loc"][1:], "message")
     tag = str(first["loc"][0]) if first["loc"] else None
-    return ProtocolError("invalid", f"{where}: {first['msg'].removeprefix('Value error, ')}", ref=tag)
+    return ProtocolError("invalid", f"{place}: {first['msg'].removeprefix('Value error, ')}", ref=tag)
 
 
 # --- hub -> clients ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from classroom_hub import xapi
-from classroom_hub.errors import StoreError
+from classroom_hub.errors import StoreError, report_crash
 from classroom_hub.lessons.manifest import PollStep, QuizStep, Step
 from classroom_hub.store import TelemetryStore
 
@@ -49,8 +49,13 @@ class StatementWriter:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._write(), name="lesson-statements")
+        self._task.add_done_callback(report_crash("lesson_task_failed", task="lesson-statements"))
 
     def add(self, statement: dict[str, Any]) -> None:
         self._queue.put_nowait(statement)
@@ -68,8 +73,7 @@ class StatementWriter:
             log.error("event=statements_lost count=%d reason='store did not take them in %s s'",
                       self._queue.qsize(), timeout)  # fmt: skip
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await asyncio.gather(self._task, return_exceptions=True)  # a crash was reported when it happened
         self._task = None
 
     async def _write(self) -> None:

@@ -4,7 +4,8 @@ See docs/central-database.md (destinations, the materials bank API) and docs/pri
 The hub starts it with :func:`classroom_hub.pusher.web.setup`; the CLI is ``classroom-hub push ...``.
 """
 
-from classroom_hub.pusher.courier import Backoff, Courier
+from classroom_hub.backoff import Backoff
+from classroom_hub.pusher.courier import Courier
 from classroom_hub.pusher.destination import Delivery, Destination, HubIdentity, load_destination
 from classroom_hub.pusher.errors import (
     DestinationUnavailable,

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from classroom_hub.backoff import Backoff
+from classroom_hub.errors import swallowed
 from classroom_hub.pusher.destination import Destination, Row
 from classroom_hub.pusher.errors import PushError, Rejected, Unreachable
 from classroom_hub.pusher.ledger import Ledger, SavedStatus
@@ -36,23 +36,6 @@ CourierState = Literal["starting", "pushing", "idle", "waiting", "stopped"]
 # Batches of one stream in a row before the courier looks at the other streams again.
 _TURN_BATCHES = 20
 _SAVE_EVERY_S = 2.0
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with "equal jitter": half the step for sure, the other half at random."""
-
-    minimum: float
-    maximum: float
-    attempt: int = 0
-
-    def next(self) -> float:
-        step = min(self.maximum, self.minimum * 2**self.attempt)
-        self.attempt = min(self.attempt + 1, 62)
-        return float(step / 2 + random.uniform(0, step / 2))
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class _Round:
@@ -120,7 +103,7 @@ class Courier:
                 except PushError as err:  # the ledger could not be written
                     await self._failed(f"hub side: {err}")
                 except Exception as err:  # the store failing, or a bug: never take the hub down with it
-                    log.exception("event=push_courier_error destination=%s", self.name)
+                    swallowed("push_courier_error", destination=self.name)
                     await self._failed(f"hub side: {type(err).__name__}: {err}")
         finally:
             self.state = "stopped"
@@ -148,7 +131,7 @@ class Courier:
             try:
                 await self.destination.close()
             except Exception:  # a half-broken connection must not stop the courier
-                log.exception("event=push_close_failed destination=%s", self.name)
+                swallowed("push_close_failed", destination=self.name)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

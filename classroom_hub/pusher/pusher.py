@@ -19,9 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from classroom_hub.backoff import Backoff
+from classroom_hub.errors import swallowed
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.budget import BudgetState, StoreBudget, policy_lines
-from classroom_hub.pusher.courier import Backoff, Courier
+from classroom_hub.pusher.courier import Courier
 from classroom_hub.pusher.destination import HubIdentity, load_destination
 from classroom_hub.pusher.errors import DestinationUnavailable, MaterialsError, Unreachable
 from classroom_hub.pusher.ledger import Ledger
@@ -224,7 +226,7 @@ class Pusher:
                     await self.budget.housekeep()
                     await self.budget.check()
             except Exception:  # a failed run is tried again next time; the hub goes on
-                log.exception("event=store_housekeeping_failed")
+                swallowed("store_housekeeping_failed")
             await asyncio.sleep(min(_BUDGET_CHECK_S, self.central.housekeeping_interval_s))
 
     async def _materials_schedule(self) -> None:

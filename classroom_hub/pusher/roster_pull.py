@@ -13,8 +13,8 @@ import logging
 import time
 from pathlib import Path
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.errors import HubError
-from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.errors import PushError
 from classroom_hub.pusher.privacy import mask_personal
 from classroom_hub.roster import Roster, RosterCache

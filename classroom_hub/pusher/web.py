@@ -18,10 +18,10 @@ from dataclasses import asdict
 from aiohttp import web
 
 from classroom_hub.app import HEALTH, SETTINGS, STORE
-from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.metrics import prometheus_text
 from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.web.access import allow
+from classroom_hub.web.security import problem
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ async def push_quarantine(request: web.Request) -> web.Response:
     try:
         limit = max(1, min(1000, int(request.query.get("limit", "100"))))
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "limit must be a number"}', content_type="application/json") from None
+        raise problem(400, "malformed_request", "limit must be a number") from None
     items = await request.app[PUSHER].ledger.quarantined(destination, limit)
     return web.json_response({"quarantined": [asdict(item) for item in items]})
 
@@ -83,10 +83,7 @@ async def push_quarantine(request: web.Request) -> web.Response:
 @allow("technician")
 async def push_materials(request: web.Request) -> web.Response:
     await _require_technician(request)
-    try:
-        report = await request.app[PUSHER].sync_materials()
-    except MaterialsError as err:
-        return web.json_response({"error": str(err)}, status=502)
+    report = await request.app[PUSHER].sync_materials()  # a MaterialsError is a 502 (web/security.py)
     return web.json_response(asdict(report))
 
 

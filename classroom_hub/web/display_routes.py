@@ -9,7 +9,6 @@ the display sends it once and keeps the credential it gets back as a cookie.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +20,11 @@ from classroom_hub.lessons.displays import CODE_TTL_S, NAME_MAX, PairedDisplay
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.part import DISPLAYS, LESSONS
 from classroom_hub.lessons.protocol import ProtocolError
+from classroom_hub.problems import describe
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import current_user, require
+from classroom_hub.web.security import problem
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ async def require_screen(request: web.Request) -> Screen:
     screen = await screen_of(request)
     if screen is None:
         log.info("event=class_code_refused path=%s peer=%s reason=not_paired", request.path, request.remote)
-        raise web.HTTPUnauthorized(text=_error("not_paired", "pair this display first"),
-                                   content_type="application/json")  # fmt: skip
+        raise problem(401, "not_paired", "pair this display first")
     return screen
 
 
@@ -107,15 +107,13 @@ async def pair(request: web.Request) -> web.Response:
     try:
         body = PairRequest.model_validate_json(await request.read())
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
+        raise problem(400, "invalid", describe(err)) from None
     peer = request.remote or "?"
     try:
         display, credential = await _call(request, request.app[DISPLAYS].pair, body.code, peer)
     except ProtocolError as err:
         log.info("event=display_pairing_refused reason=%s peer=%s", err.code, peer)
-        return web.json_response({"error": err.code, "message": err.message}, status=_STATUS.get(err.code, 400))
+        raise problem(_STATUS.get(err.code, 400), err.code, err.message) from None
     log.info("event=display_paired display=%s name=%r peer=%s code_by=%s", display.id, display.name, peer,
              display.paired_by)  # fmt: skip
     response = web.json_response({"display": {"id": display.id, "name": display.name}})
@@ -140,9 +138,7 @@ async def new_code(request: web.Request) -> web.Response:
     try:
         body = NewCodeRequest.model_validate_json(await request.read() or b"{}")
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
+        raise problem(400, "invalid", describe(err)) from None
     code = await _call(request, request.app[DISPLAYS].new_code, body.name, user.username)
     log.info("event=display_pairing_code user=%s name=%r ttl_s=%d", user.username, code.name, CODE_TTL_S)
     return web.json_response({"code": code.code, "name": code.name, "expires_at": code.expires_at,
@@ -155,7 +151,7 @@ async def revoke(request: web.Request) -> web.Response:
     display_id = request.match_info["display_id"]
     display = await _call(request, request.app[DISPLAYS].revoke, display_id, user.username)
     if display is None:
-        raise web.HTTPNotFound(text=_error("unknown_display", display_id), content_type="application/json")
+        raise problem(404, "unknown_display", f"no paired display {display_id!r}")
     cut = request.app[LESSONS].unpair(display.id)
     log.info("event=display_revoked display=%s name=%r user=%s screens_closed=%d", display.id, display.name,
              user.username, cut)  # fmt: skip
@@ -170,8 +166,4 @@ async def _call(request: web.Request, fn: Any, *args: Any) -> Any:
         raise
     except LessonError as err:
         log.error("event=displays_unavailable error=%r", str(err))
-        raise web.HTTPServiceUnavailable(text=_error("unavailable", str(err)), content_type="application/json") from err
-
-
-def _error(code: str, message: str) -> str:
-    return json.dumps({"error": code, "message": message}, ensure_ascii=False)
+        raise problem(503, "unavailable", str(err)) from err

@@ -27,11 +27,13 @@ from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.part import DISPLAYS, LESSONS, lessons_part
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.sync import Link
+from classroom_hub.problems import describe
 from classroom_hub.web import display_routes, lesson_files
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.display_routes import require_screen
 from classroom_hub.web.routes import SOCKETS, STATIC, page, require
+from classroom_hub.web.security import problem
 
 __all__ = ["LESSONS", "setup"]
 
@@ -102,7 +104,7 @@ async def lesson_detail(request: web.Request) -> web.Response:
     try:
         lesson = await asyncio.get_running_loop().run_in_executor(None, library.open, request.match_info["key"])
     except LessonError as err:
-        raise web.HTTPNotFound(text=str(err)) from err
+        raise problem(404, "unknown_lesson", str(err)) from err
     return web.json_response({"record": lesson.record.model_dump(mode="json"),
                               "manifest": lesson.manifest.model_dump(mode="json")})  # fmt: skip
 
@@ -118,15 +120,15 @@ async def summary(request: web.Request) -> web.Response:
     await require(request, "teacher")
     run = request.app[LESSONS].run
     if run is None or run.summary is None:
-        raise web.HTTPNotFound(text="no lesson has ended yet")
+        raise problem(404, "no_summary", "no lesson has ended yet")
     return web.json_response(run.summary)
 
 
 # --- joining -----------------------------------------------------------------------------
 
 
-def _refused(err: ProtocolError) -> web.Response:
-    return web.json_response({"error": err.code, "message": err.message}, status=_HTTP_STATUS.get(err.code, 400))
+def _refused(err: ProtocolError) -> web.HTTPException:
+    return problem(_HTTP_STATUS.get(err.code, 400), err.code, err.message)
 
 
 @allow(ANYONE)
@@ -134,7 +136,7 @@ async def join_info(request: web.Request) -> web.Response:
     try:
         return web.json_response(request.app[LESSONS].join_info(request.query.get("code", ""), request.remote or ""))
     except ProtocolError as err:
-        return _refused(err)
+        raise _refused(err) from None
 
 
 @allow(ANYONE, body=4 * KiB)
@@ -142,13 +144,11 @@ async def join(request: web.Request) -> web.Response:
     try:
         body = JoinRequest.model_validate_json(await request.read())
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
+        raise problem(400, "invalid", describe(err)) from None
     try:
         seat = request.app[LESSONS].join(body.code, body.student, body.pin, body.client, request.remote or "")
     except ProtocolError as err:
-        return _refused(err)
+        raise _refused(err) from None
     return web.json_response(seat)
 
 
@@ -173,7 +173,7 @@ async def qr_code(request: web.Request) -> web.Response:
 async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     role = request.query.get("role", "student")
     if role not in ROLES:
-        raise web.HTTPBadRequest(text=f"role must be one of {', '.join(ROLES)}")
+        raise problem(400, "invalid", f"role must be one of {', '.join(ROLES)}")
     user = await require(request, "teacher") if role == "teacher" else None
     # A display gets the class code: a paired display or a teacher's screen only.
     screen = await require_screen(request) if role == "display" else None

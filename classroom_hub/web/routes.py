@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from classroom_hub.auth import Locked, User
 from classroom_hub.errors import AuthError
 from classroom_hub.registry import DeviceChange, DeviceRecord
 from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
+from classroom_hub.web.security import problem
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ async def require(request: web.Request, *roles: str) -> User:
     """The signed-in user if their role allows; 401/403 JSON otherwise (for APIs)."""
     user = await current_user(request)
     if user is None:
-        raise web.HTTPUnauthorized(text=json.dumps({"error": "login_required"}), content_type="application/json")
+        raise problem(401, "login_required", "log in first")
     if roles and not user.may(*roles):
-        raise web.HTTPForbidden(text=json.dumps({"error": "forbidden"}), content_type="application/json")
+        raise problem(403, "forbidden", f"a {user.role} may not use this")
     return user
 
 

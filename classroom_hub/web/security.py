@@ -15,6 +15,10 @@ response hook, applied to the whole application (every package's routes included
   read passes it (chunked). A JSON API refuses the body types a foreign page can send without
   asking (``text/plain``, forms) with 415; a body that is not JSON, or nested deeper than
   ``MAX_DEPTH``, gets 400 ``{"error": "malformed_request", "detail": ...}`` on every route.
+* **Errors.** Every error answer of an API has one JSON body, ``{"error": code, "detail": text}``
+  (docs/protocol.md, "Error answers"): a :class:`~classroom_hub.errors.HubError` escaping a
+  handler is answered with its ``code``, its ``detail`` and its ``http_status`` (a 5xx is logged
+  with its traceback); handlers that refuse a request themselves use :func:`problem`.
 * **Headers.** Every response gets ``nosniff`` and a ``Referrer-Policy``; unless its handler
   set a Content-Security-Policy of its own (the lesson files' sandbox), a document gets the
   hub's policy (scripts only from ``/static/``, none inline, no framing) and
@@ -28,6 +32,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +40,7 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from classroom_hub.app import REJECTIONS, SETTINGS
+from classroom_hub.errors import HubError
 from classroom_hub.web import connections
 from classroom_hub.web.access import Access, access_of
 
@@ -70,17 +76,32 @@ def setup_security(app: web.Application) -> None:
     app.on_response_prepare.append(add_headers)
 
 
-def problem(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> web.HTTPException:
-    """An HTTP error whose body says what was wrong, as JSON."""
-    body = json.dumps({"error": error, "detail": detail}, ensure_ascii=False)
+def problem(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None, extra: Mapping[str, Any] | None = None
+) -> web.HTTPException:
+    """An HTTP error whose body says what was wrong, as JSON: ``{"error": code, "detail": text}``
+    (plus ``extra`` fields a page needs, e.g. the booking a new one conflicts with)."""
+    return _answer(status, {"error": error, "detail": detail, **(extra or {})}, headers)
+
+
+def problem_of(err: HubError) -> web.HTTPException:
+    """The answer to a hub error: its status, code and detail."""
+    return _answer(err.http_status, err.body())
+
+
+def _answer(status: int, body: Mapping[str, Any], headers: dict[str, str] | None = None) -> web.HTTPException:
+    text = json.dumps(body, ensure_ascii=False)
     if status == 413:
-        return web.HTTPRequestEntityTooLarge(0, 0, text=body, content_type="application/json", headers=headers)
-    return _ERRORS[status](text=body, content_type="application/json", headers=headers)
+        return web.HTTPRequestEntityTooLarge(0, 0, text=text, content_type="application/json", headers=headers)
+    return _ERRORS.get(status, web.HTTPInternalServerError)(text=text, content_type="application/json",
+                                                            headers=headers)  # fmt: skip
 
 
 _ERRORS: dict[int, type[web.HTTPException]] = {
-    400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 408: web.HTTPRequestTimeout,
-    415: web.HTTPUnsupportedMediaType, 429: web.HTTPTooManyRequests,
+    400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+    408: web.HTTPRequestTimeout, 409: web.HTTPConflict, 410: web.HTTPGone, 415: web.HTTPUnsupportedMediaType,
+    429: web.HTTPTooManyRequests, 500: web.HTTPInternalServerError, 502: web.HTTPBadGateway,
+    503: web.HTTPServiceUnavailable, 504: web.HTTPGatewayTimeout,
 }  # fmt: skip
 
 
@@ -113,6 +134,11 @@ async def _guarded(request: web.Request, handler: Any) -> web.StreamResponse:
         response = await handler(request)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise _malformed(request, f"body is not JSON: {type(err).__name__}") from None
+    except HubError as err:
+        if err.http_status >= 500:
+            log.warning("event=request_failed method=%s path=%s code=%s status=%d detail=%r", request.method,
+                        request.path, err.code, err.http_status, err.detail, exc_info=err)  # fmt: skip
+        raise problem_of(err) from None
     return response
 
 

@@ -8,7 +8,6 @@ long-lived parts of the hub, and these routes.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,13 +19,14 @@ from classroom_hub.app import REGISTRY, REJECTIONS
 from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.discovery import discovery_part
 from classroom_hub.drivers_part import drivers_part
-from classroom_hub.errors import StoreError
 from classroom_hub.fleet.part import FLEET, fleet_part
 from classroom_hub.fleet.targets import Target
 from classroom_hub.metrics import metrics
+from classroom_hub.problems import describe
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import Push, live_socket, require
+from classroom_hub.web.security import problem
 
 COMMANDERS = ("technician", "teacher")
 MAX_HISTORY_H = 24 * 7
@@ -64,10 +64,7 @@ class GroupCommandRequest(CommandRequest):
 
 def _bad_request(request: web.Request, reason: str, detail: str, status: int = 400) -> web.HTTPException:
     request.app[REJECTIONS].add(f"http {request.method} {request.path}", reason, detail)
-    body = json.dumps({"error": reason, "detail": detail}, ensure_ascii=False)
-    if status == 404:
-        return web.HTTPNotFound(text=body, content_type="application/json")
-    return web.HTTPBadRequest(text=body, content_type="application/json")
+    return problem(status, reason, detail)
 
 
 async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
@@ -78,8 +75,7 @@ async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
     try:
         return model.model_validate(body)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors())
-        raise _bad_request(request, "malformed_request", problems) from None
+        raise _bad_request(request, "malformed_request", describe(err)) from None
 
 
 async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -134,11 +130,7 @@ async def alarms(request: web.Request) -> web.Response:
     fleet = request.app[FLEET]
     limit = _int_query(request, "limit", 100, 1, 1000)
     device_id = request.query.get("device") or None
-    try:
-        history = await fleet.logbook.alarm_history(limit, device_id)
-    except StoreError as err:
-        raise web.HTTPServiceUnavailable(text=json.dumps({"error": "store", "detail": str(err)}),
-                                         content_type="application/json") from err  # fmt: skip
+    history = await fleet.logbook.alarm_history(limit, device_id)  # a StoreError is a 503 (security.py)
     return web.json_response(
         {"active": [a.as_dict() for a in fleet.alarms.active()], "history": [a.as_dict() for a in history]}
     )
@@ -196,7 +188,7 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
     shelf = request.app[FLEET].scenes
     path = await asyncio.get_running_loop().run_in_executor(None, shelf.path, request.match_info["sha256"])
     if path is None:
-        raise web.HTTPNotFound(text=json.dumps({"error": "unknown_scene"}), content_type="application/json")
+        raise problem(404, "unknown_scene", "no scene bundle with that SHA-256 on the hub")
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 

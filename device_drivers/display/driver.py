@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from classroom_hub.problems import describe
 from device_drivers.base import (
     CommandRefused,
     Driver,
@@ -21,7 +22,6 @@ from device_drivers.base import (
     InvalidCommand,
     ProtocolError,
     register_driver,
-    validation_problems,
 )
 from device_drivers.display.link import Endpoint, Link, SerialEndpoint, TcpEndpoint
 from device_drivers.display.protocols import (
@@ -129,7 +129,7 @@ class DisplayDriver(Driver):
         try:
             config = DisplayConfig.model_validate(dict(options))
         except ValidationError as err:
-            raise DriverError(f"display {device_id}: {validation_problems(err)}") from err
+            raise DriverError(f"display {device_id}: {describe(err, root='value')}") from err
         return cls(device_id, config)
 
     async def start(self) -> None:

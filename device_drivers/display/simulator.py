@@ -73,6 +73,8 @@ class SimulatedPanel:
         self.state = state or PanelState()
         self.received: list[bytes] = []  # every frame, as it arrived
         self.late_s = 1.0
+        # Late replies written to the line, or dropped with it: a test waits for them, not for the time.
+        self.late_settled = 0
         self._faults: list[Fault] = []
 
     def inject(self, fault: Fault, times: int = 1) -> None:
@@ -231,6 +233,7 @@ class _Conversation:
         def send() -> None:
             self._late.discard(handle)
             self._write(reply)
+            self.panel.late_settled += 1
 
         handle = asyncio.get_running_loop().call_later(delay_s, send)
         self._late.add(handle)
@@ -239,6 +242,7 @@ class _Conversation:
         """The line is gone: late replies have nowhere to go."""
         for handle in self._late:
             handle.cancel()
+        self.panel.late_settled += len(self._late)
         self._late.clear()
 
 

@@ -22,7 +22,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from device_drivers.base import DriverError, InvalidCommand, ProtocolError, validation_problems
+from classroom_hub.problems import describe
+from device_drivers.base import DriverError, InvalidCommand, ProtocolError
 
 CR = b"\r"
 SET: Final = "s"
@@ -245,4 +246,4 @@ def parse_table(text: str, origin: str = "<table>") -> PanelTable:
     except tomllib.TOMLDecodeError as err:
         raise DriverError(f"{origin}: not valid TOML: {err}") from err
     except ValidationError as err:
-        raise DriverError(f"{origin}: {validation_problems(err)}") from err
+        raise DriverError(f"{origin}: {describe(err, root='value')}") from err

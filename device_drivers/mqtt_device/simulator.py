@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from classroom_hub.bus.link import Message, MqttLink, Will
 from classroom_hub.bus.payloads import COMMAND, Command
 from classroom_hub.bus.topics import device_topic
+from classroom_hub.errors import contained
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class SimulatedMqttDevice:
             try:
                 away_for = await self._live()
             except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
+                with contained("simulator_close_failed", device=self.device_id):
                     await self.link.close(timeout=0.5)
                 raise
             finally:

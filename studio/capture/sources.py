@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from classroom_hub.backoff import Backoff
 from studio.errors import CaptureError
 
 log = logging.getLogger(__name__)
@@ -144,18 +145,17 @@ class OpenCvSource(FrameSource):
         log.warning("event=camera_error camera=%s error=%r", self.name, error)
 
     def _run(self) -> None:
-        pause = REOPEN_MIN_S
+        backoff = Backoff(REOPEN_MIN_S, REOPEN_MAX_S, jitter="none")
         while not self._stopping.is_set():
             try:
                 capture = self._open()
             except CaptureError as err:
                 self._fail(str(err))
-                self._stopping.wait(pause)
-                pause = min(pause * 2, REOPEN_MAX_S)
+                self._stopping.wait(backoff.next())
                 continue
             try:
                 if self._read_until_failure(capture):
-                    pause = REOPEN_MIN_S
+                    backoff.reset()
             finally:
                 capture.release()
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from classroom_hub.events import Listeners
 from studio.capture.sources import FrameSource, Image
 from studio.program.layouts import Inputs, Layout, compose
 
@@ -35,7 +36,7 @@ class Program:
         self.cam1, self.cam2, self.display = cam1, cam2, display
         self._layout = layout
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[LayoutSwitch], None]] = []
+        self._listeners: Listeners[[LayoutSwitch]] = Listeners("layout_listener_failed")
         self.latest: Image | None = None
         self.latest_at = 0.0
 
@@ -53,13 +54,10 @@ class Program:
                 return
             self._layout = layout
             switch = LayoutSwitch(time.monotonic(), layout)
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(switch)
+        self._listeners.emit(switch)
 
     def on_switch(self, listener: Callable[[LayoutSwitch], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def compose(self) -> Image:
         def image(source: FrameSource | None) -> Image | None:

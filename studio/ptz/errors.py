@@ -1,8 +1,14 @@
-"""One exception root for PTZ control; transport errors are translated at the edge with ``from err``."""
+"""One exception root for PTZ control (under the hub's ``HubError``); transport errors are translated at the
+edge with ``from err``."""
+
+from classroom_hub.errors import HubError
 
 
-class PtzError(Exception):
+class PtzError(HubError):
     """Base of every error the PTZ package raises on purpose."""
+
+    code = "camera"
+    http_status = 502
 
 
 class ViscaFormatError(PtzError):
@@ -28,11 +34,11 @@ class PtzTimeout(PtzError):
 
 
 class PtzRejected(PtzError):
-    """The camera answered with a VISCA error message (``y0 6z ee FF``)."""
+    """The camera answered with a VISCA error message (``y0 6z ee FF``); ``error_code`` is its ``ee``."""
 
     def __init__(self, command: str, code: int, meaning: str, socket: int) -> None:
         super().__init__(f"{command}: camera error 0x{code:02X} ({meaning}) on socket {socket}")
         self.command = command
-        self.code = code
+        self.error_code = code
         self.meaning = meaning
         self.socket = socket

@@ -32,6 +32,7 @@ from typing import IO, Literal
 
 import numpy as np
 
+from classroom_hub.backoff import Backoff
 from studio.errors import StudioConfigError
 from studio.settings import AUDIO_CHANNELS, AUDIO_RATE
 
@@ -161,7 +162,7 @@ class AudioInput:
             self._thread = None
 
     def _run(self) -> None:
-        pause = RESTART_MIN_S
+        backoff = Backoff(2 * RESTART_MIN_S, RESTART_MAX_S, jitter="none")
         while not self._stopping.is_set():
             delivered = self._capture_once()
             if self._stopping.is_set():
@@ -169,7 +170,9 @@ class AudioInput:
             self.restarts += 1
             log.warning("event=audio_input_stopped source=%s:%s error=%r", self.spec.kind, self.spec.argument,
                         self.last_error)  # fmt: skip
-            pause = RESTART_MIN_S if delivered else min(pause * 2, RESTART_MAX_S)
+            if delivered:  # it worked for a while: restart at once, and back off again from the start
+                backoff.reset()
+            pause = RESTART_MIN_S if delivered else backoff.next()
             self._stopping.wait(pause)
 
     def _capture_once(self) -> bool:

@@ -182,7 +182,7 @@ async def test_a_second_signal_forces_the_exit(tmp_path: Path, hub_process: HubP
     try:
         assert hub_process.proc is not None
         hub_process.proc.send_signal(signal.SIGINT)
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: "event=stopping signal=SIGINT" in hub_process.log())  # the first one was heard
         # ... and the technician presses Ctrl-C again.
         assert hub_process.stop(signal.SIGINT, timeout=10) == 130
         assert "event=forced_exit" in hub_process.log()

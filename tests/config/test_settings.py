@@ -144,3 +144,12 @@ def test_check_config_lists_errors_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{path}: mqtt.url: must look like mqtt://host:1883" in result.stderr
+
+
+def test_lesson_timing_must_cut_after_missed_beats(tmp_path: Path) -> None:
+    path = tmp_path / "room.toml"
+    path.write_text('[room]\nschool_code = "T"\nid = "r1"\nname = "P"\n[lessons]\nbeat_s = 5\ndead_after_s = 5\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert err.value.problems == ["lessons: dead_after_s must be longer than beat_s (a connection is cut after "
+                                  "missed beats)"]  # fmt: skip

@@ -3,10 +3,9 @@ Mosquitto, the registry, the store and COMMANDS - the kit looks like any MQTT de
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from classroom_hub.errors import CommandFailed
 from classroom_hub.registry import DeviceRecord
 from firmware_bridge.part import KITS
 from tests.classroom_hub.test_bus import first_message
-from tests.conftest import RunningHub, room_settings, run_hub, wait_for
+from tests.conftest import RunningHub, eventually, room_settings, run_hub, wait_for
 from tests.firmware_bridge.conftest import Board
 
 pytestmark = pytest.mark.mosquitto
@@ -55,15 +54,6 @@ def kit_record(hub: RunningHub) -> DeviceRecord:
     record = hub.app[REGISTRY].get("vina-1")
     assert record is not None
     return record
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    # The store has no "committed" event to wait on: look again every 50 ms.
-    for _ in range(int(timeout / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{check.__name__} still false after {timeout} s")
 
 
 async def stored(hub: RunningHub, key: str) -> list[tuple[Any, ...]]:

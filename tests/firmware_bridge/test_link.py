@@ -60,11 +60,11 @@ async def test_refused_command_raises_nack_with_the_boards_reason(boards) -> Non
     async with KitLink(path) as link:
         with pytest.raises(CommandNacked, match="unknown output") as caught:
             await link.command("set", {"sprinkler": True})
-        assert caught.value.code == 2
+        assert caught.value.nack_code == 2
         assert isinstance(caught.value, CommandFailed)  # the hub's own command error
         with pytest.raises(CommandNacked) as unknown:
             await link.command("launch")
-        assert unknown.value.code == 1
+        assert unknown.value.nack_code == 1
 
 
 async def test_dropped_command_is_retransmitted_and_succeeds(boards) -> None:

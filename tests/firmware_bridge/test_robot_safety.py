@@ -109,7 +109,9 @@ async def test_motors_keep_running_while_heartbeats_arrive(boards, recorder) -> 
     async with KitLink(path, heartbeat_interval=0.05) as link:
         link.listener = recorder
         await link.command("drive", {"left": 40, "right": -40})
-        await asyncio.sleep(1.0)  # more than three host timeouts
+        # More than three host timeouts on the board's own clock: 20 telemetry periods of 50 ms.
+        start = len(recorder.telemetry)
+        await recorder.wait_for(lambda: len(recorder.telemetry) >= start + 21, timeout=10)
         assert (recorder.telemetry[-1]["motor_l"], recorder.telemetry[-1]["motor_r"]) == (40, -40)
         assert not any(name == "host_lost" for name, _ in recorder.events)
 
@@ -124,7 +126,7 @@ async def test_emergency_stop_button_stops_and_latches(boards, recorder) -> None
         assert (readings["motor_l"], readings["motor_r"], readings["estop"]) == (0, 0, True)
         with pytest.raises(CommandNacked, match="emergency stop engaged") as refused:
             await link.command("drive", {"left": 10, "right": 10})
-        assert refused.value.code == 3
+        assert refused.value.nack_code == 3
         with pytest.raises(CommandNacked, match="button still pressed"):
             await link.command("reset")
 

@@ -31,9 +31,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from classroom_hub.app import COMMANDS, INGEST, LINK, REGISTRY, REJECTIONS
 from classroom_hub.bus.link import MqttLink
-from classroom_hub.bus.payloads import COMMAND, EVENT, KEY_PATTERN, REPLY, STATUS, TELEMETRY, first_problem
+from classroom_hub.bus.payloads import COMMAND, EVENT, KEY_PATTERN, REPLY, STATUS, TELEMETRY
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandError
+from classroom_hub.problems import describe
 from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
 from stem_labs.keys import LAB
 from tests.conftest import RunningHub, room_settings, run_hub
@@ -138,7 +139,7 @@ def test_a_payload_is_accepted_as_json_or_refused_naming_the_field(channel: str,
     try:
         model = adapter.validate_json(payload)
     except ValidationError as err:
-        problem = first_problem(err)
+        problem = describe(err, root="payload", limit=1)
         where, _, what = problem.partition(": ")
         assert "\n" not in problem and where and what, problem
         return
@@ -159,26 +160,27 @@ def test_a_payload_is_accepted_as_json_or_refused_naming_the_field(channel: str,
 def test_an_event_with_a_number_json_does_not_have_is_refused(payload: bytes) -> None:
     with pytest.raises(ValidationError) as caught:
         EVENT.validate_json(payload)
-    assert first_problem(caught.value).startswith("data"), first_problem(caught.value)
+    problem = describe(caught.value, root="payload", limit=1)
+    assert problem.startswith("data"), problem
 
 
 def test_a_status_with_nan_in_an_extra_field_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         STATUS.validate_json(b'{"state": "online", "volume": NaN}')
-    assert first_problem(caught.value) == "volume: nan is not a number JSON allows"
+    assert describe(caught.value, root="payload", limit=1) == "volume: nan is not a number JSON allows"
 
 
 def test_a_field_name_with_a_line_break_stays_on_one_line() -> None:
     with pytest.raises(ValidationError) as caught:
         COMMAND.validate_json(b'{"name": "power", "expires_at": 4000000000, "\\n\\u001b[2J": 1}')
-    assert first_problem(caught.value) == "\\n\\x1b[2J: Extra inputs are not permitted"
+    assert describe(caught.value, root="payload", limit=1) == "\\n\\x1b[2J: Extra inputs are not permitted"
 
 
 def test_a_command_that_never_expires_is_refused() -> None:
     for bad in (b"Infinity", b"NaN", b"1e400"):
         with pytest.raises(ValidationError) as caught:
             COMMAND.validate_json(b'{"name": "estop", "sent_at": 1800000000, "expires_at": ' + bad + b"}")
-        assert first_problem(caught.value).startswith("expires_at: "), first_problem(caught.value)
+        assert describe(caught.value, root="payload", limit=1).startswith("expires_at: ")
 
 
 def _strings(value: Any) -> Iterator[str]:

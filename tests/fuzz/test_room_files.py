@@ -182,8 +182,8 @@ def test_every_example_room_passes_the_same_checks(tmp_path: Path, name: str) ->
         ('[[devices]]\nkind = "tablet"\nid = "{:>999999999}"\ncount = 2', "devices[0]: with count=2, id must be a"),
         ("[mqtt]\nreconnect_max_s = inf", "mqtt.reconnect_max_s: Input should be a finite number"),
         ('data_dir = "var/\\u0000hub"', "data_dir: a path cannot hold the character U+0000"),
-        ('"\\u001b[31mred" = 1', "'\\x1b[31mred': unknown field (a typo?)"),  # no escape reaches the terminal
-        ('"\\u0085" = false', "'\\x85': unknown field (a typo?)"),  # nor a line break
+        ('"\\u001b[31mred" = 1', "\\x1b[31mred: unknown field (a typo?)"),  # no escape reaches the terminal
+        ('"\\u0085" = false', "\\x85: unknown field (a typo?)"),  # nor a line break
     ],
 )
 def test_room_files_that_once_crashed_or_misled_the_hub(tmp_path: Path, text: str, problem: str) -> None:

@@ -31,7 +31,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, first_problem
+from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY
+from classroom_hub.problems import describe
 from classroom_hub.rejects import Rejections
 from firmware_bridge.bus_bridge import BusBridge
 from firmware_bridge.errors import FrameError
@@ -273,7 +274,7 @@ def _check_on_the_bus(bus: Bus) -> None:
             try:
                 models[channel].validate_json(payload)
             except ValidationError as err:
-                raise AssertionError(f"{topic}: {payload!r}: {first_problem(err)}") from err
+                raise AssertionError(f"{topic}: {payload!r}: {describe(err, root='payload', limit=1)}") from err
 
 
 def _probe_arrived(bus: Bus, probe: int) -> bool:

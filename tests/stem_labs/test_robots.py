@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from classroom_hub.errors import CommandFailed
 from firmware_bridge.part import KITS
 from stem_labs.errors import UploadFailed
 from stem_labs.upload import program_crc, upload_program
-from tests.conftest import wait_for
+from tests.conftest import eventually, wait_for
 
 pytestmark = pytest.mark.mosquitto
 ROBOTS = [f"robot-{n}" for n in range(1, 5)]
@@ -128,9 +129,14 @@ async def test_upload_is_chunked_crc_checked_and_resumes_and_a_mission_is_record
         await wait_for(lambda: room.lab.robots.views["robot-1"].values.get("slot") == 2, timeout=2)
         await wait_for(lambda: "robot-1" not in room.lab.robots.missions, timeout=4)  # program_done
         store = room.hub.app[STORE]
-        await store.flush()
-        await asyncio.sleep(0.1)  # the statement is stored by a task of its own
-        statements = [json.loads(row[3]) for row in await store.read_after("statements", 0, 100)]
+        statements: list[dict[str, Any]] = []
+
+        async def stored() -> bool:  # the statement is stored by a task of its own
+            await store.flush()
+            statements[:] = [json.loads(row[3]) for row in await store.read_after("statements", 0, 100)]
+            return any(s["context"]["registration"] == mission["id"] for s in statements)
+
+        await eventually(stored)
         done = next(s for s in statements if s["context"]["registration"] == mission["id"])
         assert done["result"]["success"] is True and done["actor"]["account"]["name"] == "thay.nam"
         assert done["object"]["definition"]["name"] == {"vi": "Đi hình vuông"}

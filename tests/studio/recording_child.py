@@ -2,7 +2,7 @@
 
     python tests/studio/recording_child.py <studio folder>
 
-Prints one JSON line after about 3.5 s of recording: the recording id and ffmpeg's pid.
+Prints one JSON line once 2.5 s of media are recorded: the recording id and ffmpeg's pid.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from studio.live import Studio
+from tests.conftest import wait_for
 from tests.studio.conftest import ROOM, STAFF, book_now, small_settings, synthetic_rig
 
 
@@ -21,9 +22,10 @@ async def main(folder: Path) -> None:
     await studio.start()
     await book_now(studio)
     recording = await studio.start_recording(STAFF)
-    await asyncio.sleep(3.6)  # a few fragments (1 s each) are on disk by then
-    assert studio.recorder is not None and studio.recorder.media_seconds > 2.5
-    print(json.dumps({"recording": recording.id, "ffmpeg": studio.recorder.encoder_pid}), flush=True)
+    recorder = studio.recorder
+    assert recorder is not None
+    await wait_for(lambda: recorder.media_seconds > 2.5, timeout=30)  # a few fragments (1 s each) on disk
+    print(json.dumps({"recording": recording.id, "ffmpeg": recorder.encoder_pid}), flush=True)
     await asyncio.Event().wait()  # until SIGKILL
 
 

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.lessons import LessonLibrary
-from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
 from config.settings import Central
 from studio.courier import LectureCourier

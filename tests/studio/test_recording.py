@@ -82,14 +82,18 @@ async def test_the_picture_follows_the_simulated_head(studio: Studio) -> None:
     assert camera.head is not None
     before = camera.source.latest()
     assert before is not None
+    head = camera.head
     await studio.ptz(PtzRequest(camera="cam-2", action="zoom", zoom="tele"))
-    await asyncio.sleep(1.0)
+    await wait_for(lambda: head.view().width_deg < 40)
     await studio.ptz(PtzRequest(camera="cam-2", action="zoom", zoom="stop"))
-    assert camera.head.view().width_deg < 40
+    assert head.view().width_deg < 40
     await studio.ptz(PtzRequest(camera="cam-2", action="power", on=False))
-    await asyncio.sleep(0.1)
-    standby = camera.source.latest()
-    assert standby is not None and standby.image[60:].max() == 0, "a head in standby gives a black picture"
+
+    def black() -> bool:
+        standby = camera.source.latest()
+        return standby is not None and standby.image[60:].max() == 0
+
+    await wait_for(black)  # a head in standby gives a black picture
 
 
 async def test_no_recording_without_a_booking(studio: Studio) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from classroom_hub.lessons.displays import CODE_DIGITS, MAX_WRONG_PER_MINUTE, DisplayPairings
+from classroom_hub.clock import FakeClock
+from classroom_hub.lessons.displays import CODE_DIGITS, CODE_TTL_S, MAX_WRONG_PER_MINUTE, DisplayPairings
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.part import DISPLAYS
 from classroom_hub.lessons.protocol import ProtocolError
@@ -46,15 +47,19 @@ def test_a_code_pairs_one_display_which_stays_paired_until_revoked(tmp_path: Pat
     book.close()
 
 
-def test_an_old_code_is_refused_and_guessing_is_stopped_for_everyone(tmp_path: Path) -> None:
-    book = DisplayPairings(tmp_path / "displays.db")
-    old = book.new_code("cũ", "kythuat", ttl_s=-1)
+async def test_an_old_code_is_refused_and_guessing_is_stopped_for_everyone(tmp_path: Path) -> None:
+    clock = FakeClock()
+    book = DisplayPairings(tmp_path / "displays.db", clock)
+    old = book.new_code("cũ", "kythuat")
+    await clock.advance(CODE_TTL_S + 1)  # ten minutes and a second later
     assert refused(book, old.code) == "expired"
     good = book.new_code("mới", "kythuat")
     wrong = [f"{n:08d}" for n in range(MAX_WRONG_PER_MINUTE + 1) if f"{n:08d}" != good.code][:MAX_WRONG_PER_MINUTE]
     assert {refused(book, guess) for guess in wrong} == {"bad_code"}
     # From now on nobody pairs for a minute, not even with the right code from another address.
     assert refused(book, good.code) == "too_many_tries"
+    await clock.advance(60)
+    assert book.pair(good.code, "10.0.0.7")[0].name == "mới"  # a minute later it works again
     book.close()
 
 

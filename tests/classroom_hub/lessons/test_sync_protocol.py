@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 
 from classroom_hub.app import STORE
-from classroom_hub.lessons import classroom as classroom_module
+from classroom_hub.clock import SYSTEM, Clock, FakeClock
 from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
 from classroom_hub.web.lesson_routes import LESSONS
 from classroom_hub.xapi import statement_id
 from tests.classroom_hub.lessons.conftest import pair_display
-from tests.conftest import RunningHub, add_user, room_settings, run_hub
+from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_for
 
 DEMO_USERS = Path(__file__).resolve().parents[3] / "classroom_hub/roster/samples/demo-school/users.csv"
 LESSON = "vong-tuan-hoan-nuoc-aquaponics"
@@ -31,11 +31,15 @@ STEP = {"poll": 1, "slide": 2, "q1": 9, "q2": 10, "q4": 12}  # indexes in the sa
 _rooms = 0
 
 
-def demo_room(tmp_path: Path, broker_url: str) -> Any:
+# Beats five times as often as in a classroom, so link quality shows and a silent tablet is cut within a second.
+FAST_BEATS = {"beat_s": 0.2, "dead_after_s": 1.0, "screens_every_s": 0.05}
+
+
+def demo_room(tmp_path: Path, broker_url: str, lessons: dict[str, float] | None = None) -> Any:
     global _rooms
     _rooms += 1
     room = {"school_code": "THCS-DEMO", "id": f"lop-7a-{os.getpid()}-{_rooms}", "name": "Lớp 7A"}
-    return room_settings(tmp_path, broker_url, room=room)
+    return room_settings(tmp_path, broker_url, room=room, **({"lessons": lessons} if lessons else {}))
 
 
 class Room:
@@ -80,8 +84,10 @@ class Room:
 
 
 @contextlib.asynccontextmanager
-async def open_room(tmp_path: Path, broker_url: str) -> AsyncIterator[Room]:
-    async with run_hub(demo_room(tmp_path, broker_url)) as hub:
+async def open_room(
+    tmp_path: Path, broker_url: str, lessons: dict[str, float] | None = None, clock: Clock = SYSTEM
+) -> AsyncIterator[Room]:
+    async with run_hub(demo_room(tmp_path, broker_url, lessons), clock) as hub:
         password = await add_user(hub, "co-lan", "teacher")
         connector = aiohttp.TCPConnector(limit=0)
         jar = aiohttp.CookieJar(unsafe=True)  # the hub is on an IP address
@@ -101,12 +107,6 @@ async def open_room(tmp_path: Path, broker_url: str) -> AsyncIterator[Room]:
                 await asyncio.gather(*(c.close() for c in room.clients))
 
 
-@pytest.fixture
-def fast_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(classroom_module, "TIMING", classroom_module.Timing(beat_s=0.2, dead_after_s=1.0,
-                                                                            screens_every_s=0.05))  # fmt: skip
-
-
 def students(n: int) -> list[str]:
     return [f"hs-7a-{i:02d}" for i in range(1, n + 1)]
 
@@ -124,9 +124,9 @@ def check_wire(client: LessonClient) -> None:
 
 
 async def test_forty_tablets_follow_the_teacher_and_late_joiners_get_a_snapshot(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablets = await asyncio.gather(*(room.seat(s) for s in students(39)))
         await room.teacher.wait(lambda c: sum(s["state"] == "online" for s in c.students) == 39)
@@ -152,9 +152,9 @@ async def test_forty_tablets_follow_the_teacher_and_late_joiners_get_a_snapshot(
 
 
 async def test_a_tablet_back_from_a_wifi_drop_gets_only_what_it_missed(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablet = await room.seat("hs-7a-05")
         await tablet.drop()
@@ -185,9 +185,9 @@ async def test_a_tablet_back_from_a_wifi_drop_gets_only_what_it_missed(
 
 
 async def test_answers_are_idempotent_and_marked_only_when_revealed(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         ana, ben, chi = [await room.seat(s) for s in students(3)]
         await room.step_to(STEP["q1"])
@@ -234,8 +234,8 @@ async def test_answers_are_idempotent_and_marked_only_when_revealed(
         assert mine["result"]["duration"].startswith("PT")
 
 
-async def test_lock_and_hands(tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+async def test_lock_and_hands(tmp_path: Path, system_mosquitto_url: str) -> None:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablets = await asyncio.gather(*(room.seat(s) for s in students(40)))
         await room.step_to(STEP["poll"])
@@ -263,9 +263,9 @@ async def test_lock_and_hands(tmp_path: Path, system_mosquitto_url: str, fast_he
 
 
 async def test_a_student_can_never_run_a_teacher_command(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablet = await room.seat("hs-7a-01")
         screen = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -332,27 +332,41 @@ async def test_malformed_messages_get_an_error_and_the_connection_stays(
         await tablet.wait(lambda c: c.me["hand"] is True)
 
 
-async def test_a_silent_tablet_is_found_dead_within_seconds(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+async def test_a_silent_tablet_is_cut_once_silent_past_dead_after_s_and_a_live_one_never(
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    clock = FakeClock()  # the room's default timing: a beat every 2 s, cut after 6 s of silence
+    async with open_room(tmp_path, system_mosquitto_url, clock=clock) as room:
         await room.launch()
         alive, frozen = await room.seat("hs-7a-01"), await room.seat("hs-7a-02")
         await room.teacher.wait(lambda c: sum(s["state"] == "online" for s in c.students) == 2)
+        classroom = room.classroom
+        links = {link.seat.sourced_id: link for link in classroom.links.tablets if link.seat is not None}
+        others = [links["hs-7a-01"], *classroom.links.teachers]
         frozen.auto_ack = False  # the tablet's page froze: the socket is open but nothing answers
-        started = asyncio.get_running_loop().time()
-        await room.teacher.wait(lambda c: any(s["id"] == "hs-7a-02" and s["state"] == "offline" for s in c.students),
-                                timeout=5)  # fmt: skip
-        assert asyncio.get_running_loop().time() - started < 3  # dead_after_s=1 with 0.2 s beats
-        await asyncio.sleep(0.5)
+
+        async def beat() -> None:
+            """One heartbeat of the hub's clock; the connections that answer have been heard."""
+            await clock.advance(classroom.beat_s)
+            await wait_for(lambda: all(link.last_heard == clock.monotonic() for link in others))
+
+        while clock.monotonic() + classroom.beat_s <= classroom.dead_after_s:
+            await beat()
+            assert not links["hs-7a-02"].dropped  # silent for 6 s at most: still in the lesson
+        await beat()  # the first beat after 6 s of silence cuts it
+        assert links["hs-7a-02"].dropped
+        await room.teacher.wait(lambda c: any(s["id"] == "hs-7a-02" and s["state"] == "offline" for s in c.students))
+        for _ in range(4):  # longer than dead_after_s again: a tablet that answers stays
+            await beat()
+        assert not links["hs-7a-01"].dropped and alive.ws is not None and not alive.ws.closed
         assert any(s["id"] == "hs-7a-01" and s["state"] == "online" for s in room.teacher.students)
-        assert alive.ws is not None and not alive.ws.closed
+        assert sum(f.startswith('{"t":"beat"') for f in alive.frames) == 8
 
 
 async def test_the_lesson_ends_with_a_summary_and_stable_statements_that_name_no_citizen(
-    tmp_path: Path, system_mosquitto_url: str, fast_heartbeat: None
+    tmp_path: Path, system_mosquitto_url: str
 ) -> None:
-    async with open_room(tmp_path, system_mosquitto_url) as room:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablets = await asyncio.gather(*(room.seat(s) for s in students(4)))
         await room.step_to(STEP["q1"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -56,9 +55,10 @@ async def test_central_down_for_a_while_then_back_gets_everything_exactly_once(
         (central,) = report.destinations
         assert central.queue["statements"] == 500 and central.last_error is not None
         assert central.oldest_undelivered_s is not None and central.oldest_undelivered_s >= 0
-        await asyncio.sleep(0.5)  # a few failed attempts with backoff
-        await relay.start()
         courier = pusher.couriers["central"]
+        failed_at = courier.last_error_at
+        await wait_for(lambda: courier.last_error_at != failed_at, timeout=10)  # tried again after its backoff
+        await relay.start()
 
         def caught_up() -> bool:
             # The cut may fall while a batch of readings travels: if PostgreSQL committed it but

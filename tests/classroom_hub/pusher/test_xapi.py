@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,7 +33,8 @@ async def test_statements_reach_ralph_once_through_an_outage(
         second = [statement(i) for i in range(80)]
         await store.add_statements(second)
         await wait_for(lambda: courier.state == "waiting", timeout=10)
-        await asyncio.sleep(0.3)
+        failed_at = courier.last_error_at
+        await wait_for(lambda: courier.last_error_at != failed_at, timeout=10)  # tried again after its backoff
         await relay.start()
         pusher.wake()
         # "idle": the courier has saved its cursor and sleeps, so resetting the cursor cannot race it.

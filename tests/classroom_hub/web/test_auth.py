@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -12,6 +11,7 @@ import pytest
 
 from classroom_hub.app import ACCOUNTS
 from classroom_hub.auth import Accounts, hash_password, verify_password
+from classroom_hub.clock import FakeClock
 from classroom_hub.errors import AuthError
 from tests.conftest import add_user, room_settings, run_hub
 
@@ -38,14 +38,18 @@ def test_accounts_refuse_weak_or_duplicate_input(tmp_path: Path) -> None:
     accounts.close()
 
 
-def test_sessions_expire_and_end_with_a_new_password(tmp_path: Path) -> None:
-    accounts = Accounts(tmp_path / "a.db")
+async def test_sessions_expire_and_end_with_a_new_password(tmp_path: Path) -> None:
+    clock = FakeClock()
+    accounts = Accounts(tmp_path / "a.db", clock)
     accounts.add("lan", "mat-khau-123", "teacher")
     user, token = accounts.login("lan", "mat-khau-123", hours=1)
     assert accounts.session(token) == user
-    _user, short = accounts.login("lan", "mat-khau-123", hours=0.5 / 3600)  # half a second
-    time.sleep(0.6)
+    _user, short = accounts.login("lan", "mat-khau-123", hours=0.5)
+    await clock.advance(0.5 * 3600 - 1)
+    assert accounts.session(short) == user  # a second before the end
+    await clock.advance(2)
     assert accounts.session(short) is None
+    assert accounts.session(token) == user
     accounts.set_password("lan", "mat-khau-moi-1")
     assert accounts.session(token) is None
     accounts.close()

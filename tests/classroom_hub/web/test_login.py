@@ -10,20 +10,13 @@ import pytest
 
 import classroom_hub.auth as auth
 from classroom_hub.auth import ADDRESS_LIMIT, PAIR_LIMIT, PAIR_WINDOW_S, LoginThrottle
+from classroom_hub.clock import FakeClock
 from classroom_hub.web.routes import safe_next
 from tests.conftest import add_user, room_settings, run_hub
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_pair_is_locked_after_five_failures_and_other_addresses_are_not() -> None:
-    clock = Clock()
+async def test_a_pair_is_locked_after_five_failures_and_other_addresses_are_not() -> None:
+    clock = FakeClock()
     throttle = LoginThrottle(clock)
     for _ in range(PAIR_LIMIT):
         throttle.begin("lan", "10.0.0.66")  # each attempt counts as a failure until it succeeds
@@ -32,16 +25,16 @@ def test_a_pair_is_locked_after_five_failures_and_other_addresses_are_not() -> N
     assert locked.value.retry_after == PAIR_WINDOW_S
     teacher = throttle.begin("lan", "10.0.0.5")  # her own laptop
     throttle.succeeded(teacher)
-    clock.now += PAIR_WINDOW_S / 2
+    await clock.advance(PAIR_WINDOW_S / 2)
     with pytest.raises(auth.Locked) as locked:
         throttle.begin("lan", "10.0.0.66")
     assert locked.value.retry_after == PAIR_WINDOW_S / 2
-    clock.now += PAIR_WINDOW_S / 2 + 0.01
+    await clock.advance(PAIR_WINDOW_S / 2 + 0.01)
     throttle.begin("lan", "10.0.0.66")  # the minute has passed
 
 
 def test_spraying_many_usernames_from_one_address_is_throttled() -> None:
-    throttle = LoginThrottle(Clock())
+    throttle = LoginThrottle(FakeClock())
     for n in range(ADDRESS_LIMIT):
         throttle.begin(f"user{n}", "10.0.0.66")
     with pytest.raises(auth.Locked):
@@ -50,13 +43,13 @@ def test_spraying_many_usernames_from_one_address_is_throttled() -> None:
 
 
 def test_a_success_takes_its_count_back() -> None:
-    throttle = LoginThrottle(Clock())
+    throttle = LoginThrottle(FakeClock())
     for _ in range(ADDRESS_LIMIT * 2):
         throttle.succeeded(throttle.begin("lan", "10.0.0.5"))  # a teacher logging in all day
 
 
 def test_the_tables_stay_bounded() -> None:
-    throttle = LoginThrottle(Clock(), entries=100)
+    throttle = LoginThrottle(FakeClock(), entries=100)
     for n in range(5000):
         throttle.begin(f"user{n}", f"10.{n // 250}.{n % 250}.1")
     assert len(throttle) <= 200

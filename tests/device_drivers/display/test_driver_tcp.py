@@ -14,6 +14,7 @@ from device_drivers.display.link import Link, TcpEndpoint
 from device_drivers.display.protocols import AsciiProtocol
 from device_drivers.display.simulator import Fault, PanelState, PanelTcpServer, SimulatedPanel
 from device_drivers.display.viewsonic import load_table, parse_table
+from tests.conftest import wait_for
 
 DisplayFactory = Callable[..., DisplayDriver]
 
@@ -104,7 +105,7 @@ async def test_a_reply_that_comes_after_the_timeout_is_never_taken_for_the_next_
     with pytest.raises(DriverTimeout):
         await tcp_display.set_volume(50)
     await tcp_display.set_mute(True)
-    await asyncio.sleep(timeout_s)  # past the moment the late volume reply was due
+    await wait_for(lambda: panel.late_settled == 1)  # the late volume reply came (or its line was closed)
     assert await tcp_display.status() == DisplayStatus(power=False, input="hdmi1", volume=50, mute=True)
 
 
@@ -115,7 +116,7 @@ async def test_a_command_cancelled_by_its_caller_leaves_no_stale_reply(
     panel.inject(Fault.LATE)
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(tcp_display.set_volume(50), timeout_s / 4)  # e.g. the command expired
-    await asyncio.sleep(timeout_s / 2)
+    await wait_for(lambda: panel.late_settled == 1)  # its reply comes anyway (or its line was closed)
     await tcp_display.set_mute(True)
     assert await tcp_display.status() == DisplayStatus(power=False, input="hdmi1", volume=50, mute=True)
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from classroom_hub.clock import FakeClock
 from studio.ptz import PtzCamera, Timeouts
 from studio.ptz.simulated_head import SimulatedHead
 from studio.ptz.simulator import IpCameraSimulator, SerialCameraSimulator
@@ -19,14 +20,21 @@ def fast() -> Timeouts:
     return FAST
 
 
+@pytest.fixture
+def clock() -> FakeClock:
+    """The simulated head's time: its motors move only as far as the test advances it."""
+    return FakeClock()
+
+
 @pytest.fixture(params=["serial", "udp"])
-async def rig(request: pytest.FixtureRequest) -> AsyncIterator[tuple[PtzCamera, SimulatedHead]]:
+async def rig(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[tuple[PtzCamera, SimulatedHead]]:
     """A client connected to a simulated camera, once over a pty and once over VISCA over IP."""
+    head = SimulatedHead(clock=clock.monotonic)
     if request.param == "serial":
-        async with SerialCameraSimulator() as serial, PtzCamera.over_serial(serial.port, timeouts=FAST) as camera:
+        async with SerialCameraSimulator(head) as serial, PtzCamera.over_serial(serial.port, timeouts=FAST) as camera:
             yield camera, serial.head
     else:
-        async with IpCameraSimulator() as ip, PtzCamera.over_ip(*ip.address, timeouts=FAST) as camera:
+        async with IpCameraSimulator(head) as ip, PtzCamera.over_ip(*ip.address, timeouts=FAST) as camera:
             yield camera, ip.head
 
 

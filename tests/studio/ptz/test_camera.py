@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
+from classroom_hub.clock import FakeClock
 from studio.ptz import Direction, ErrorCode, PowerState, PtzCamera, PtzRejected, ZoomDirection
-from studio.ptz.simulated_head import SimulatedHead
+from studio.ptz.simulated_head import PAN_TILT_RATE_PER_STEP, SimulatedHead
 from studio.ptz.visca import PanTiltDrive, ZoomDirect
 
 Rig = tuple[PtzCamera, SimulatedHead]  # the client, and the simulated head it talks to
 
 
-async def test_drive_then_stop_changes_the_position_answer(rig: Rig) -> None:
+async def test_drive_then_stop_changes_the_position_answer(rig: Rig, clock: FakeClock) -> None:
     camera, _ = rig
     before = await camera.position()
     await camera.drive(Direction.UP_RIGHT, pan_speed=0x18, tilt_speed=0x17)
-    await asyncio.sleep(0.2)
+    await clock.advance(0.2)
     await camera.stop()
     after = await camera.position()
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     assert after.pan > before.pan and after.tilt > before.tilt
+    rate = PAN_TILT_RATE_PER_STEP  # per speed step and second: 0.2 s of driving, exactly
+    assert (after.pan, after.tilt) == (round(0.2 * 0x18 * rate), round(0.2 * 0x17 * rate))
     assert await camera.position() == after  # stopped means stopped
 
 
-async def test_drive_left_and_down_goes_the_other_way(rig: Rig) -> None:
+async def test_drive_left_and_down_goes_the_other_way(rig: Rig, clock: FakeClock) -> None:
     camera, _ = rig
     await camera.drive(Direction.DOWN_LEFT, pan_speed=0x10, tilt_speed=0x10)
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     await camera.stop()
     pan, tilt, zoom = await camera.position()
     assert pan < 0 and tilt < 0 and zoom == 0
@@ -46,25 +47,25 @@ async def test_preset_recall_restores_the_stored_position(rig: Rig) -> None:
     assert await camera.position() == (-700, 250, 0x2400)
 
 
-async def test_home_returns_pan_and_tilt_to_centre_and_keeps_zoom(rig: Rig) -> None:
+async def test_home_returns_pan_and_tilt_to_centre_and_keeps_zoom(rig: Rig, clock: FakeClock) -> None:
     camera, _ = rig
     await camera.zoom_to(0x1000)
     await camera.drive(Direction.RIGHT, pan_speed=0x18)
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     await camera.stop()
     assert (await camera.position()).pan > 0
     await camera.home()
     assert await camera.position() == (0, 0, 0x1000)
 
 
-async def test_zoom_tele_then_wide_moves_the_lens_both_ways(rig: Rig) -> None:
+async def test_zoom_tele_then_wide_moves_the_lens_both_ways(rig: Rig, clock: FakeClock) -> None:
     camera, _ = rig
     await camera.zoom(ZoomDirection.TELE, 7)
-    await asyncio.sleep(0.2)
+    await clock.advance(0.2)
     await camera.zoom(ZoomDirection.STOP)
     zoomed_in = (await camera.position()).zoom
     await camera.zoom(ZoomDirection.WIDE)
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     await camera.zoom(ZoomDirection.STOP)
     zoomed_out = (await camera.position()).zoom
     assert 0 < zoomed_out < zoomed_in
@@ -79,7 +80,7 @@ async def test_power_off_then_on(rig: Rig) -> None:
     assert await camera.power_state() is PowerState.STANDBY
     with pytest.raises(PtzRejected) as refused:
         await camera.drive(Direction.UP)
-    assert refused.value.code == ErrorCode.NOT_EXECUTABLE
+    assert refused.value.error_code == ErrorCode.NOT_EXECUTABLE
     assert refused.value.meaning == "command not executable"
     await camera.power(True)
     assert await camera.power_state() is PowerState.ON
@@ -90,7 +91,7 @@ async def test_invalid_command_is_rejected_with_syntax_error(rig: Rig) -> None:
     # Sony's command list gives "81 01 04 38 FF" (focus mode lacking its parameter) as a syntax error.
     with pytest.raises(PtzRejected) as rejected:
         await camera.send_raw(bytes.fromhex("81 01 04 38 FF"))
-    assert (rejected.value.code, rejected.value.meaning, rejected.value.socket) == (0x02, "syntax error", 0)
+    assert (rejected.value.error_code, rejected.value.meaning, rejected.value.socket) == (0x02, "syntax error", 0)
     assert "syntax error" in str(rejected.value)
     await camera.home()  # the link is still usable afterwards
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tty
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 from studio.ptz import PtzCamera, PtzLinkError, PtzRejected, PtzTimeout, Timeouts
 from studio.ptz.simulator import SerialCameraSimulator
+from tests.conftest import wait_for
 
 
 class HandPlayedCamera:
@@ -76,15 +78,16 @@ async def test_completion_that_never_follows_the_ack_times_out(hand_played: Hand
 
 
 async def test_late_replies_on_the_other_socket_are_not_taken_as_ours(
-    hand_played: HandPlayedCamera, fast: Timeouts
+    hand_played: HandPlayedCamera, fast: Timeouts, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="studio.ptz.link")
     async with PtzCamera.over_serial(hand_played.port, timeouts=fast) as camera:
         home = asyncio.create_task(camera.home())
         await hand_played.read_packet()
         # A completion and an error for socket 2, left over from an earlier command, then our ACK on 1.
         hand_played.write(bytes.fromhex("90 52 FF 90 62 04 FF 90 41 FF"))
-        await asyncio.sleep(0.1)
-        assert not home.done()
+        await wait_for(lambda: sum("that is not ours" in r.getMessage() for r in caplog.records) == 2)
+        assert not home.done()  # both read and skipped: the command still waits for its own completion
         hand_played.write(bytes.fromhex("90 51 FF"))
         await home
 
@@ -98,7 +101,7 @@ async def test_an_error_on_our_socket_after_the_ack_fails_the_command(
         hand_played.write(bytes.fromhex("90 42 FF 90 62 04 FF"))
         with pytest.raises(PtzRejected) as rejected:
             await recall
-        assert (rejected.value.code, rejected.value.socket) == (0x04, 2)
+        assert (rejected.value.error_code, rejected.value.socket) == (0x04, 2)
         assert rejected.value.meaning == "command cancelled"
 
 
