@@ -12,8 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from aiohttp import web
@@ -25,7 +24,21 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import MqttLink, Will
 from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
+from classroom_hub.health import Health, PartState
 from classroom_hub.ingest import Ingest
+from classroom_hub.keys import (
+    ACCOUNTS,
+    BROKER_URL,
+    COMMANDS,
+    HEALTH,
+    INGEST,
+    LINK,
+    LINK_TASK,
+    REGISTRY,
+    REJECTIONS,
+    SETTINGS,
+    STORE,
+)
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
@@ -33,32 +46,12 @@ from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
-PartState = Literal["starting", "up", "down", "stopped"]
-
-
-@dataclass
-class Health:
-    """What each part says about itself; /healthz is 200 only when every part is up."""
-
-    parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
-    started_at: float = field(default_factory=time.time)
-
-    def report(self) -> tuple[bool, dict[str, str]]:
-        states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}
-        return all(s == "up" for s in states.values()), states
-
-
-SETTINGS = web.AppKey("settings", HubSettings)
-STORE = web.AppKey("store", TelemetryStore)
-ACCOUNTS = web.AppKey("accounts", Accounts)
-REGISTRY = web.AppKey("registry", DeviceRegistry)
-LINK = web.AppKey("link", MqttLink)
-COMMANDS = web.AppKey("commands", Commands)
-INGEST = web.AppKey("ingest", Ingest)
-REJECTIONS = web.AppKey("rejections", Rejections)
-HEALTH = web.AppKey("health", Health)
-BROKER_URL = web.AppKey("broker_url", str)
-LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
+# The keys used to live here; they are in classroom_hub/keys.py (importable from anywhere
+# without a cycle). Named again for code written against the old place.
+__all__ = [
+    "ACCOUNTS", "BROKER_URL", "COMMANDS", "HEALTH", "INGEST", "LINK", "LINK_TASK", "REGISTRY", "REJECTIONS",
+    "SETTINGS", "STORE", "Health", "PartState", "build_app",
+]  # fmt: skip
 
 
 def build_app(settings: HubSettings) -> web.Application:

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import ACCOUNTS, BROKER_URL
 from classroom_hub.errors import AuthError
+from classroom_hub.keys import ACCOUNTS, BROKER_URL
 from classroom_hub.mqtt_auth import hub_client_id
 from classroom_hub.runner import serve
 from classroom_hub.web.display_routes import pairing_link

@@ -29,9 +29,9 @@ from typing import Any, Literal
 from aiohttp import web
 
 from classroom_hub import __version__
-from classroom_hub.app import HEALTH, LINK, SETTINGS
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.topics import device_topic, hub_status_topic
+from classroom_hub.keys import HEALTH, LINK, SETTINGS
 from config.settings import HubSettings
 
 log = logging.getLogger(__name__)

@@ -29,13 +29,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from classroom_hub.app import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import COMMAND, DeviceStatus, first_problem
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
-from classroom_hub.fleet.part import FLEET
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.keys import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from device_drivers.base import (

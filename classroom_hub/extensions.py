@@ -14,7 +14,7 @@ import logging
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH
+from classroom_hub.keys import HEALTH
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,14 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from aiohttp import web
+from aiohttp import ChainMapProxy, web
 
 from classroom_hub import __version__
-from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
 from classroom_hub.drivers_part import WIRED
 from classroom_hub.errors import StoreError
 from classroom_hub.fleet.commands import LatencyHistogram
-from classroom_hub.fleet.part import FLEET
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.keys import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -80,7 +80,7 @@ class Exposition:
         return "\n".join(self._lines) + "\n"
 
 
-async def collect(app: web.Application) -> Exposition:
+async def collect(app: web.Application | ChainMapProxy) -> Exposition:
     out = Exposition()
     settings = app[SETTINGS]
     room = {"school": settings.room.school_code, "room": settings.room.id}
@@ -166,13 +166,13 @@ async def collect(app: web.Application) -> Exposition:
 
 @allow(ANYONE)
 async def metrics(request: web.Request) -> web.Response:
-    exposition = await collect(request.app)
+    exposition = await collect(request.config_dict)
     body = exposition.render()
     # The pusher's figures (queue depth, oldest undelivered, quarantined) per destination.
+    from classroom_hub.pusher.keys import PUSHER
     from classroom_hub.pusher.metrics import prometheus_text
-    from classroom_hub.pusher.web import PUSHER
 
-    pusher = request.app.get(PUSHER)
+    pusher = request.config_dict.get(PUSHER)
     if pusher is not None:
         body = body.rstrip("\n") + "\n" + prometheus_text(await pusher.report())
     return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})

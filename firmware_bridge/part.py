@@ -16,16 +16,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from serial.tools import list_ports
 
-from classroom_hub.app import HEALTH, LINK, REJECTIONS, SETTINGS
+from classroom_hub.keys import HEALTH, LINK, REJECTIONS, SETTINGS
 from config.settings import SerialTransport
 from firmware_bridge.bus_bridge import BusBridge
+from firmware_bridge.keys import KITS
 from firmware_bridge.ports import PortFinder, fixed_ports, usb_ports
 from firmware_bridge.supervisor import KitSupervisor
 
 log = logging.getLogger(__name__)
 
 KIT_KINDS = ("sensor_node", "actuator", "robot")
-KITS = web.AppKey("kits", BusBridge)
 
 
 def setup(app: web.Application) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.keys import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import Push, live_socket, page, require
 from stem_labs import api
@@ -75,7 +75,7 @@ def _lab_feed(lab: Lab, accept: Accept) -> Callable[[Push], Callable[[], None]]:
 @allow(*WATCHERS)
 async def lab_ws(request: web.Request) -> web.WebSocketResponse:
     await require(request, *WATCHERS)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     return await live_socket(request, lambda: {"type": "snapshot", **lab.snapshot()}, lab.subscribe, limit=OUTBOX)
 
 
@@ -93,13 +93,13 @@ def _share_view(lab: Lab) -> dict[str, Any]:
 
 @allow(ANYONE)
 async def shared_run(request: web.Request) -> web.Response:
-    return web.json_response(_share_view(request.app[LAB]))
+    return web.json_response(_share_view(request.config_dict[LAB]))
 
 
 @allow(ANYONE)
 async def share_ws(request: web.Request) -> web.WebSocketResponse:
     """Read-only: whatever the tablet sends is ignored; only the shared run's messages go out."""
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
 
     def accept(message: dict[str, Any]) -> dict[str, Any] | None:
         if message["type"] == "run":

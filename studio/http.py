@@ -12,13 +12,11 @@ from pydantic import BaseModel, ValidationError
 
 from classroom_hub.auth import User
 from studio.bookings import Actor
-from studio.courier import LectureCourier
 from studio.errors import BookingConflict, NotAllowed, NotFound, RecordingError, ReviewError, StudioError
+from studio.keys import STUDIO
 from studio.live import Studio
 from studio.ptz import PtzError
 
-STUDIO = web.AppKey("studio", Studio)
-LECTURES = web.AppKey("lecture_courier", LectureCourier)  # only when a materials bank is configured
 STAFF = ("studio_staff",)
 TEACHERS = ("teacher", "studio_staff")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,7 +55,7 @@ def studio_errors(handler: Handler) -> Handler:
 
 
 def running_studio(request: web.Request) -> Studio:
-    studio = request.app.get(STUDIO)
+    studio = request.config_dict.get(STUDIO)
     if studio is None:
         raise error(503, "no_studio", "this hub's room is not a studio (no cameras configured)")
     return studio

@@ -22,13 +22,13 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from classroom_hub import xapi
-from classroom_hub.app import SETTINGS, STORE
 from classroom_hub.drivers_part import WIRED
+from classroom_hub.keys import SETTINGS, SOCKETS, STORE
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
 from classroom_hub.web.access import allow
-from classroom_hub.web.routes import SOCKETS, page, require
+from classroom_hub.web.routes import page, require
 from config.settings import HubSettings
 from studio.api import (
     ChapterRequest,
@@ -39,7 +39,8 @@ from studio.api import (
 )
 from studio.courier import LectureCourier
 from studio.errors import StudioError
-from studio.http import LECTURES, STAFF, STUDIO, actor_of, body_of, running_studio, studio_errors
+from studio.http import STAFF, actor_of, body_of, running_studio, studio_errors
+from studio.keys import LECTURES, STUDIO
 from studio.live import RoomIdentity, Studio, power_on_directly
 from studio.ptz import PtzError
 from studio.settings import load_studio_settings, rig_from, studio_dir
@@ -225,7 +226,7 @@ async def studio_ws(request: web.Request) -> web.WebSocketResponse:
     studio = running_studio(request)
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.config_dict[SOCKETS].add(ws)
     send_lock = asyncio.Lock()
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)  # a stalled page must not grow memory
     driving: set[str] = set()
@@ -273,7 +274,7 @@ async def studio_ws(request: web.Request) -> web.WebSocketResponse:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        request.app[SOCKETS].discard(ws)
+        request.config_dict[SOCKETS].discard(ws)
         for camera in driving:  # a released joystick that never said so: do not leave the head moving
             with contextlib.suppress(PtzError, StudioError):
                 await studio.ptz(PtzRequest(camera=camera, action="stop"))

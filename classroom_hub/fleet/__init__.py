@@ -3,7 +3,8 @@ battery and online history, and the scene bundles headsets fetch from the hub.""
 
 from classroom_hub.fleet.alarms import Alarm, AlarmLimits, Alarms
 from classroom_hub.fleet.commands import DeviceResult, DirectRoute, FleetCommands, GroupResult
-from classroom_hub.fleet.part import FLEET, Fleet, fleet_part
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.fleet.part import Fleet, fleet_part
 from classroom_hub.fleet.scenes import Scene, SceneShelf
 from classroom_hub.fleet.targets import Target
 

@@ -16,22 +16,21 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH, REGISTRY, SETTINGS, STORE
-from classroom_hub.fleet.part import FLEET
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.keys import HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.displays import DISPLAYS_FILE, DisplayPairings
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import KEY_FILE, FileKeys
 from classroom_hub.lessons.headsets import LessonHeadsets
+from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
 from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
 from classroom_hub.lessons.sync import frame_of
 
 log = logging.getLogger(__name__)
 
-LESSONS = web.AppKey("lessons", Classroom)
-DISPLAYS = web.AppKey("displays", DisplayPairings)
 
 
 async def lessons_part(app: web.Application) -> AsyncIterator[None]:

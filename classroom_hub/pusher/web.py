@@ -17,15 +17,15 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH, SETTINGS, STORE
+from classroom_hub.keys import HEALTH, SETTINGS, STORE
 from classroom_hub.pusher.errors import MaterialsError
+from classroom_hub.pusher.keys import PUSHER
 from classroom_hub.pusher.metrics import prometheus_text
 from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.web.access import allow
 
 log = logging.getLogger(__name__)
 
-PUSHER = web.AppKey("pusher", Pusher)
 
 
 def setup(app: web.Application) -> None:
@@ -56,14 +56,14 @@ async def _require_technician(request: web.Request) -> None:
 @allow("technician")
 async def push_status(request: web.Request) -> web.Response:
     await _require_technician(request)
-    report = await request.app[PUSHER].report()
+    report = await request.config_dict[PUSHER].report()
     return web.json_response(report.as_json())
 
 
 @allow("technician")
 async def push_now(request: web.Request) -> web.Response:
     await _require_technician(request)
-    pusher = request.app[PUSHER]
+    pusher = request.config_dict[PUSHER]
     pusher.wake()
     return web.json_response({"woken": sorted(pusher.couriers)}, status=202)
 
@@ -76,7 +76,7 @@ async def push_quarantine(request: web.Request) -> web.Response:
         limit = max(1, min(1000, int(request.query.get("limit", "100"))))
     except ValueError:
         raise web.HTTPBadRequest(text='{"error": "limit must be a number"}', content_type="application/json") from None
-    items = await request.app[PUSHER].ledger.quarantined(destination, limit)
+    items = await request.config_dict[PUSHER].ledger.quarantined(destination, limit)
     return web.json_response({"quarantined": [asdict(item) for item in items]})
 
 
@@ -84,7 +84,7 @@ async def push_quarantine(request: web.Request) -> web.Response:
 async def push_materials(request: web.Request) -> web.Response:
     await _require_technician(request)
     try:
-        report = await request.app[PUSHER].sync_materials()
+        report = await request.config_dict[PUSHER].sync_materials()
     except MaterialsError as err:
         return web.json_response({"error": str(err)}, status=502)
     return web.json_response(asdict(report))
@@ -93,5 +93,5 @@ async def push_materials(request: web.Request) -> web.Response:
 @allow("technician")
 async def push_metrics(request: web.Request) -> web.Response:
     await _require_technician(request)
-    report = await request.app[PUSHER].report()
+    report = await request.config_dict[PUSHER].report()
     return web.Response(text=prometheus_text(report), content_type="text/plain")

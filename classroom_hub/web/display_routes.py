@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.lessons.displays import CODE_TTL_S, NAME_MAX, PairedDisplay
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.part import DISPLAYS, LESSONS
+from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.protocol import ProtocolError
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
@@ -65,7 +65,7 @@ async def screen_of(request: web.Request) -> Screen | None:
     """A paired display (by its cookie) or a signed-in teacher; None for anyone else."""
     credential = request.cookies.get(DISPLAY_COOKIE)
     if credential:
-        display = await _call(request, request.app[DISPLAYS].check, credential)
+        display = await _call(request, request.config_dict[DISPLAYS].check, credential)
         if display is not None:
             return Screen(display=display)
     user = await current_user(request)
@@ -112,7 +112,7 @@ async def pair(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
     peer = request.remote or "?"
     try:
-        display, credential = await _call(request, request.app[DISPLAYS].pair, body.code, peer)
+        display, credential = await _call(request, request.config_dict[DISPLAYS].pair, body.code, peer)
     except ProtocolError as err:
         log.info("event=display_pairing_refused reason=%s peer=%s", err.code, peer)
         return web.json_response({"error": err.code, "message": err.message}, status=_STATUS.get(err.code, 400))
@@ -130,7 +130,7 @@ async def pair(request: web.Request) -> web.Response:
 @allow(*MANAGERS)
 async def displays_list(request: web.Request) -> web.Response:
     await require(request, *MANAGERS)
-    displays = await _call(request, request.app[DISPLAYS].paired)
+    displays = await _call(request, request.config_dict[DISPLAYS].paired)
     return web.json_response({"displays": [d.as_dict() for d in displays]})
 
 
@@ -143,7 +143,7 @@ async def new_code(request: web.Request) -> web.Response:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
-    code = await _call(request, request.app[DISPLAYS].new_code, body.name, user.username)
+    code = await _call(request, request.config_dict[DISPLAYS].new_code, body.name, user.username)
     log.info("event=display_pairing_code user=%s name=%r ttl_s=%d", user.username, code.name, CODE_TTL_S)
     return web.json_response({"code": code.code, "name": code.name, "expires_at": code.expires_at,
                               "link": f"{hub_url(request)}/display?pair={code.code}"})  # fmt: skip
@@ -153,10 +153,10 @@ async def new_code(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     user = await require(request, *MANAGERS)
     display_id = request.match_info["display_id"]
-    display = await _call(request, request.app[DISPLAYS].revoke, display_id, user.username)
+    display = await _call(request, request.config_dict[DISPLAYS].revoke, display_id, user.username)
     if display is None:
         raise web.HTTPNotFound(text=_error("unknown_display", display_id), content_type="application/json")
-    cut = request.app[LESSONS].unpair(display.id)
+    cut = request.config_dict[LESSONS].unpair(display.id)
     log.info("event=display_revoked display=%s name=%r user=%s screens_closed=%d", display.id, display.name,
              user.username, cut)  # fmt: skip
     return web.json_response({"display": display.as_dict()})

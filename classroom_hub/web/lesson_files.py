@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 from aiohttp import web
 
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.part import LESSONS
+from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import require
 
@@ -82,7 +82,7 @@ async def asset(request: web.Request) -> web.StreamResponse:
     if found is None:
         raise web.HTTPNotFound()
     lesson_hash, key, name = found["hash"], found["key"], request.match_info["path"]
-    classroom = request.app[LESSONS]
+    classroom = request.config_dict[LESSONS]
     try:
         if key is not None:
             run = classroom.run

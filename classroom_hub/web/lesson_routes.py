@@ -21,17 +21,18 @@ import segno
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import SETTINGS
 from classroom_hub.errors import HubError
+from classroom_hub.keys import SETTINGS, SOCKETS
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.part import DISPLAYS, LESSONS, lessons_part
+from classroom_hub.lessons.keys import DISPLAYS, LESSONS
+from classroom_hub.lessons.part import lessons_part
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.sync import Link
 from classroom_hub.web import display_routes, lesson_files
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.display_routes import require_screen
-from classroom_hub.web.routes import SOCKETS, STATIC, page, require
+from classroom_hub.web.routes import STATIC, page, require
 
 __all__ = ["LESSONS", "setup"]
 
@@ -86,7 +87,7 @@ def _open_page(name: str) -> Any:
 @allow("teacher")
 async def lessons_list(request: web.Request) -> web.Response:
     await require(request, "teacher")
-    library = request.app[LESSONS].library
+    library = request.config_dict[LESSONS].library
     records = await asyncio.get_running_loop().run_in_executor(None, library.list)
     latest: dict[str, Any] = {}
     for record in records:  # by id then import time: the last one wins
@@ -98,7 +99,7 @@ async def lessons_list(request: web.Request) -> web.Response:
 async def lesson_detail(request: web.Request) -> web.Response:
     """The whole manifest, answers and notes included: for the teacher's screen only."""
     await require(request, "teacher")
-    library = request.app[LESSONS].library
+    library = request.config_dict[LESSONS].library
     try:
         lesson = await asyncio.get_running_loop().run_in_executor(None, library.open, request.match_info["key"])
     except LessonError as err:
@@ -110,13 +111,13 @@ async def lesson_detail(request: web.Request) -> web.Response:
 @allow("teacher")
 async def classes(request: web.Request) -> web.Response:
     await require(request, "teacher")
-    return web.json_response(await request.app[LESSONS].classes())
+    return web.json_response(await request.config_dict[LESSONS].classes())
 
 
 @allow("teacher")
 async def summary(request: web.Request) -> web.Response:
     await require(request, "teacher")
-    run = request.app[LESSONS].run
+    run = request.config_dict[LESSONS].run
     if run is None or run.summary is None:
         raise web.HTTPNotFound(text="no lesson has ended yet")
     return web.json_response(run.summary)
@@ -132,7 +133,8 @@ def _refused(err: ProtocolError) -> web.Response:
 @allow(ANYONE)
 async def join_info(request: web.Request) -> web.Response:
     try:
-        return web.json_response(request.app[LESSONS].join_info(request.query.get("code", ""), request.remote or ""))
+        lessons = request.config_dict[LESSONS]
+        return web.json_response(lessons.join_info(request.query.get("code", ""), request.remote or ""))
     except ProtocolError as err:
         return _refused(err)
 
@@ -146,7 +148,7 @@ async def join(request: web.Request) -> web.Response:
         where = ".".join(str(p) for p in first["loc"]) or "body"
         return web.json_response({"error": "invalid", "message": f"{where}: {first['msg']}"}, status=400)
     try:
-        seat = request.app[LESSONS].join(body.code, body.student, body.pin, body.client, request.remote or "")
+        seat = request.config_dict[LESSONS].join(body.code, body.student, body.pin, body.client, request.remote or "")
     except ProtocolError as err:
         return _refused(err)
     return web.json_response(seat)
@@ -158,7 +160,7 @@ async def qr_code(request: web.Request) -> web.Response:
 
     For a paired display or a teacher only: it carries the class code."""
     await require_screen(request)
-    run = request.app[LESSONS].run
+    run = request.config_dict[LESSONS].run
     target = hub_url(request) + "/join" + (f"?code={run.code}" if run is not None and not run.ended else "")
     out = io.BytesIO()
     segno.make(target, error="m").save(out, kind="svg", scale=10, border=3, light="#fff", omitsize=True)
@@ -182,14 +184,14 @@ async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
     # and deflating the same small message 40 times costs more than it saves on a LAN.
     ws = web.WebSocketResponse(compress=False, max_msg_size=4 * MAX_FRAME_BYTES)
     await ws.prepare(request)
-    classroom = request.app[LESSONS]
-    if user is not None and classroom.headsets is not None and not request.app[SETTINGS].http.public_url:
+    classroom = request.config_dict[LESSONS]
+    if user is not None and classroom.headsets is not None and not request.config_dict[SETTINGS].http.public_url:
         classroom.headsets.hub_url = hub_url(request)  # the hub's own address (never the request's Host)
     if shown is not None:
-        await asyncio.get_running_loop().run_in_executor(None, request.app[DISPLAYS].seen, shown.id)
+        await asyncio.get_running_loop().run_in_executor(None, request.config_dict[DISPLAYS].seen, shown.id)
     link = Link(role, ws, request.transport, request.remote or "?", user=user.username if user else None,
                 display=shown.id if shown else None)
-    request.app[SOCKETS].add(ws)
+    request.config_dict[SOCKETS].add(ws)
     classroom.attach(link)
     try:
         async for message in ws:
@@ -203,5 +205,5 @@ async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
         log.info("event=lesson_socket_error role=%s peer=%s error=%s", role, link.peer, err)
     finally:
         classroom.detach(link)
-        request.app[SOCKETS].discard(ws)
+        request.config_dict[SOCKETS].discard(ws)
     return ws

@@ -16,17 +16,18 @@ from urllib.parse import quote, unquote
 from aiohttp import WSMsgType, web
 
 from classroom_hub import __version__
-from classroom_hub.app import (
+from classroom_hub.auth import Locked, User
+from classroom_hub.errors import AuthError
+from classroom_hub.keys import (
     ACCOUNTS,
     HEALTH,
     LINK,
     REGISTRY,
     REJECTIONS,
     SETTINGS,
+    SOCKETS,
     STORE,
 )
-from classroom_hub.auth import Locked, User
-from classroom_hub.errors import AuthError
 from classroom_hub.registry import DeviceChange, DeviceRecord
 from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
 
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 I18N = Path(__file__).parent / "i18n"
 SESSION_COOKIE = "hub_session"
-SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 # The signed-in user (or None), looked up once per request.
 _USER: web.RequestKey[tuple[User | None]] = web.RequestKey("user")
 
@@ -84,7 +84,7 @@ async def current_user(request: web.Request) -> User | None:
     token = request.cookies.get(SESSION_COOKIE)
     user = None
     if token:
-        accounts = request.app[ACCOUNTS]
+        accounts = request.config_dict[ACCOUNTS]
         user = await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
     request[_USER] = (user,)
     return user
@@ -132,11 +132,11 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines fro
 
 @allow(ANYONE)
 async def healthz(request: web.Request) -> web.Response:
-    ok, parts = request.app[HEALTH].report()
+    ok, parts = request.config_dict[HEALTH].report()
     body = {
         "status": "ok" if ok else "degraded",
         "version": __version__,
-        "room": request.app[SETTINGS].room.id,
+        "room": request.config_dict[SETTINGS].room.id,
         "parts": parts,
     }
     return web.json_response(body, status=200 if ok else 503)
@@ -158,8 +158,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
-    settings = request.app[SETTINGS]
-    accounts = request.app[ACCOUNTS]
+    settings = request.config_dict[SETTINGS]
+    accounts = request.config_dict[ACCOUNTS]
     loop = asyncio.get_running_loop()
     address = request.remote or "?"
     try:
@@ -184,7 +184,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].logout, token)
+        await asyncio.get_running_loop().run_in_executor(None, request.config_dict[ACCOUNTS].logout, token)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, secure=request.secure or None, httponly=True, samesite="Lax")
     raise response
@@ -193,7 +193,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @allow(ANYONE)
 async def room_ca(request: web.Request) -> web.StreamResponse:
     """The room CA's certificate, for tablets and the display to install (docs/install.md)."""
-    ca = request.app[SETTINGS].http.tls_ca
+    ca = request.config_dict[SETTINGS].http.tls_ca
     if ca is None or not ca.is_file():
         raise web.HTTPNotFound(text="this hub has no room certificate authority (classroom-hub tls init)")
     return web.FileResponse(ca, headers={"Content-Type": "application/x-x509-ca-cert"})
@@ -220,7 +220,7 @@ def _device_json(record: DeviceRecord) -> dict[str, Any]:
 @allow("technician", "teacher", "lab_lead", "studio_staff")
 async def devices(request: web.Request) -> web.Response:
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
-    app = request.app
+    app = request.config_dict
     registry = app[REGISTRY]
     store = app[STORE]
     return web.json_response(
@@ -238,7 +238,7 @@ async def devices(request: web.Request) -> web.Response:
 @allow("technician")
 async def rejections(request: web.Request) -> web.Response:
     await require(request, "technician")
-    rej = request.app[REJECTIONS]
+    rej = request.config_dict[REJECTIONS]
     return web.json_response(
         {"by_reason": dict(rej.by_reason), "recent": [dataclasses.asdict(r) for r in reversed(rej.recent)]}
     )
@@ -248,7 +248,7 @@ async def rejections(request: web.Request) -> web.Response:
 async def devices_ws(request: web.Request) -> web.WebSocketResponse:
     """Live device list: a snapshot, then each change as it happens (no polling)."""
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
-    registry = request.app[REGISTRY]
+    registry = request.config_dict[REGISTRY]
 
     def subscribe(push: Push) -> Callable[[], None]:
         def send(record: DeviceRecord) -> None:
@@ -296,7 +296,7 @@ async def live_socket(
         if not outbox.full():
             outbox.put_nowait(message)
 
-    sockets = request.app[SOCKETS]
+    sockets = request.config_dict[SOCKETS]
     sockets.add(ws)
     remove = subscribe(push)
     sender: asyncio.Task[None] | None = None

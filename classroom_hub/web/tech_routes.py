@@ -16,13 +16,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import REGISTRY, REJECTIONS
 from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.discovery import discovery_part
 from classroom_hub.drivers_part import drivers_part
 from classroom_hub.errors import StoreError
-from classroom_hub.fleet.part import FLEET, fleet_part
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.fleet.part import fleet_part
 from classroom_hub.fleet.targets import Target
+from classroom_hub.keys import REGISTRY, REJECTIONS
 from classroom_hub.metrics import metrics
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.address import hub_url
@@ -63,7 +64,7 @@ class GroupCommandRequest(CommandRequest):
 
 
 def _bad_request(request: web.Request, reason: str, detail: str, status: int = 400) -> web.HTTPException:
-    request.app[REJECTIONS].add(f"http {request.method} {request.path}", reason, detail)
+    request.config_dict[REJECTIONS].add(f"http {request.method} {request.path}", reason, detail)
     body = json.dumps({"error": reason, "detail": detail}, ensure_ascii=False)
     if status == 404:
         return web.HTTPNotFound(text=body, content_type="application/json")
@@ -87,7 +88,7 @@ async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> 
     content_id = args.get("content_id")
     if name != "launch_scene" or "content" in args or not isinstance(content_id, str):
         return args
-    shelf = request.app[FLEET].scenes
+    shelf = request.config_dict[FLEET].scenes
     scene = await asyncio.get_running_loop().run_in_executor(None, shelf.by_content_id, content_id)
     if scene is None:
         raise _bad_request(request, "unknown_scene", f"no scene bundle with content id {content_id!r} on the hub", 404)
@@ -101,11 +102,11 @@ async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> 
 async def device_command(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
     device_id = request.match_info["device_id"]
-    if device_id not in request.app[REGISTRY]:
+    if device_id not in request.config_dict[REGISTRY]:
         raise _bad_request(request, "unknown_device", device_id, 404)
     body: CommandRequest = await _parse(request, CommandRequest)
     args = await _with_scene(request, body.name, body.args)
-    result = await request.app[FLEET].commands.send(
+    result = await request.config_dict[FLEET].commands.send(
         device_id, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
     )
     return web.json_response(result.as_dict())
@@ -115,11 +116,11 @@ async def device_command(request: web.Request) -> web.Response:
 async def group_command(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
     body: GroupCommandRequest = await _parse(request, GroupCommandRequest)
-    device_ids = body.target.select(request.app[REGISTRY])
+    device_ids = body.target.select(request.config_dict[REGISTRY])
     if not device_ids:
         raise _bad_request(request, "no_devices", f"no device matches {body.target.model_dump(exclude_none=True)}")
     args = await _with_scene(request, body.name, body.args)
-    group = await request.app[FLEET].commands.send_group(
+    group = await request.config_dict[FLEET].commands.send_group(
         device_ids, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
     )
     return web.json_response(group.as_dict())
@@ -131,7 +132,7 @@ async def group_command(request: web.Request) -> web.Response:
 @allow("technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "technician")
-    fleet = request.app[FLEET]
+    fleet = request.config_dict[FLEET]
     limit = _int_query(request, "limit", 100, 1, 1000)
     device_id = request.query.get("device") or None
     try:
@@ -147,7 +148,7 @@ async def alarms(request: web.Request) -> web.Response:
 @allow("technician")
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, "technician")
-    alarm = request.app[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
+    alarm = request.config_dict[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
     if alarm is None:
         raise _bad_request(request, "unknown_alarm", request.match_info["alarm_id"], 404)
     return web.json_response(alarm.as_dict())
@@ -157,11 +158,11 @@ async def acknowledge(request: web.Request) -> web.Response:
 async def device_history(request: web.Request) -> web.Response:
     await require(request, "technician")
     device_id = request.match_info["device_id"]
-    if device_id not in request.app[REGISTRY]:
+    if device_id not in request.config_dict[REGISTRY]:
         raise _bad_request(request, "unknown_device", device_id, 404)
     hours = _int_query(request, "hours", 24, 1, MAX_HISTORY_H)
     now = time.time()
-    history = await request.app[FLEET].logbook.device_history(device_id, now - hours * 3600, now)
+    history = await request.config_dict[FLEET].logbook.device_history(device_id, now - hours * 3600, now)
     return web.json_response(history.as_dict())
 
 
@@ -184,7 +185,7 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
 @allow(*COMMANDERS)
 async def scenes(request: web.Request) -> web.Response:
     await require(request, *COMMANDERS)
-    shelf = request.app[FLEET].scenes
+    shelf = request.config_dict[FLEET].scenes
     listed = await asyncio.get_running_loop().run_in_executor(None, shelf.list)
     return web.json_response({"scenes": [s.as_dict() for s in listed]})
 
@@ -193,7 +194,7 @@ async def scenes(request: web.Request) -> web.Response:
 async def scene_bundle(request: web.Request) -> web.StreamResponse:
     """What a headset downloads when a launched scene is missing from its cache. No login: the
     URL is the bundle's SHA-256, which only a launch command tells."""
-    shelf = request.app[FLEET].scenes
+    shelf = request.config_dict[FLEET].scenes
     path = await asyncio.get_running_loop().run_in_executor(None, shelf.path, request.match_info["sha256"])
     if path is None:
         raise web.HTTPNotFound(text=json.dumps({"error": "unknown_scene"}), content_type="application/json")
@@ -207,7 +208,7 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
 async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
     """Active alarms as a snapshot, then each change as it happens."""
     await require(request, "technician")
-    alarms = request.app[FLEET].alarms
+    alarms = request.config_dict[FLEET].alarms
 
     def subscribe(push: Push) -> Callable[[], None]:
         return alarms.on_change(lambda alarm: push({"type": "alarm", "alarm": alarm.as_dict()}))

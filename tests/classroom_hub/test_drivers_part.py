@@ -16,7 +16,7 @@ from classroom_hub.bus.broker import free_port
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.drivers_part import WIRED, driver_options
 from classroom_hub.errors import CommandFailed
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
 from classroom_hub.registry import DeviceRecord
 from device_drivers.base import driver_for
 from device_drivers.display.simulator import Fault, PanelSerialPort, PanelState, PanelTcpServer, SimulatedPanel

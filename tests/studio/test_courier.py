@@ -20,11 +20,10 @@ from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
 from config.settings import Central
 from studio.courier import LectureCourier
-from studio.http import LECTURES
+from studio.keys import LECTURES, STUDIO
 from studio.publishing import MaterialsOutbox
 from studio.recordings import Recordings
 from studio.store import StudioStore
-from studio.web import STUDIO
 from tests.classroom_hub.pusher.test_materials import TOKEN, Bank, serving
 from tests.conftest import add_user, run_hub, wait_for
 from tests.studio.conftest import STAFF, TEACHER, studio_room

@@ -8,9 +8,9 @@ from typing import Any
 from classroom_hub.drivers_part import WIRED
 from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
 from studio.api import PtzRequest
+from studio.keys import STUDIO
 from studio.live import Studio
 from studio.ptz.visca import Direction
-from studio.web import STUDIO
 from tests.conftest import run_hub, wait_for
 from tests.studio.conftest import ROOM, book_now, small_settings, studio_room, synthetic_rig
 

@@ -12,7 +12,7 @@ import pytest
 
 from classroom_hub.lessons.displays import CODE_DIGITS, MAX_WRONG_PER_MINUTE, DisplayPairings
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.part import DISPLAYS
+from classroom_hub.lessons.keys import DISPLAYS
 from classroom_hub.lessons.protocol import ProtocolError
 from classroom_hub.lessons.simulator import LessonClient
 from tests.classroom_hub.lessons.conftest import pair_display

@@ -11,7 +11,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from classroom_hub.lessons.part import DISPLAYS
+from classroom_hub.lessons.keys import DISPLAYS
 from tests.conftest import add_user, login, room_settings, run_hub, wait_js
 
 LESSON = "vong-tuan-hoan-nuoc-aquaponics"

@@ -1,0 +1,22 @@
+"""What each part of the hub says about itself: ``/healthz`` is 200 only when every part is up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+PartState = Literal["starting", "up", "down", "stopped"]
+
+
+@dataclass
+class Health:
+    """Each part's probe, by part name; a package that cannot load adds one that says ``down``."""
+
+    parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+
+    def report(self) -> tuple[bool, dict[str, str]]:
+        states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}
+        return all(s == "up" for s in states.values()), states
