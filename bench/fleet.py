@@ -86,10 +86,11 @@ def simulated_room(broker_url: str, room: str, sha256: str, ready: Any, stop: An
 
 
 async def _simulated_room(broker_url: str, room: str, sha256: str, ready: Any, stop: Any) -> None:
+    from device_drivers.ar_device.simulator import SimulatedArDevice
     from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
     from device_drivers.headset.fleet import HeadsetFleet
-    from device_drivers.simulators import SimulatedArDevice, SimulatedTeacherLaptop
     from device_drivers.tablet.simulator import SimulatedTablet
+    from device_drivers.teacher_laptop.simulator import SimulatedTeacherLaptop
 
     loop = asyncio.get_running_loop()
     others: list[Any] = [SimulatedTablet(broker_url, room, f"T{n:02d}", dropout_chance=0) for n in range(1, 41)]

@@ -5,8 +5,9 @@ One *device-based* discovery message per device (docs/home-assistant.md), retain
 ``homeassistant/device/<object_id>/config``: the device, the hub as origin, availability
 from the device's own retained ``status`` and the hub's (both must say online), and one
 component per thing the device reports. Components are described as data (as Home
-Assistant's own integrations do): what to read, from which topic, with which device class,
-unit and ``state_class: measurement``. Everything is published again when Home Assistant
+Assistant's own integrations do), by each device kind in its own folder
+(``device_drivers/<kind>/kind.py``, device_drivers/entities.py): what to read, from which
+topic, with which device class, unit and ``state_class: measurement``. Everything is published again when Home Assistant
 announces itself on ``homeassistant/status`` with ``online``, as its documentation asks.
 
 Schema: https://www.home-assistant.io/integrations/mqtt/#device-discovery-payload
@@ -22,9 +23,8 @@ import os
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
@@ -33,6 +33,8 @@ from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.topics import device_topic, hub_status_topic
 from classroom_hub.keys import HEALTH, LINK, SETTINGS
 from config.settings import HubSettings
+from device_drivers.entities import FIRMWARE
+from device_drivers.kinds import declared_kinds
 
 log = logging.getLogger(__name__)
 
@@ -41,107 +43,6 @@ HA_STATUS_TOPIC = f"{PREFIX}/status"
 ORIGIN = "classroom-hub"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 _STATE = "{{ value_json.state }}"
-
-Platform = Literal["sensor", "binary_sensor"]
-Channel = Literal["status", "telemetry"]
-
-
-@dataclass(frozen=True)
-class Entity:
-    """One thing a device reports, as Home Assistant should show it."""
-
-    key: str
-    platform: Platform
-    template: str
-    name: dict[str, str] | None = None  # by language; None: Home Assistant names it from the device class
-    device_class: str | None = None
-    unit: str | None = None
-    measurement: bool = False
-    diagnostic: bool = False
-    channel: Channel = "status"
-
-    def component(self, unique_id: str, state_topic: str | None, language: str) -> dict[str, Any]:
-        config: dict[str, Any] = {"platform": self.platform, "unique_id": unique_id, "value_template": self.template}
-        if self.name is not None:
-            config["name"] = self.name.get(language, self.name["en"])
-        if self.device_class is not None:
-            config["device_class"] = self.device_class
-        if self.unit is not None:
-            config["unit_of_measurement"] = self.unit
-        if self.measurement:
-            config["state_class"] = "measurement"
-        if self.diagnostic:
-            config["entity_category"] = "diagnostic"
-        if self.platform == "binary_sensor":
-            config |= {"payload_on": "ON", "payload_off": "OFF"}
-        if state_topic is not None:
-            config["state_topic"] = state_topic
-        return config
-
-
-def _status_value(field: str) -> str:
-    # The last will ({"state": "offline"}) has no fields: render nothing, which Home Assistant ignores.
-    return f"{{{{ value_json.{field} | default('') }}}}"
-
-
-def _status_flag(field: str) -> str:
-    return f"{{{{ 'ON' if value_json.{field} | default(false) else 'OFF' }}}}"
-
-
-def _reading(key: str) -> str:
-    # A telemetry message carries a list of readings; take this key's latest, if any.
-    return (f"{{{{ (value_json.readings | selectattr('key', 'eq', '{key}') | map(attribute='value')"
-            f" | list | last) | default('') }}}}")  # fmt: skip
-
-
-BATTERY = Entity("battery", "sensor", _status_value("battery"), device_class="battery", unit="%", measurement=True)
-CHARGING = Entity("charging", "binary_sensor", _status_flag("charging"), device_class="battery_charging")
-FIRMWARE = Entity("firmware", "sensor", _status_value("firmware"), {"en": "Agent version", "vi": "Phiên bản phần mềm"},
-                  diagnostic=True)  # fmt: skip
-SIGNAL = Entity("rssi", "sensor", _status_value("rssi"), device_class="signal_strength", unit="dBm",
-                measurement=True, diagnostic=True)  # fmt: skip
-TEMPERATURE = Entity("temperature", "sensor", _status_value("temperature"), device_class="temperature", unit="°C",
-                     measurement=True)  # fmt: skip
-SCENE = Entity("scene", "sensor", _status_value("scene"), {"en": "Scene", "vi": "Cảnh đang chạy"})
-STORAGE = Entity("storage_free", "sensor", _status_value("storage_free_mb"),
-                 {"en": "Free storage", "vi": "Bộ nhớ trống"},
-                 device_class="data_size", unit="MB", measurement=True, diagnostic=True)  # fmt: skip
-APP_VERSION = Entity("app_version", "sensor", _status_value("app_version"),
-                     {"en": "App version", "vi": "Phiên bản ứng dụng"}, diagnostic=True)  # fmt: skip
-POWER = Entity("power", "binary_sensor", _status_flag("power"), device_class="power")
-INPUT = Entity("input", "sensor", _status_value("input"), {"en": "Input", "vi": "Nguồn vào"})
-VOLUME = Entity("volume", "sensor", _status_value("volume"), {"en": "Volume", "vi": "Âm lượng"}, measurement=True)
-MUTE = Entity("mute", "binary_sensor", _status_flag("mute"), {"en": "Muted", "vi": "Tắt tiếng"})
-
-ENTITIES_BY_KIND: dict[str, tuple[Entity, ...]] = {
-    "tablet": (BATTERY, CHARGING, SIGNAL, APP_VERSION, FIRMWARE),
-    "headset": (BATTERY, CHARGING, TEMPERATURE, SCENE, STORAGE, FIRMWARE),
-    "ar_device": (BATTERY, CHARGING, TEMPERATURE, SCENE, STORAGE, FIRMWARE),
-    "teacher_laptop": (BATTERY, CHARGING, FIRMWARE),
-    "sensor_node": (FIRMWARE,),
-    "actuator": (FIRMWARE,),
-    "robot": (BATTERY, FIRMWARE),
-    "display": (POWER, INPUT, VOLUME, MUTE),
-}
-
-# Reading key -> (device class, unit, name). Units are the ones Home Assistant accepts for the
-# class (homeassistant/components/sensor/const.py DEVICE_CLASS_UNITS): pH has none.
-READINGS: dict[str, tuple[str | None, str | None, dict[str, str]]] = {
-    "ph": ("ph", None, {"en": "pH", "vi": "pH"}),
-    "water_temp": ("temperature", "°C", {"en": "Water temperature", "vi": "Nhiệt độ nước"}),
-    "air_temp": ("temperature", "°C", {"en": "Air temperature", "vi": "Nhiệt độ không khí"}),
-    "humidity": ("humidity", "%", {"en": "Humidity", "vi": "Độ ẩm"}),
-    "light": ("illuminance", "lx", {"en": "Light", "vi": "Ánh sáng"}),
-    "ec": ("conductivity", "µS/cm", {"en": "Conductivity", "vi": "Độ dẫn điện"}),
-    "do": (None, "mg/L", {"en": "Dissolved oxygen", "vi": "Oxy hoà tan"}),
-    "level": (None, "%", {"en": "Water level", "vi": "Mực nước"}),
-}
-
-
-def reading_entity(key: str) -> Entity:
-    device_class, unit, name = READINGS.get(key, (None, None, {"en": key}))
-    return Entity(f"reading_{key}", "sensor", _reading(key), name, device_class, unit, True, channel="telemetry")
-
 
 # --- payloads ----------------------------------------------------------------------------
 
@@ -197,8 +98,8 @@ def device_payload(settings: HubSettings, device_id: str, device: Any) -> dict[s
     node = object_id(settings, device_id)
     status = device_topic(room, device_id, "status")
     telemetry = device_topic(room, device_id, "telemetry")
-    entities = list(ENTITIES_BY_KIND.get(device.kind, (FIRMWARE,)))
-    entities += [reading_entity(key) for key in getattr(device, "sensors", [])]
+    kind = declared_kinds().get(device.kind)
+    entities = kind.entities_of(device) if kind is not None else (FIRMWARE,)
     components = {
         e.key: e.component(f"{node}_{e.key}", telemetry if e.channel == "telemetry" else None, settings.language)
         for e in entities

@@ -46,8 +46,8 @@ from device_drivers.base import (
     InvalidCommand,
     LinkError,
     ProtocolError,
-    driver_for,
 )
+from device_drivers.kinds import driver_for
 
 log = logging.getLogger(__name__)
 

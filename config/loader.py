@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.settings import DEVICE_KINDS, HubSettings
+from config.settings import HubSettings, device_kinds
+from device_drivers.kinds import unavailable_kinds
+from device_drivers.settings import TRANSPORTS
 
 ENV_PREFIX = "CLASSROOM_HUB_"
 
@@ -44,21 +46,25 @@ def load_settings(path: Path | str) -> HubSettings:
 
 def _describe(error: Any, raw: dict[str, Any]) -> str:
     loc = list(error["loc"])
+    kinds = device_kinds()
     # For devices, pydantic puts the discriminator value into the path: drop it, it is
     # noise for a reader ("devices[3].tablet.id" -> "devices[3].id").
-    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in DEVICE_KINDS:
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in kinds:
         del loc[2]
     # Same for transports ("...transport.serial.port" -> "...transport.port").
     for i in range(len(loc) - 1):
-        if loc[i] == "transport" and loc[i + 1] in ("mqtt", "serial", "tcp", "udp"):
+        if loc[i] == "transport" and loc[i + 1] in TRANSPORTS:
             del loc[i + 1]
             break
     field = _dotted(loc)
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "union_tag_invalid" and loc and loc[0] == "devices":
-        message = f"unknown device kind {error['input'].get('kind')!r}; known: {', '.join(DEVICE_KINDS)}"
+        kind = error["input"].get("kind")
+        message = f"unknown device kind {kind!r}; known: {', '.join(kinds)}"
+        if kind in unavailable_kinds():
+            message += f" (kind {kind!r} is installed but {unavailable_kinds()[kind]})"
     elif error["type"] == "union_tag_not_found" and loc and loc[0] == "devices":
-        message = f"missing 'kind' (one of: {', '.join(DEVICE_KINDS)})"
+        message = f"missing 'kind' (one of: {', '.join(kinds)})"
     elif error["type"] == "extra_forbidden":
         message = "unknown field (a typo?)"
     env = _env_name(loc)

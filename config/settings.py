@@ -2,200 +2,32 @@
 
 One TOML file per room; every field can be overridden by an environment variable
 ``CLASSROOM_HUB_<FIELD>`` with ``__`` between nesting levels (``CLASSROOM_HUB_MQTT__URL``).
+A ``[[devices]]`` table is one of the declared device kinds (device_drivers/kinds.py), told
+apart by ``kind``: the room's model is assembled here from the kinds' own settings models.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-# Ids travel in MQTT topics and URLs: keep them to characters safe in both.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_ID_RE = re.compile(ID_PATTERN)
+from config.options import ID_PATTERN, Option
+from device_drivers.kinds import declared_kinds
+from device_drivers.settings import (
+    DeviceBase,
+    MqttTransport,
+    SerialTransport,
+    TcpTransport,
+    Transport,
+    UdpTransport,
+    expand_ids,
+)
 
 RoomKind = Literal["classroom", "stem_lab", "studio"]
-DISPLAY_BAUDRATE = 9600  # RS-232 speed of interactive panels unless the room file says otherwise
-
-
-class Option(BaseModel):
-    """Base of every option model: unknown keys are typos, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- transports --------------------------------------------------------------------------
-
-
-class MqttTransport(Option):
-    type: Literal["mqtt"] = "mqtt"
-    username: str | None = None
-    password: SecretStr | None = None
-
-
-class SerialTransport(Option):
-    type: Literal["serial"] = "serial"
-    port: str | None = Field(None, description="device path, e.g. /dev/ttyUSB0; None: find by USB id")
-    baudrate: int = Field(115200, gt=0)
-    usb_vid: int | None = Field(None, ge=0, le=0xFFFF)
-    usb_pid: int | None = Field(None, ge=0, le=0xFFFF)
-
-    @model_validator(mode="after")
-    def _port_or_usb_id(self) -> SerialTransport:
-        if self.port is None and self.usb_vid is None:
-            raise ValueError("give either 'port' (e.g. /dev/ttyUSB0) or 'usb_vid'/'usb_pid' to find the board")
-        return self
-
-
-class TcpTransport(Option):
-    type: Literal["tcp"] = "tcp"
-    host: str
-    port: int = Field(gt=0, lt=65536)
-
-
-class UdpTransport(Option):
-    type: Literal["udp"] = "udp"
-    host: str
-    port: int = Field(gt=0, lt=65536)
-
-
-Transport = Annotated[MqttTransport | SerialTransport | TcpTransport | UdpTransport, Field(discriminator="type")]
-
-
-# --- devices -----------------------------------------------------------------------------
-
-
-class DeviceBase(Option):
-    """Fields every device has. ``count`` > 1 expands to ``count`` devices whose ids come
-    from ``id`` as a format template (``T{:02d}`` -> T01..T40), so a room file does not
-    list 40 tablets one by one."""
-
-    id: str
-    name: str | None = None
-    count: int = Field(1, ge=1, le=500)
-    transport: Transport = Field(default_factory=MqttTransport)
-    heartbeat_timeout_s: float = Field(90.0, gt=0, description="silent this long -> offline")
-    group: str | None = None
-
-    @model_validator(mode="after")
-    def _id_shape(self) -> DeviceBase:
-        if self.count == 1:
-            if not _ID_RE.match(self.id):
-                raise ValueError(f"id {self.id!r} must match {ID_PATTERN}")
-        else:
-            try:
-                sample = self.id.format(self.count)
-            except (IndexError, KeyError, ValueError) as err:
-                raise ValueError(f"with count={self.count}, id must be a template such as 'T{{:02d}}' ({err})") from err
-            if sample == self.id or not _ID_RE.match(sample):
-                raise ValueError(f"with count={self.count}, id {self.id!r} must be a template like 'T{{:02d}}'")
-        return self
-
-
-class Display(DeviceBase):
-    kind: Literal["display"]
-    protocol: Literal["samsung_mdc", "viewsonic"] = "samsung_mdc"
-    display_id: int = Field(1, ge=0, le=0xFE)
-    size_inch: int | None = None
-    timeout_s: float = Field(2.0, gt=0, le=30, description="per request to the panel, and to connect")
-    poll_interval_s: float = Field(10.0, ge=0.05, le=3600, description="how often the hub asks the panel's status")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _display_baudrate(cls, data: Any) -> Any:
-        # Interactive panels speak RS-232 at 9600 8N1 (Samsung MDC and ViewSonic alike);
-        # the transport's general default (115200, for lab kits) would never get an answer.
-        if isinstance(data, dict):
-            transport = data.get("transport")
-            if isinstance(transport, dict) and transport.get("type") == "serial" and "baudrate" not in transport:
-                data = {**data, "transport": {**transport, "baudrate": DISPLAY_BAUDRATE}}
-        return data
-
-    @model_validator(mode="after")
-    def _polled_within_timeout(self) -> Display:
-        if self.poll_interval_s >= self.heartbeat_timeout_s:
-            raise ValueError(
-                f"poll_interval_s ({self.poll_interval_s:g}) must be shorter than heartbeat_timeout_s "
-                f"({self.heartbeat_timeout_s:g}), or the display looks offline between two polls"
-            )
-        return self
-
-
-class Tablet(DeviceBase):
-    kind: Literal["tablet"]
-
-
-class Headset(DeviceBase):
-    kind: Literal["headset"]
-    model: str | None = None
-
-
-class ArDevice(DeviceBase):
-    kind: Literal["ar_device"]
-
-
-class TeacherLaptop(DeviceBase):
-    kind: Literal["teacher_laptop"]
-
-
-class SensorNode(DeviceBase):
-    kind: Literal["sensor_node"]
-    sensors: list[str] = Field(default_factory=list)
-
-
-class Actuator(DeviceBase):
-    kind: Literal["actuator"]
-    outputs: list[str] = Field(default_factory=list)
-
-
-class Robot(DeviceBase):
-    kind: Literal["robot"]
-
-
-class Camera(DeviceBase):
-    kind: Literal["camera"]
-    source: str | None = Field(None, description="OpenCV source: device index, RTSP/HTTP URL or file")
-    ptz: Literal["visca_serial", "visca_ip", "none"] = "none"
-    # Studio options (studio/, docs/studio.md); all optional.
-    visca_address: int = Field(1, ge=1, le=7, description="VISCA address on the RS-232 daisy chain")
-    size: str | None = Field(None, pattern=r"^\d{2,4}x\d{2,4}$", description="capture size asked of the source")
-    fps: float | None = Field(None, gt=0, le=120, description="capture rate asked of the source")
-    display_capture: bool = Field(False, description="an HDMI capture of a display, not a camera")
-
-
-class AudioInput(DeviceBase):
-    kind: Literal["audio"]
-    source: str | None = Field(
-        None, description="studio input: pulse:default, alsa:hw:1,0, file:/path.wav, tone:440 or silence"
-    )
-
-
-class Lights(DeviceBase):
-    kind: Literal["lights"]
-
-
-Device = Annotated[
-    Display
-    | Tablet
-    | Headset
-    | ArDevice
-    | TeacherLaptop
-    | SensorNode
-    | Actuator
-    | Robot
-    | Camera
-    | AudioInput
-    | Lights,
-    Field(discriminator="kind"),
-]
-
-DEVICE_KINDS: tuple[str, ...] = (
-    "display", "tablet", "headset", "ar_device", "teacher_laptop", "sensor_node",
-    "actuator", "robot", "camera", "audio", "lights",
-)  # fmt: skip
 
 
 # --- the hub -----------------------------------------------------------------------------
@@ -429,8 +261,9 @@ class Central(Option):
         return next((d.dsn for d in self.destination_list() if d.kind == "postgres" and d.enabled), None)
 
 
-class HubSettings(BaseSettings):
-    """Everything one hub needs to run."""
+class CoreSettings(BaseSettings):
+    """Everything one hub needs to run. ``devices`` holds each kind's own model (the type
+    checker sees their common base); :data:`HubSettings` is the model that validates them."""
 
     model_config = SettingsConfigDict(
         env_prefix="CLASSROOM_HUB_",
@@ -445,7 +278,7 @@ class HubSettings(BaseSettings):
     data_dir: Path = Path("var/hub")
     store: Store = Field(default_factory=Store)
     central: Central = Field(default_factory=Central)
-    devices: list[Device] = Field(default_factory=list)
+    devices: list[DeviceBase] = Field(default_factory=list)
     language: Literal["vi", "en"] = "vi"
 
     @classmethod
@@ -462,7 +295,7 @@ class HubSettings(BaseSettings):
         return env_settings, init_settings
 
     @model_validator(mode="after")
-    def _unique_device_ids(self) -> HubSettings:
+    def _unique_device_ids(self) -> CoreSettings:
         seen: dict[str, int] = {}
         for index, device in enumerate(self.devices):
             for device_id in expand_ids(device):
@@ -478,7 +311,34 @@ class HubSettings(BaseSettings):
         return [(device_id, d) for d in self.devices for device_id in expand_ids(d)]
 
 
-def expand_ids(device: DeviceBase) -> list[str]:
-    if device.count == 1:
-        return [device.id]
-    return [device.id.format(n) for n in range(1, device.count + 1)]
+def device_kinds() -> tuple[str, ...]:
+    """The kinds a ``[[devices]]`` table may have: every declared kind that loads."""
+    return tuple(declared_kinds())
+
+
+def _room_model() -> type[CoreSettings]:
+    models = [kind.settings for kind in declared_kinds().values()]
+    if not models:
+        raise RuntimeError("no device kind is declared: is classroom-hub installed (pip install -e .)?")
+    device: Any = Annotated[models[0] if len(models) == 1 else _union(models), Field(discriminator="kind")]
+    return create_model(
+        "HubSettings",
+        __base__=CoreSettings,
+        __module__=__name__,
+        devices=(list[device], Field(default_factory=list)),
+    )
+
+
+def _union(models: list[type[DeviceBase]]) -> Any:
+    return Union[tuple(models)]  # noqa: UP007 (built from a list: no `X | Y` spelling)
+
+
+if TYPE_CHECKING:
+    HubSettings = CoreSettings
+else:
+    HubSettings = _room_model()
+
+__all__ = [
+    "ID_PATTERN", "CoreSettings", "DeviceBase", "HubSettings", "MqttTransport", "Option", "SerialTransport",
+    "TcpTransport", "Transport", "UdpTransport", "device_kinds", "expand_ids",
+]  # fmt: skip

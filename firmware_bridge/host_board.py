@@ -14,10 +14,13 @@ import os
 import shutil
 import subprocess
 import tty
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from device_drivers.kinds import Simulation, SimulatorError
 from firmware_bridge.errors import FrameError
 
 log = logging.getLogger(__name__)
@@ -79,3 +82,24 @@ class HostBoard:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds = None
+
+
+def simulate(device_id: str, device: Any, where: Simulation) -> AbstractAsyncContextManager[None] | None:
+    """The demo's kit on a serial port: the reference firmware, host-built, behind a pty at the
+    port the room file names (``transport = {type = "serial", port = "var/demo/dev/robot-1"}``)."""
+    transport = device.transport
+    if device.kind not in BOARD_KINDS or transport.type != "serial" or not transport.port:
+        return None
+    return _plugged(HostBoard(BOARD_KINDS[device.kind], device_id, Path(transport.port), "--telemetry-ms", "500"))
+
+
+@contextlib.asynccontextmanager
+async def _plugged(board: HostBoard) -> AsyncIterator[None]:
+    try:
+        await board.__aenter__()
+    except FrameError as err:
+        raise SimulatorError(str(err)) from err
+    try:
+        yield
+    finally:
+        await board.__aexit__(None, None, None)

@@ -11,11 +11,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from classroom_hub.auth import User
+from device_drivers.camera import PtzError
 from studio.bookings import Actor
 from studio.errors import BookingConflict, NotAllowed, NotFound, RecordingError, ReviewError, StudioError
 from studio.keys import STUDIO
 from studio.live import Studio
-from studio.ptz import PtzError
 
 STAFF = ("studio_staff",)
 TEACHERS = ("teacher", "studio_staff")

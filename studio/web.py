@@ -30,6 +30,7 @@ from classroom_hub.pusher.materials import MaterialsBank
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import page, require
 from config.settings import HubSettings
+from device_drivers.camera import PtzError
 from studio.api import (
     ChapterRequest,
     LayoutRequest,
@@ -42,7 +43,6 @@ from studio.errors import StudioError
 from studio.http import STAFF, actor_of, body_of, running_studio, studio_errors
 from studio.keys import LECTURES, STUDIO
 from studio.live import RoomIdentity, Studio, power_on_directly
-from studio.ptz import PtzError
 from studio.settings import load_studio_settings, rig_from, studio_dir
 from studio.web_booking import book_page, slots
 from studio.web_library import (

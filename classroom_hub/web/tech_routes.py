@@ -28,6 +28,7 @@ from classroom_hub.metrics import metrics
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import Push, live_socket, require
+from device_drivers.kinds import declared_kinds
 
 COMMANDERS = ("technician", "teacher")
 MAX_HISTORY_H = 24 * 7
@@ -45,6 +46,17 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/scenes/{sha256}", scene_bundle)
     app.router.add_get("/ws/fleet", fleet_ws)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/device-kinds", device_kinds)
+
+
+@allow("technician", "teacher", "lab_lead", "studio_staff")
+async def device_kinds(request: web.Request) -> web.Response:
+    """Each declared device kind's command catalogue (device_drivers/<kind>/): what the
+    technician page offers to send to a device of the kind, with example arguments."""
+    await require(request, "technician", "teacher", "lab_lead", "studio_staff")
+    return web.json_response(
+        {"kinds": {name: {"commands": [c.as_json() for c in kind.commands]} for name, kind in declared_kinds().items()}}
+    )
 
 
 # --- requests ----------------------------------------------------------------------------
