@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from classroom_hub.central import migrate  # noqa: E402
-from classroom_hub.pusher import Pusher  # noqa: E402
+from classroom_hub.pusher.pusher import Pusher  # noqa: E402
 from classroom_hub.store import TelemetryStore  # noqa: E402
 from config.settings import HubSettings  # noqa: E402
 

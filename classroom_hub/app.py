@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
 from aiohttp import web
@@ -34,14 +34,19 @@ from classroom_hub.keys import (
     INGEST,
     LINK,
     LINK_TASK,
+    PACKAGES,
     REGISTRY,
     REJECTIONS,
     SETTINGS,
     STORE,
 )
+from classroom_hub.packages import Package, declared_packages, resolve, unavailable_packages
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
+from classroom_hub.web.access import JSON_BODY
+from classroom_hub.web.routes import page, setup_routes
+from classroom_hub.web.security import setup_security
 from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -55,10 +60,6 @@ __all__ = [
 
 
 def build_app(settings: HubSettings) -> web.Application:
-    from classroom_hub.web.access import JSON_BODY  # web imports app's keys
-    from classroom_hub.web.routes import setup_routes
-    from classroom_hub.web.security import setup_security
-
     # Bodies are small unless a route declares more (classroom_hub/web/access.py): a request
     # over its route's limit is refused before it is read.
     app = web.Application(client_max_size=JSON_BODY)
@@ -69,14 +70,37 @@ def build_app(settings: HubSettings) -> web.Application:
     app[REGISTRY] = _registry_from(settings)
     app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
-    from classroom_hub.extensions import setup_extensions  # extensions import app's keys
-
-    setup_extensions(app)
+    app[PACKAGES] = setup_packages(app, settings)
     # The link connects once every part is in place (on_startup hooks run after the cleanup
     # contexts): the broker delivers what it queued while the hub was away right after the
     # CONNACK, and the lab, the fleet... must see those messages too.
     app.on_startup.append(_connect_bus)
     return app
+
+
+def setup_packages(app: web.Application, settings: HubSettings) -> list[Package]:
+    """Every declared package's ``setup(app)`` and pages, in their order. A package that cannot
+    be imported (a missing optional dependency) is reported: a log line, and its part ``down``
+    on /healthz with the reason, unless this room does not need it; the rest of the hub runs."""
+    for name, reason in unavailable_packages().items():
+        app[HEALTH].down(name, reason)
+    done: list[Package] = []
+    for package in declared_packages().values():
+        try:
+            setup: Callable[[web.Application], None] = resolve(package.setup)
+        except ImportError as err:
+            reason = f"cannot be imported: {err}"
+            if package.is_needed(settings):
+                log.error("event=package_unavailable package=%s error=%r", package.name, reason)
+                app[HEALTH].down(package.name, reason)
+            else:
+                log.info("event=package_not_loaded package=%s reason=%r needed=no", package.name, reason)
+            continue
+        setup(app)
+        for shown in package.pages:
+            app.router.add_get(f"/{shown.name}", page(shown.name, shown.roles))
+        done.append(package)
+    return done
 
 
 def _registry_from(settings: HubSettings) -> DeviceRegistry:

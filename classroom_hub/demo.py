@@ -23,6 +23,7 @@ from aiohttp import web
 from classroom_hub.errors import AuthError
 from classroom_hub.keys import ACCOUNTS, BROKER_URL
 from classroom_hub.mqtt_auth import hub_client_id
+from classroom_hub.packages import declared_packages, resolve
 from classroom_hub.runner import serve
 from classroom_hub.web.display_routes import pairing_link
 from config.settings import HubSettings
@@ -40,18 +41,17 @@ DEMO_ACCOUNTS = (
 
 
 def demo_settings(settings: HubSettings) -> HubSettings:
-    """The room as the demo runs it, apart from what a real ``run`` of it uses."""
+    """The room as the demo runs it, apart from what a real ``run`` of it uses: each package's
+    section as its declaration's ``demo_settings`` makes it (the pusher keeps only SQLite
+    destinations, in the demo's folder)."""
     folder = settings.data_dir / "demo"
-    central = settings.central
-    skipped = [d.name for d in central.destination_list() if d.kind != "sqlite"]
-    if skipped:
-        log.warning("event=demo_destinations_skipped names=%s reason='simulated records stay in %s'",
-                    ",".join(skipped), folder)  # fmt: skip
-    own_files = [d.model_copy(update={"path": folder / f"{d.name}.db"}) for d in central.destinations
-                 if d.kind == "sqlite"]  # fmt: skip
-    central = central.model_copy(update={"destinations": own_files, "postgres_dsn": None, "xapi_url": None})
     mqtt = settings.mqtt.model_copy(update={"client_id": f"{hub_client_id(settings)}-demo"})
-    return settings.model_copy(update={"data_dir": folder, "central": central, "mqtt": mqtt})
+    update: dict[str, Any] = {"data_dir": folder, "mqtt": mqtt}
+    for package in declared_packages().values():
+        if package.settings is not None and package.demo_settings is not None:
+            name = package.settings.name
+            update[name] = package.demo_settings(getattr(settings, name), folder)
+    return settings.model_copy(update=update)
 
 
 async def run_demo(settings: HubSettings, *, password: str) -> None:
@@ -127,16 +127,17 @@ class SimulatedRoom:
 
     async def __aenter__(self) -> SimulatedRoom:
         where = Simulation(self.settings.room.id, self.broker_url, self.settings.data_dir)
+        # A package may simulate a device in its own way (the kits' bridge: the reference
+        # firmware on a pty for a kit on a serial port); otherwise the device's kind does.
+        packages = [resolve(p.simulator) for p in declared_packages().values() if p.simulator is not None]
         for device_id, device in self.settings.device_list():
             kind = declared_kinds().get(device.kind)
             if kind is None or kind.simulate_before_hub:
                 continue
             started = None
-            if device.transport.type == "serial" and device.transport.port:
-                started = await self._simulators.start(device_id, device, _board, where)
-            simulate = kind.load_simulator()
-            if started is None and simulate is not None:
-                started = await self._simulators.start(device_id, device, simulate, where)
+            for simulate in [*packages, kind.load_simulator()]:
+                if simulate is not None and started is None:
+                    started = await self._simulators.start(device_id, device, simulate, where)
             if started:
                 self.count += 1
             elif started is None:
@@ -146,12 +147,6 @@ class SimulatedRoom:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._simulators.close()
-
-
-def _board(device_id: str, device: Any, where: Simulation) -> AbstractAsyncContextManager[None] | None:
-    from firmware_bridge.host_board import simulate
-
-    return simulate(device_id, device, where)
 
 
 def _print_welcome(url: str, devices: int, password: str, settings: HubSettings, display: str) -> None:

@@ -16,6 +16,12 @@ class Health:
 
     parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
+    reasons: dict[str, str] = field(default_factory=dict)  # why a part is down, when it says
+
+    def down(self, part: str, reason: str) -> None:
+        """A part that cannot run at all (its package cannot be imported), and why."""
+        self.parts[part] = lambda: "down"
+        self.reasons[part] = reason
 
     def report(self) -> tuple[bool, dict[str, str]]:
         states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from classroom_hub.bus.link import MqttLink
     from classroom_hub.health import Health
     from classroom_hub.ingest import Ingest
+    from classroom_hub.packages import Package
     from classroom_hub.registry import DeviceRegistry
     from classroom_hub.rejects import Rejections
     from classroom_hub.store import TelemetryStore
@@ -37,5 +38,7 @@ REJECTIONS: web.AppKey[Rejections] = web.AppKey("rejections")
 HEALTH: web.AppKey[Health] = web.AppKey("health")
 BROKER_URL: web.AppKey[str] = web.AppKey("broker_url")
 LINK_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("link_task")
+PACKAGES: web.AppKey[list[Package]] = web.AppKey("packages")  # those set up on this hub, in order
+CATALOGUES: web.AppKey[dict[str, bytes]] = web.AppKey("catalogues")  # /i18n/<lang>.json, merged at start
 # The open WebSockets of every page, closed when the hub shuts down.
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Sequence
@@ -10,9 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from classroom_hub.packages import declared_packages
 from config.settings import HubSettings, device_kinds
 from device_drivers.kinds import unavailable_kinds
 from device_drivers.settings import TRANSPORTS
+
+log = logging.getLogger(__name__)
 
 ENV_PREFIX = "CLASSROOM_HUB_"
 
@@ -26,25 +30,67 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in self.problems))
 
 
-def load_settings(path: Path | str) -> HubSettings:
-    """Read ``path`` (TOML), apply ``CLASSROOM_HUB_*`` overrides and validate."""
+def load_settings(path: Path | str, warnings: list[str] | None = None) -> HubSettings:
+    """Read ``path`` (TOML), apply ``CLASSROOM_HUB_*`` overrides and validate. What the
+    technician should know but does not stop the hub (an old settings file still read) is
+    logged and added to ``warnings``."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(path, ["file not found"]) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(path, [f"not UTF-8 text (byte {err.start})"]) from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(path, [f"not valid TOML: {err}"]) from err
+    raw = _read(path, path)
     # Relative data directories are relative to where the hub is started, like every CLI tool.
+    settings = _validate(path, raw)
+    old_files = _old_section_files(settings, raw)
+    for name, old in old_files.items():
+        raw[name] = _read(old, old)
+        _warn(warnings, f"{old}: these settings belong in the room file now, as its [{name}] section: "
+                        f"move them under a [{name}] heading in {path} and delete {old} "
+                        "(still read, for one more release)")  # fmt: skip
+    return _validate(path, raw, old_files) if old_files else settings
+
+
+def _read(path: Path, shown: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(shown, ["file not found"]) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(shown, [f"not UTF-8 text (byte {err.start})"]) from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(shown, [f"not valid TOML: {err}"]) from err
+
+
+def _validate(path: Path, raw: dict[str, Any], old_files: dict[str, Path] | None = None) -> HubSettings:
     try:
         return HubSettings(**raw)
     except ValidationError as err:
-        raise ConfigError(path, [_describe(e, raw) for e in err.errors()]) from err
+        raise ConfigError(path, [_describe(e, raw, old_files or {}) for e in err.errors()]) from err
 
 
-def _describe(error: Any, raw: dict[str, Any]) -> str:
+def _old_section_files(settings: HubSettings, raw: dict[str, Any]) -> dict[str, Path]:
+    """Sections a package kept in a file of its own before (``<data_dir>/studio/studio.toml``) and
+    the room file does not have: the old file is read in their place, for one release."""
+    found: dict[str, Path] = {}
+    for package in declared_packages().values():
+        section = package.settings
+        if section is None or section.old_file is None:
+            continue
+        old = settings.data_dir / section.old_file
+        if not old.is_file():
+            continue
+        if section.name in raw:
+            log.warning("event=settings_file_ignored file=%s reason='the room file has a [%s] section: "
+                        "delete the file'", old, section.name)  # fmt: skip
+            continue
+        found[section.name] = old
+    return found
+
+
+def _warn(warnings: list[str] | None, message: str) -> None:
+    log.warning("event=settings_file_moved detail=%r", message)
+    if warnings is not None:
+        warnings.append(message)
+
+
+def _describe(error: Any, raw: dict[str, Any], old_files: dict[str, Path]) -> str:
     loc = list(error["loc"])
     kinds = device_kinds()
     # For devices, pydantic puts the discriminator value into the path: drop it, it is
@@ -69,6 +115,8 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         message = "unknown field (a typo?)"
     env = _env_name(loc)
     source = f" (from environment variable {env})" if env in os.environ else ""
+    if not source and loc and loc[0] in old_files:
+        source = f" (from {old_files[loc[0]]})"
     return f"{field or '<file>'}: {message}{source}"
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from classroom_hub.keys import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
-from classroom_hub.web.routes import Push, live_socket, page, require
+from classroom_hub.web.routes import Push, live_socket, require
 from stem_labs import api
 from stem_labs.keys import LAB
 from stem_labs.lab import Lab
@@ -33,7 +33,6 @@ OUTBOX = 2000
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(lab_part)
-    app.router.add_get("/lab", page("lab"))
     app.router.add_get("/ws/lab", lab_ws)
     app.router.add_get("/api/lab/share", shared_run)
     app.router.add_get("/ws/lab/share", share_ws)

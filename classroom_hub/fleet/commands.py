@@ -2,7 +2,7 @@
 
 Every command from the console, the teacher's page or the HTTP API goes through here, so
 a display on RS-232 and a headset on MQTT are commanded the same way: devices wired to
-the hub (``DirectRoute``, see classroom_hub/drivers_part.py) are called directly, every
+the hub (``DirectRoute``, see classroom_hub/wired/part.py) are called directly, every
 other device gets an MQTT ``cmd`` and answers on ``reply`` (classroom_hub/bus/commands.py).
 
 A group command goes to every chosen device at once; devices the registry knows to be

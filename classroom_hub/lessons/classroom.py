@@ -51,6 +51,7 @@ from classroom_hub.lessons.seats import Seat
 from classroom_hub.lessons.statements import StatementWriter
 from classroom_hub.lessons.sync import Link, Links, frame_of
 from classroom_hub.lessons.views import files_url
+from classroom_hub.pusher.settings import central_of
 from classroom_hub.roster import RosterCache
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
@@ -165,7 +166,7 @@ class Classroom:
         if not found:
             raise ProtocolError("unknown_class", f"no class {class_id!r} in this school's roster", "launch")
         members = await loop.run_in_executor(None, self.roster.students, class_id)
-        room, central = self.settings.room, self.settings.central
+        room, central = self.settings.room, central_of(self.settings)
         started_ms = int(time.time() * 1000)
         run_id = xapi.statement_id("run", room.school_code, room.id, class_id, lesson.record.hash, str(started_ms))
         setting = xapi.Setting(

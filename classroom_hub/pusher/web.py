@@ -18,6 +18,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from classroom_hub.keys import HEALTH, SETTINGS, STORE
+from classroom_hub.metrics import Config, Exposition
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.keys import PUSHER
 from classroom_hub.pusher.metrics import prometheus_text
@@ -88,6 +89,13 @@ async def push_materials(request: web.Request) -> web.Response:
     except MaterialsError as err:
         return web.json_response({"error": str(err)}, status=502)
     return web.json_response(asdict(report))
+
+
+async def metrics(app: Config, out: Exposition) -> None:
+    """The pusher's figures (queue depth, oldest undelivered, quarantined) per destination, for ``/metrics``."""
+    pusher = app.get(PUSHER)
+    if pusher is not None:
+        out.text(prometheus_text(await pusher.report()))
 
 
 @allow("technician")

@@ -32,7 +32,7 @@ from classroom_hub.web import display_routes, lesson_files
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.display_routes import require_screen
-from classroom_hub.web.routes import STATIC, page, require
+from classroom_hub.web.routes import require
 
 __all__ = ["LESSONS", "setup"]
 
@@ -55,9 +55,6 @@ class JoinRequest(BaseModel):
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(lessons_part)
-    app.router.add_get("/teacher", page("teacher"))
-    app.router.add_get("/join", _open_page("join"))
-    app.router.add_get("/display", _open_page("display"))
     app.router.add_get("/api/lessons", lessons_list)
     app.router.add_get("/api/lessons/{key}", lesson_detail)
     app.router.add_get("/api/classes", classes)
@@ -68,17 +65,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/lesson/{ref}/{path:.+}", lesson_files.asset)
     app.router.add_get("/ws/lesson", lesson_ws)
     display_routes.setup(app)
-
-
-# --- pages -------------------------------------------------------------------------------
-
-
-def _open_page(name: str) -> Any:
-    @allow(ANYONE)
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / f"{name}.html")
-
-    return handler
 
 
 # --- teacher APIs ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from classroom_hub.auth import Locked, User
 from classroom_hub.errors import AuthError
 from classroom_hub.keys import (
     ACCOUNTS,
+    CATALOGUES,
     HEALTH,
     LINK,
     REGISTRY,
@@ -28,24 +29,17 @@ from classroom_hub.keys import (
     SOCKETS,
     STORE,
 )
+from classroom_hub.metrics import metrics
 from classroom_hub.registry import DeviceChange, DeviceRecord
+from classroom_hub.web import i18n
 from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-I18N = Path(__file__).parent / "i18n"
 SESSION_COOKIE = "hub_session"
 # The signed-in user (or None), looked up once per request.
 _USER: web.RequestKey[tuple[User | None]] = web.RequestKey("user")
-
-# Which roles may open which page; admin may open all.
-PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "tech": ("technician",),
-    "studio": ("studio_staff",),
-    "teacher": ("teacher",),
-    "lab": ("lab_lead",),
-}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,6 +47,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def setup_routes(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = set()
     app[SOCKETS] = sockets
+    app[CATALOGUES] = {lang: json.dumps(i18n.catalogue(lang), ensure_ascii=False).encode() for lang in i18n.LANGUAGES}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
@@ -62,8 +57,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/devices", devices)
     app.router.add_get("/api/rejections", rejections)
     app.router.add_get("/ws/devices", devices_ws)
-    app.router.add_get("/tech", page("tech"))
     app.router.add_get("/i18n/{lang}.json", catalog)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/room-ca.crt", room_ca)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
@@ -100,15 +95,20 @@ async def require(request: web.Request, *roles: str) -> User:
     return user
 
 
-def page(name: str) -> Handler:
+def page(name: str, roles: tuple[str, ...]) -> Handler:
+    """``/<name>``, the page ``static/<name>.html``, for the roles a package declares it to
+    (classroom_hub/packages.py ``Page``; an admin opens every page). Anyone else is sent to the
+    login form; ``ANYONE``: open to the room's LAN (tablets and the big screen have no accounts)."""
+    access = Access(frozenset(roles or (SIGNED_IN,)), page=True)
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        user = await current_user(request)
-        roles = PAGE_ROLES.get(name, ())
-        if user is None or (roles and not user.may(*roles)):
-            raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
+        if not access.open:
+            user = await current_user(request)
+            if user is None or (roles and not user.may(*roles)):
+                raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
         return web.FileResponse(STATIC / f"{name}.html")
 
-    handler.__dict__["hub_access"] = Access(frozenset(PAGE_ROLES.get(name, (SIGNED_IN,))), page=True)
+    handler.__dict__["hub_access"] = access
     return handler
 
 
@@ -132,13 +132,16 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines fro
 
 @allow(ANYONE)
 async def healthz(request: web.Request) -> web.Response:
-    ok, parts = request.config_dict[HEALTH].report()
-    body = {
+    health = request.config_dict[HEALTH]
+    ok, parts = health.report()
+    body: dict[str, Any] = {
         "status": "ok" if ok else "degraded",
         "version": __version__,
         "room": request.config_dict[SETTINGS].room.id,
         "parts": parts,
     }
+    if health.reasons:
+        body["reasons"] = dict(health.reasons)  # why a part that cannot run is down
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -207,10 +210,10 @@ async def me(request: web.Request) -> web.Response:
 
 @allow(ANYONE)
 async def catalog(request: web.Request) -> web.StreamResponse:
-    lang = request.match_info["lang"]
-    if lang not in ("vi", "en"):
+    body = request.config_dict[CATALOGUES].get(request.match_info["lang"])
+    if body is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(I18N / f"{lang}.json")
+    return web.Response(body=body, content_type="application/json")
 
 
 def _device_json(record: DeviceRecord) -> dict[str, Any]:

@@ -1,8 +1,7 @@
-"""The technician console's API: commands to one device or a group, alarms, device history,
-scene bundles for the headsets, the live alarm socket and ``/metrics``.
+"""The technician console's API: commands to one device or a group, each kind's command
+catalogue, alarms, device history, scene bundles for the headsets and the live alarm socket.
 
-``setup(app)`` adds the fleet, the wired-device drivers and Home Assistant discovery as
-long-lived parts of the hub, and these routes.
+``setup(app)`` adds the fleet as a long-lived part of the hub, and these routes.
 """
 
 from __future__ import annotations
@@ -17,14 +16,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.bus.payloads import KEY_PATTERN
-from classroom_hub.discovery import discovery_part
-from classroom_hub.drivers_part import drivers_part
 from classroom_hub.errors import StoreError
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.part import fleet_part
 from classroom_hub.fleet.targets import Target
 from classroom_hub.keys import REGISTRY, REJECTIONS
-from classroom_hub.metrics import metrics
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import Push, live_socket, require
@@ -35,8 +31,8 @@ MAX_HISTORY_H = 24 * 7
 
 
 def setup(app: web.Application) -> None:
-    """Called once from ``setup_routes``: the parts (in start order) and the routes."""
-    app.cleanup_ctx.extend([fleet_part, drivers_part, discovery_part])
+    """The fleet's part and the technician console's API (the fleet's declaration names it)."""
+    app.cleanup_ctx.append(fleet_part)
     app.router.add_post("/api/devices/{device_id}/command", device_command)
     app.router.add_post("/api/fleet/command", group_command)
     app.router.add_get("/api/devices/{device_id}/history", device_history)
@@ -45,7 +41,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/scenes", scenes)
     app.router.add_get("/scenes/{sha256}", scene_bundle)
     app.router.add_get("/ws/fleet", fleet_ws)
-    app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/device-kinds", device_kinds)
 
 

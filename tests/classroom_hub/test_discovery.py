@@ -23,8 +23,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from classroom_hub.discovery import DISCOVERY, HA_STATUS_TOPIC, payloads
-from classroom_hub.discovery import object_id as payload_id
+from classroom_hub.discovery.keys import DISCOVERY
+from classroom_hub.discovery.part import HA_STATUS_TOPIC, payloads
+from classroom_hub.discovery.part import object_id as payload_id
 from config.loader import load_settings
 from config.settings import HubSettings
 from device_drivers.headset.simulator import SimulatedHeadset

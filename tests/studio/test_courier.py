@@ -18,7 +18,7 @@ from aiohttp import web
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.materials import MaterialsBank
-from config.settings import Central
+from classroom_hub.pusher.settings import Central
 from studio.courier import LectureCourier
 from studio.keys import LECTURES, STUDIO
 from studio.publishing import MaterialsOutbox

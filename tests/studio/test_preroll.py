@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from classroom_hub.drivers_part import WIRED
+from classroom_hub.wired.keys import WIRED
 from device_drivers.camera.visca import Direction
 from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
 from studio.api import PtzRequest

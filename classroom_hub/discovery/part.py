@@ -31,6 +31,7 @@ from aiohttp import web
 from classroom_hub import __version__
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.topics import device_topic, hub_status_topic
+from classroom_hub.discovery.keys import DISCOVERY
 from classroom_hub.keys import HEALTH, LINK, SETTINGS
 from config.settings import HubSettings
 from device_drivers.entities import FIRMWARE
@@ -210,8 +211,11 @@ def write_topics(path: Path, topics: list[str]) -> None:
     os.replace(tmp, path)
 
 
-DISCOVERY = web.AppKey("discovery", Discovery)
 PUBLISHED_FILE = "ha-discovery-topics.json"
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(discovery_part)
 
 
 async def discovery_part(app: web.Application) -> AsyncIterator[None]:

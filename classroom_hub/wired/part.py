@@ -36,8 +36,10 @@ from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.keys import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.metrics import Config, Exposition
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
+from classroom_hub.wired.keys import WIRED
 from device_drivers.base import (
     CommandRefused,
     Driver,
@@ -247,13 +249,14 @@ class WiredDevices:
             self._link.publish(device_topic(self._room, device.device_id, "reply"), json.dumps(reply), qos=1)
 
 
-WIRED = web.AppKey("wired", WiredDevices)
-
-
 def driver_options(device: Any) -> dict[str, Any]:
     """The device's table from the room file, as the driver's ``from_options`` reads it."""
     options: dict[str, Any] = device.model_dump(mode="json", exclude={"count", "id", "name", "group"})
     return options
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(drivers_part)
 
 
 async def drivers_part(app: web.Application) -> AsyncIterator[None]:
@@ -288,3 +291,19 @@ async def drivers_part(app: web.Application) -> AsyncIterator[None]:
         if app[FLEET].commands.direct is wired:
             app[FLEET].commands.direct = None
     await wired.close()
+
+
+async def metrics(app: Config, out: Exposition) -> None:
+    """The wired devices' figures for ``/metrics`` (named in the package's declaration)."""
+    if WIRED in app:
+        wired = list(app[WIRED].devices.values())
+        healths = [(w.device_id, w.driver.health()) for w in wired]
+        out.add("driver_connected", "gauge", "1 when the wired device's link is open.",
+                [({"device": d}, h.connected) for d, h in healths])
+        out.add("driver_commands_total", "counter", "Requests to wired devices by result.",
+                [({"device": d, "result": "ok"}, h.commands_ok) for d, h in healths]
+                + [({"device": d, "result": "failed"}, h.commands_failed) for d, h in healths])
+        failures = [({"device": w.device_id, "error": e}, n) for w in wired for e, n in sorted(w.failures.items())]
+        out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
+        out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
+                [({"device": d}, h.reconnects) for d, h in healths])
