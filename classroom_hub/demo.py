@@ -21,11 +21,10 @@ from typing import Any
 from aiohttp import web
 
 from classroom_hub.errors import AuthError
-from classroom_hub.keys import ACCOUNTS, BROKER_URL
+from classroom_hub.keys import ACCOUNTS, BROKER_URL, PACKAGES
 from classroom_hub.mqtt_auth import hub_client_id
 from classroom_hub.packages import declared_packages, resolve
 from classroom_hub.runner import serve
-from classroom_hub.web.display_routes import pairing_link
 from config.settings import HubSettings
 from device_drivers.kinds import Simulate, Simulation, SimulatorError, declared_kinds
 
@@ -60,8 +59,12 @@ async def run_demo(settings: HubSettings, *, password: str) -> None:
     @contextlib.asynccontextmanager
     async def simulated_room(app: web.Application, url: str) -> AsyncIterator[None]:
         await _demo_accounts(app, password)
-        # The display page shows the class code only once paired: the demo's link pairs it at once.
-        display = await pairing_link(app, url, "demo", "demo", ttl_s=12 * 3600, uses=20)
+        # Addresses the packages would rather the welcome printed (the display's pairs it at once).
+        links: dict[str, str] = {}
+        for package in app[PACKAGES]:
+            if package.demo_links is not None:
+                links |= await resolve(package.demo_links)(app, url)
+        display = links.get("display", f"{url}/display")
         async with SimulatedRoom(settings, app[BROKER_URL]) as room:
             _print_welcome(url, room.count, password, settings, display)
             yield

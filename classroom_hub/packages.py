@@ -66,6 +66,7 @@ class Package:
     translations: Path | None = None  # a folder with vi.json and en.json
     simulator: str | None = None  # "module:function", a device_drivers.kinds.Simulate for the demo
     metrics: str | None = None  # "module:function", async (app, Exposition) -> None, for /metrics
+    demo_links: str | None = None  # "module:function", async (app, url) -> {page: address} the demo prints
     # Whether this room needs the package (default: yes). A package it does not need and that
     # cannot be imported is not reported as a fault (a classroom without the studio's OpenCV).
     needed: Callable[[HubSettings], bool] | None = None

@@ -19,7 +19,8 @@ from device_drivers.camera import Direction, PtzCamera, PtzError, PtzLinkError, 
 from device_drivers.camera.simulated_head import SimulatedHead
 from device_drivers.camera.simulator import IpCameraSimulator, SerialCameraSimulator
 from studio.api import PtzRequest
-from studio.capture.sources import FrameSource, open_source
+from studio.capture import open_source
+from studio.capture.sources import FrameSource
 from studio.errors import StudioConfigError
 from studio.settings import CameraSpec
 

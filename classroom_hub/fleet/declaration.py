@@ -8,7 +8,7 @@ from classroom_hub.packages import Package, Page
 
 PACKAGE = Package(
     name="fleet",
-    setup="classroom_hub.web.tech_routes:setup",
+    setup="classroom_hub.fleet.web:setup",
     pages=(Page("tech", ("technician",)),),
     translations=Path(__file__).parent / "i18n",
     metrics="classroom_hub.fleet.metrics:collect",

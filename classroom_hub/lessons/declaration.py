@@ -9,9 +9,10 @@ from classroom_hub.web.access import ANYONE
 
 PACKAGE = Package(
     name="lessons",
-    setup="classroom_hub.web.lesson_routes:setup",
+    setup="classroom_hub.lessons.web:setup",
     cli="classroom_hub.lessons.cli:register",
     # Tablets and the big screen have no accounts: /join and /display are open to the room's LAN.
     pages=(Page("teacher", ("teacher",)), Page("join", (ANYONE,)), Page("display", (ANYONE,))),
     translations=Path(__file__).parent / "i18n",
+    demo_links="classroom_hub.lessons.web_displays:demo_links",
 )

@@ -91,6 +91,11 @@ async def pairing_link(app: web.Application, base_url: str, name: str, made_by: 
     return f"{base_url.rstrip('/')}/display?pair={code.code}"
 
 
+async def demo_links(app: web.Application, base_url: str) -> dict[str, str]:
+    """The demo's display pairs at once: the welcome prints a pairing link for it."""
+    return {"display": await pairing_link(app, base_url, "demo", "demo", ttl_s=12 * 3600, uses=20)}
+
+
 # --- the display page ----------------------------------------------------------------------
 
 

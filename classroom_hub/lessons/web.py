@@ -5,8 +5,8 @@
 Who may do what: ``/teacher`` and the teacher APIs need a teacher's login; ``/join``,
 ``/display`` and the join API are open to the room's LAN (tablets and the big screen have
 no accounts). The class code (the display's socket, the QR code) goes only to a paired
-display or a teacher (web/display_routes.py); the running lesson's files only to those
-given their key in the lesson's state (web/lesson_files.py). The WebSocket's role is fixed
+display or a teacher (web_displays.py); the running lesson's files only to those
+given their key in the lesson's state (web_files.py). The WebSocket's role is fixed
 when it opens: only a teacher's session gets ``role=teacher``.
 """
 
@@ -23,15 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.errors import HubError
 from classroom_hub.keys import SETTINGS, SOCKETS
+from classroom_hub.lessons import web_displays, web_files
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.part import lessons_part
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.sync import Link
-from classroom_hub.web import display_routes, lesson_files
+from classroom_hub.lessons.web_displays import require_screen
 from classroom_hub.web.access import ANYONE, KiB, allow
 from classroom_hub.web.address import hub_url
-from classroom_hub.web.display_routes import require_screen
 from classroom_hub.web.routes import require
 
 __all__ = ["LESSONS", "setup"]
@@ -62,9 +62,9 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/lesson/join", join)
     app.router.add_get("/api/lesson/qr.svg", qr_code)
     app.router.add_get("/api/lesson/summary", summary)
-    app.router.add_get("/lesson/{ref}/{path:.+}", lesson_files.asset)
+    app.router.add_get("/lesson/{ref}/{path:.+}", web_files.asset)
     app.router.add_get("/ws/lesson", lesson_ws)
-    display_routes.setup(app)
+    web_displays.setup(app)
 
 
 # --- teacher APIs ------------------------------------------------------------------------
