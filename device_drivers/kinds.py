@@ -66,6 +66,9 @@ class DeviceKind:
     driver: str | None = None  # "module:Class" of the Driver the hub runs for a wired device
     simulator: str | None = None  # "module:function", a Simulate, for the demo and the benches
     simulate_before_hub: bool = False  # the hub finds a wired device at once if it is up first
+    # On USB serial, a device of this kind is a kit of the reference firmware (firmware_bridge/):
+    # this kit ("robot", "vinaponics"), which the bridge puts on the bus and the demo runs on a pty.
+    serial_kit: str | None = None
     translations: Path | None = None  # a folder with vi.json and en.json
 
     def entities_of(self, device: Any) -> tuple[Entity, ...]:

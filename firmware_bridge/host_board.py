@@ -20,14 +20,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from device_drivers.kinds import Simulation, SimulatorError
+from device_drivers.kinds import Simulation, SimulatorError, declared_kinds
 from firmware_bridge.errors import FrameError
 
 log = logging.getLogger(__name__)
 
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
 KIT_HOST = FIRMWARE_DIR / "build" / "kit_host"
-BOARD_KINDS = {"robot": "robot", "sensor_node": "vinaponics", "actuator": "vinaponics"}
 
 
 def build_firmware() -> Path:
@@ -88,9 +87,10 @@ def simulate(device_id: str, device: Any, where: Simulation) -> AbstractAsyncCon
     """The demo's kit on a serial port: the reference firmware, host-built, behind a pty at the
     port the room file names (``transport = {type = "serial", port = "var/demo/dev/robot-1"}``)."""
     transport = device.transport
-    if device.kind not in BOARD_KINDS or transport.type != "serial" or not transport.port:
+    kind = declared_kinds().get(device.kind)
+    if kind is None or kind.serial_kit is None or transport.type != "serial" or not transport.port:
         return None
-    return _plugged(HostBoard(BOARD_KINDS[device.kind], device_id, Path(transport.port), "--telemetry-ms", "500"))
+    return _plugged(HostBoard(kind.serial_kit, device_id, Path(transport.port), "--telemetry-ms", "500"))
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,6 @@
 """The labs in the hub: the long-lived part, the /lab page, the live sockets and the data share.
 
-``setup(app)`` is called once from ``classroom_hub.web.routes.setup_routes``; it adds the
+``setup(app)`` is named by the labs' declaration (declaration.py); it adds the
 lab part (after the bus and the firmware bridge), the HTTP API (stem_labs/api.py) and:
 
 * ``/lab``: the lab lead's page (kits, live sensors, alarms, calibration, experiments, robots);

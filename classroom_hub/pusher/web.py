@@ -1,6 +1,6 @@
 """The pusher inside the hub: its cleanup_ctx part and the JSON API of the technician console.
 
-``setup(app)`` is called once at the end of ``setup_routes``. API (technician role):
+``setup(app)`` is named by the pusher's declaration (declaration.py). API (technician role):
 
 - ``GET  /api/push``              the report: destinations, store budget, roster, materials
 - ``POST /api/push/now``          wake every courier (and the roster pull) now
@@ -24,18 +24,25 @@ from classroom_hub.pusher.keys import PUSHER
 from classroom_hub.pusher.metrics import prometheus_text
 from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.web.access import allow
+from classroom_hub.web.routes import require
 
 log = logging.getLogger(__name__)
+
+PREFIX = "/api/push"
 
 
 
 def setup(app: web.Application) -> None:
+    # The part lives on the hub's application (its key is read by /metrics and the studio); the
+    # API is a sub-application under its own prefix, reading shared objects through config_dict.
     app.cleanup_ctx.append(_pusher_part)
-    app.router.add_get("/api/push", push_status)
-    app.router.add_post("/api/push/now", push_now)
-    app.router.add_get("/api/push/quarantine", push_quarantine)
-    app.router.add_post("/api/push/materials", push_materials)
-    app.router.add_get("/api/push/metrics", push_metrics)
+    api = web.Application()
+    api.router.add_get("", push_status)
+    api.router.add_post("/now", push_now)
+    api.router.add_get("/quarantine", push_quarantine)
+    api.router.add_post("/materials", push_materials)
+    api.router.add_get("/metrics", push_metrics)
+    app.add_subapp(PREFIX, api)
 
 
 async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
@@ -49,8 +56,6 @@ async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _require_technician(request: web.Request) -> None:
-    from classroom_hub.web.routes import require  # routes imports this module's setup
-
     await require(request, "technician")
 
 

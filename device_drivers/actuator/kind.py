@@ -11,5 +11,6 @@ KIND = DeviceKind(
     name="actuator",
     settings=Actuator,
     simulator="device_drivers.actuator.simulator:simulate",
+    serial_kit="vinaponics",
     translations=Path(__file__).parent / "i18n",
 )

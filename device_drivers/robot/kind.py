@@ -12,5 +12,6 @@ KIND = DeviceKind(
     name="robot",
     settings=Robot,
     entities=(BATTERY, FIRMWARE),
+    serial_kit="robot",
     translations=Path(__file__).parent / "i18n",
 )

@@ -38,5 +38,6 @@ KIND = DeviceKind(
     entities=(FIRMWARE,),
     device_entities=sensor_entities,
     simulator="device_drivers.sensor_node.simulator:simulate",
+    serial_kit="vinaponics",
     translations=Path(__file__).parent / "i18n",
 )
