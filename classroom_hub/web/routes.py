@@ -31,7 +31,7 @@ from classroom_hub.keys import (
 )
 from classroom_hub.metrics import metrics
 from classroom_hub.registry import DeviceChange, DeviceRecord
-from classroom_hub.web import i18n
+from classroom_hub.web import catalogue as i18n
 from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import pytest
 
 from classroom_hub.app import build_app
 from classroom_hub.keys import CATALOGUES
-from classroom_hub.web import i18n
+from classroom_hub.web import catalogue as i18n
 from tests.conftest import room_settings
 
 WEB = Path(__file__).resolve().parents[3] / "classroom_hub" / "web"

@@ -135,7 +135,7 @@ def test_pages_hold_no_hard_coded_text(page_name: str) -> None:
     text = re.sub(r"<[^>]+>", " ", body)
     words = [w for w in text.split() if re.search(r"[A-Za-zÀ-ỹ]", w)]
     assert words == [], words
-    from classroom_hub.web.i18n import catalogue
+    from classroom_hub.web.catalogue import catalogue
 
     vi, en = catalogue("vi"), catalogue("en")  # the core's, each package's and each kind's, merged
     script = "".join((static / name).read_text(encoding="utf-8") for name in (f"{page_name}.js", "lesson.js"))
