@@ -1,8 +1,10 @@
 """The hub as one aiohttp application: parts start in order and stop in reverse.
 
-Each long-lived part is a ``cleanup_ctx`` generator (store, accounts, broker, bus,
-registry and ingest); shared objects live under typed ``web.AppKey``s so every page,
-API and later package reaches them the same way.
+Each long-lived part is a ``cleanup_ctx`` generator: the core's (store, accounts, broker,
+bus, registry and ingest) first, then each declared package's, in the packages' order
+(classroom_hub/packages.py; the core names none of them). Shared objects live under typed
+``web.AppKey``s (classroom_hub/keys.py and each package's keys.py) so every page, API and
+package reaches them the same way.
 """
 
 from __future__ import annotations

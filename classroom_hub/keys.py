@@ -40,5 +40,7 @@ BROKER_URL: web.AppKey[str] = web.AppKey("broker_url")
 LINK_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("link_task")
 PACKAGES: web.AppKey[list[Package]] = web.AppKey("packages")  # those set up on this hub, in order
 CATALOGUES: web.AppKey[dict[str, bytes]] = web.AppKey("catalogues")  # /i18n/<lang>.json, merged at start
+# The injectable clock (CLOCK, classroom_hub/clock.py) and the one alarm service (ALARMS,
+# classroom_hub/alarms/) join these keys when they land (issue #12, A-plumbing and A-store).
 # The open WebSockets of every page, closed when the hub shuts down.
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

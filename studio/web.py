@@ -70,7 +70,7 @@ STATUS_PERIOD_S = 1.0
 
 def setup(app: web.Application) -> None:
     r = app.router
-    r.add_get("/studio/book", book_page)  # teachers: their own login check, not a PAGE_ROLES entry
+    r.add_get("/studio/book", book_page)  # teachers: their own login check, not a declared page
     r.add_get("/api/studio/slots", slots)
     r.add_get("/studio/calendar.ics", calendar_feed)
     r.add_get("/api/studio/status", status)
