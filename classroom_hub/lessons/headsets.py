@@ -60,7 +60,7 @@ class LessonHeadsets:
         hub_url: str | None = None,
     ) -> None:
         self._registry = registry
-        self._fleet = fleet  # the fleet part starts after the lessons part: looked up when needed
+        self._fleet = fleet  # looked up when needed: the fleet may be absent, or start after the lessons
         self._announce = announce
         self.hub_url = hub_url  # where headsets fetch bundles; the teacher's page sets it if not configured
         self.last: dict[str, Any] | None = None  # the launch the teacher sees on (re)connecting

@@ -55,7 +55,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)
 
-    # A vr_scene step launches its scene on the room's headsets (the fleet part starts after this one).
+    # A vr_scene step launches its scene on the room's headsets, through the fleet when there is one.
     # Where they fetch a missing bundle: the configured address, or the hub's own (web/address.py).
     headsets = LessonHeadsets(app[REGISTRY], lambda: app.get(FLEET), to_teachers, settings.http.public_url)
     classroom.headsets = headsets
