@@ -46,7 +46,8 @@ class Page:
 
 @dataclass(frozen=True)
 class Section:
-    """The package's ``[name]`` table of the room file."""
+    """The package's ``[name]`` table of the room file. Every field of ``model`` has a default:
+    a room file without the table gets them (the section is optional)."""
 
     name: str
     model: type[BaseModel]
