@@ -16,7 +16,7 @@ SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg openssl \
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,studio,demo]'
 	touch $(STAMP)
 
 setup: $(STAMP)

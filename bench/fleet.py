@@ -99,10 +99,11 @@ def simulated_room(
 async def _simulated_room(
     broker_url: str, room: str, sha256: str, scene_load_s: tuple[float, float], ready: Any, stop: Any
 ) -> None:
+    from device_drivers.ar_device.simulator import SimulatedArDevice
     from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
     from device_drivers.headset.fleet import HeadsetFleet
-    from device_drivers.simulators import SimulatedArDevice, SimulatedTeacherLaptop
     from device_drivers.tablet.simulator import SimulatedTablet
+    from device_drivers.teacher_laptop.simulator import SimulatedTeacherLaptop
 
     loop = asyncio.get_running_loop()
     others: list[Any] = [SimulatedTablet(broker_url, room, f"T{n:02d}", dropout_chance=0) for n in range(1, 41)]
@@ -295,7 +296,7 @@ def main() -> None:
         try:
             display_port = ready.get(timeout=60)
             http_port = free_port()
-            # The arguments the hub gives a launch by content id (classroom_hub/web/tech_routes.py).
+            # The arguments the hub gives a launch by content id (classroom_hub/fleet/web.py).
             launch_args = {"content_id": "water-cycle", "scene_id": "water-cycle",
                            "content": scene.launch_args(f"http://127.0.0.1:{http_port}")}  # fmt: skip
             floor = bare_launches(broker_url, room, launch_args, args.launches)

@@ -49,8 +49,9 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from classroom_hub.central import migrate  # noqa: E402
-from classroom_hub.pusher import Destination, Pusher  # noqa: E402
+from classroom_hub.pusher.destination import Destination  # noqa: E402
 from classroom_hub.pusher.postgres import PostgresDestination  # noqa: E402
+from classroom_hub.pusher.pusher import Pusher  # noqa: E402
 from classroom_hub.pusher.xapi import XapiDestination  # noqa: E402
 from classroom_hub.store import TelemetryStore  # noqa: E402
 from config.settings import HubSettings  # noqa: E402

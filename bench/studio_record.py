@@ -45,9 +45,9 @@ def render_clip(path: Path, index: int, size: tuple[int, int], fps: int, grain: 
     import cv2
     import numpy as np
 
+    from device_drivers.camera.simulated_head import SimulatedHead
+    from device_drivers.camera.visca import PanTiltAbsolute, ZoomDirect
     from studio.capture.synthetic import SyntheticCamera
-    from studio.ptz.simulated_head import SimulatedHead
-    from studio.ptz.visca import PanTiltAbsolute, ZoomDirect
 
     head = SimulatedHead()
     head.handle(PanTiltAbsolute(-600 + 900 * index, 100 * index).encode(1))

@@ -1,8 +1,10 @@
 """The hub as one aiohttp application: parts start in order and stop in reverse.
 
-Each long-lived part is a ``cleanup_ctx`` generator (store, accounts, broker, bus,
-registry and ingest); shared objects live under typed ``web.AppKey``s so every page,
-API and later package reaches them the same way.
+Each long-lived part is a ``cleanup_ctx`` generator: the core's (store, accounts, broker,
+bus, registry and ingest) first, then each declared package's, in the packages' order
+(classroom_hub/packages.py; the core names none of them). Shared objects live under typed
+``web.AppKey``s (classroom_hub/keys.py and each package's keys.py) so every page, API and
+package reaches them the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 
@@ -27,54 +28,43 @@ from classroom_hub.bus.payloads import HubStatus
 from classroom_hub.bus.topics import hub_status_topic
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import BusError, report_crash
+from classroom_hub.health import Health, PartState, running
 from classroom_hub.ingest import Ingest
+from classroom_hub.keys import (
+    ACCOUNTS,
+    BROKER_URL,
+    CLOCK,
+    COMMANDS,
+    HEALTH,
+    INGEST,
+    LINK,
+    LINK_TASK,
+    PACKAGES,
+    REGISTRY,
+    REJECTIONS,
+    SETTINGS,
+    STORE,
+)
+from classroom_hub.packages import Package, declared_packages, resolve, unavailable_packages
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.store import TelemetryStore
+from classroom_hub.web.access import JSON_BODY
+from classroom_hub.web.routes import page, setup_routes
+from classroom_hub.web.security import setup_security
 from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
-PartState = Literal["starting", "up", "down", "stopped"]
-
-
-@dataclass
-class Health:
-    """What each part says about itself; /healthz is 200 only when every part is up."""
-
-    parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
-    started_at: float = field(default_factory=time.time)
-
-    def report(self) -> tuple[bool, dict[str, str]]:
-        states: dict[str, str] = {name: probe() for name, probe in self.parts.items()}
-        return all(s == "up" for s in states.values()), states
-
-
-def running(*tasks: asyncio.Future[Any] | None) -> PartState:
-    """A part whose work is background tasks is up while every one of them still runs: one that
-    ended (a bug raised out of it) leaves the part down, and /healthz says so."""
-    return "up" if all(t is not None and not t.done() for t in tasks) else "down"
-
-
-SETTINGS = web.AppKey("settings", HubSettings)
-STORE = web.AppKey("store", TelemetryStore)
-ACCOUNTS = web.AppKey("accounts", Accounts)
-REGISTRY = web.AppKey("registry", DeviceRegistry)
-LINK = web.AppKey("link", MqttLink)
-COMMANDS = web.AppKey("commands", Commands)
-INGEST = web.AppKey("ingest", Ingest)
-REJECTIONS = web.AppKey("rejections", Rejections)
-HEALTH = web.AppKey("health", Health)
-BROKER_URL = web.AppKey("broker_url", str)
-LINK_TASK = web.AppKey("link_task", asyncio.Task[None])
-CLOCK = web.AppKey("clock", Clock)  # time as the parts see it: the real clock, a fake one in tests
+# The keys used to live here; they are in classroom_hub/keys.py (importable from anywhere
+# without a cycle). Named again for code written against the old place.
+__all__ = [
+    "ACCOUNTS", "BROKER_URL", "CLOCK", "COMMANDS", "HEALTH", "INGEST", "LINK", "LINK_TASK", "REGISTRY",
+    "REJECTIONS", "SETTINGS", "STORE", "Health", "PartState", "build_app", "running",
+]  # fmt: skip
 
 
 def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
-    from classroom_hub.web.access import JSON_BODY  # web imports app's keys
-    from classroom_hub.web.routes import setup_routes
-    from classroom_hub.web.security import setup_security
-
     # Bodies are small unless a route declares more (classroom_hub/web/access.py): a request
     # over its route's limit is refused before it is read.
     app = web.Application(client_max_size=JSON_BODY)
@@ -86,14 +76,37 @@ def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
     app[REGISTRY] = _registry_from(settings, clock)
     app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
-    from classroom_hub.extensions import setup_extensions  # extensions import app's keys
-
-    setup_extensions(app)
+    app[PACKAGES] = setup_packages(app, settings)
     # The link connects once every part is in place (on_startup hooks run after the cleanup
     # contexts): the broker delivers what it queued while the hub was away right after the
     # CONNACK, and the lab, the fleet... must see those messages too.
     app.on_startup.append(_connect_bus)
     return app
+
+
+def setup_packages(app: web.Application, settings: HubSettings) -> list[Package]:
+    """Every declared package's ``setup(app)`` and pages, in their order. A package that cannot
+    be imported (a missing optional dependency) is reported: a log line, and its part ``down``
+    on /healthz with the reason, unless this room does not need it; the rest of the hub runs."""
+    for name, reason in unavailable_packages().items():
+        app[HEALTH].down(name, reason)
+    done: list[Package] = []
+    for package in declared_packages().values():
+        try:
+            setup: Callable[[web.Application], None] = resolve(package.setup)
+        except ImportError as err:
+            reason = f"cannot be imported: {err}"
+            if package.is_needed(settings):
+                log.error("event=package_unavailable package=%s error=%r", package.name, reason)
+                app[HEALTH].down(package.name, reason)
+            else:
+                log.info("event=package_not_loaded package=%s reason=%r needed=no", package.name, reason)
+            continue
+        setup(app)
+        for shown in package.pages:
+            app.router.add_get(f"/{shown.name}", page(shown.name, shown.roles))
+        done.append(package)
+    return done
 
 
 def _registry_from(settings: HubSettings, clock: Clock) -> DeviceRegistry:

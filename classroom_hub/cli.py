@@ -5,31 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import importlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from classroom_hub import __version__
 from classroom_hub.auth import ROLES, Accounts
 from classroom_hub.errors import AuthError, HubError
 from classroom_hub.logs import setup_logging
+from classroom_hub.packages import declared_packages, resolve, unavailable_packages
 from config.loader import ConfigError, load_settings
 from config.settings import HubSettings
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "demo.toml"
 
 Command = Callable[[argparse.Namespace], int]
-
-COMMAND_MODULES: list[str] = [
-    # one line per package that adds commands, e.g. "classroom_hub.lessons.cli"
-    "classroom_hub.pusher.cli",
-    "classroom_hub.lessons.cli",
-    "stem_labs.cli",
-    "studio.cli",
-]
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -111,10 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     tls_init.add_argument("--key", type=Path, help="the key of --cert")
     tls_init.set_defaults(func=_tls_init)
 
-    # Each package adds its own commands (lessons, roster, central, push, ...): a module
-    # with ``register(subparsers)`` whose handlers take the parsed args and return an exit code.
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+    # Each package adds its own commands (lessons, roster, central, push, ...): its declaration
+    # names a ``register(subparsers)`` whose handlers take the parsed args and return an exit code.
+    missing = [f"{name} ({reason})" for name, reason in unavailable_packages().items()]
+    for package in declared_packages().values():
+        if package.cli is None:
+            continue
+        try:
+            register: Callable[[Any], None] = resolve(package.cli)
+        except ImportError as err:
+            missing.append(f"{package.name} (cannot be imported: {err})")
+            continue
+        register(sub)
+    if missing:
+        p.epilog = "Not available on this hub: " + "; ".join(missing)
     return p
 
 
@@ -137,8 +139,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    settings = load_settings(args.file)
+    warnings: list[str] = []
+    settings = load_settings(args.file, warnings)
     print(summarise(settings, args.file))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -150,10 +155,11 @@ def summarise(settings: HubSettings, path: Path) -> str:
         f"  broker    {settings.mqtt.url or 'embedded (amqtt on 127.0.0.1)'}",
         f"  web       http://{settings.http.host}:{settings.http.port}",
         f"  data      {settings.data_dir}",
-        f"  central   {'PostgreSQL' if settings.central.postgres_dsn else '-'}"
-        f"{' + xAPI LRS ' + settings.central.xapi_url if settings.central.xapi_url else ''}",
-        f"  language  {settings.language}",
     ]
+    for package in declared_packages().values():
+        if package.summary is not None:
+            lines += package.summary(settings)
+    lines.append(f"  language  {settings.language}")
     devices = settings.device_list()
     lines.append(f"  devices   {len(devices)}")
     by_kind: Counter[tuple[str, str]] = Counter((d.kind, d.transport.type) for _id, d in devices)

@@ -15,16 +15,18 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import ACCOUNTS, BROKER_URL
 from classroom_hub.errors import AuthError
+from classroom_hub.keys import ACCOUNTS, BROKER_URL, PACKAGES
 from classroom_hub.mqtt_auth import hub_client_id
+from classroom_hub.packages import declared_packages, resolve
 from classroom_hub.runner import serve
-from classroom_hub.web.display_routes import pairing_link
-from config.settings import Display, HubSettings, SensorNode, TcpTransport
+from config.settings import HubSettings
+from device_drivers.kinds import Simulate, Simulation, SimulatorError, declared_kinds
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +40,17 @@ DEMO_ACCOUNTS = (
 
 
 def demo_settings(settings: HubSettings) -> HubSettings:
-    """The room as the demo runs it, apart from what a real ``run`` of it uses."""
+    """The room as the demo runs it, apart from what a real ``run`` of it uses: each package's
+    section as its declaration's ``demo_settings`` makes it (the pusher keeps only SQLite
+    destinations, in the demo's folder)."""
     folder = settings.data_dir / "demo"
-    central = settings.central
-    skipped = [d.name for d in central.destination_list() if d.kind != "sqlite"]
-    if skipped:
-        log.warning("event=demo_destinations_skipped names=%s reason='simulated records stay in %s'",
-                    ",".join(skipped), folder)  # fmt: skip
-    own_files = [d.model_copy(update={"path": folder / f"{d.name}.db"}) for d in central.destinations
-                 if d.kind == "sqlite"]  # fmt: skip
-    central = central.model_copy(update={"destinations": own_files, "postgres_dsn": None, "xapi_url": None})
     mqtt = settings.mqtt.model_copy(update={"client_id": f"{hub_client_id(settings)}-demo"})
-    return settings.model_copy(update={"data_dir": folder, "central": central, "mqtt": mqtt})
+    update: dict[str, Any] = {"data_dir": folder, "mqtt": mqtt}
+    for package in declared_packages().values():
+        if package.settings is not None and package.demo_settings is not None:
+            name = package.settings.name
+            update[name] = package.demo_settings(getattr(settings, name), folder)
+    return settings.model_copy(update=update)
 
 
 async def run_demo(settings: HubSettings, *, password: str) -> None:
@@ -58,39 +59,56 @@ async def run_demo(settings: HubSettings, *, password: str) -> None:
     @contextlib.asynccontextmanager
     async def simulated_room(app: web.Application, url: str) -> AsyncIterator[None]:
         await _demo_accounts(app, password)
-        # The display page shows the class code only once paired: the demo's link pairs it at once.
-        display = await pairing_link(app, url, "demo", "demo", ttl_s=12 * 3600, uses=20)
+        # Addresses the packages would rather the welcome printed (the display's pairs it at once).
+        links: dict[str, str] = {}
+        for package in app[PACKAGES]:
+            if package.demo_links is not None:
+                links |= await resolve(package.demo_links)(app, url)
+        display = links.get("display", f"{url}/display")
         async with SimulatedRoom(settings, app[BROKER_URL]) as room:
             _print_welcome(url, room.count, password, settings, display)
             yield
 
-    # The displays first: the hub then finds its panel at once instead of at the next poll.
-    async with contextlib.AsyncExitStack() as stack:
+    # Devices the hub drives itself first (the display): the hub then finds them at once
+    # instead of at the next poll.
+    early = Simulators()
+    try:
+        where = Simulation(settings.room.id, None, settings.data_dir)
         for device_id, device in settings.device_list():
-            if isinstance(device, Display) and isinstance(device.transport, TcpTransport):
-                await stack.enter_async_context(_simulated_display(device_id, device))
+            kind = declared_kinds().get(device.kind)
+            simulate = kind.load_simulator() if kind is not None and kind.simulate_before_hub else None
+            if simulate is not None:
+                await early.start(device_id, device, simulate, where)
         await serve(settings, attach=simulated_room)
-
-
-@contextlib.asynccontextmanager
-async def _simulated_display(device_id: str, device: Display) -> AsyncIterator[None]:
-    from device_drivers.display.simulator import PanelTcpServer, SimulatedPanel
-
-    transport = device.transport
-    assert isinstance(transport, TcpTransport)
-    server = PanelTcpServer(SimulatedPanel(device.protocol, device.display_id))
-    try:
-        await server.start(transport.host, transport.port)
-    except OSError as err:
-        log.warning("event=demo_display_skipped device=%s error=%r", device_id, str(err))
-        yield
-        return
-    log.info("event=demo_display device=%s protocol=%s tcp=%s:%d", device_id, device.protocol, transport.host,
-             transport.port)  # fmt: skip
-    try:
-        yield
     finally:
-        await server.close()
+        await early.close()
+
+
+class Simulators:
+    """Simulators the demo started; they stop together."""
+
+    def __init__(self) -> None:
+        self._running: list[AbstractAsyncContextManager[None]] = []
+
+    async def start(self, device_id: str, device: Any, simulate: Simulate, where: Simulation) -> bool | None:
+        """True: running; False: it could not start (logged); None: nothing to simulate for this device."""
+        context = simulate(device_id, device, where)
+        if context is None:
+            return None
+        try:
+            await context.__aenter__()
+        except (SimulatorError, OSError) as err:
+            log.warning("event=demo_device_skipped device=%s reason=%r", device_id, str(err))
+            return False
+        self._running.append(context)
+        return True
+
+    async def close(self) -> None:
+        running, self._running = self._running, []
+        results = await asyncio.gather(*(c.__aexit__(None, None, None) for c in running), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("event=demo_simulator_stop_failed error=%r", str(result))
 
 
 async def _demo_accounts(app: web.Application, password: str) -> None:
@@ -102,61 +120,36 @@ async def _demo_accounts(app: web.Application, password: str) -> None:
 
 
 class SimulatedRoom:
-    """Starts a simulator per configured device; each is a task owned here."""
+    """A simulator for every configured device that has one, once the hub (and its broker) is up."""
 
     def __init__(self, settings: HubSettings, broker_url: str) -> None:
         self.settings = settings
         self.broker_url = broker_url
-        self._tasks: list[asyncio.Task[None]] = []
-        self._boards = contextlib.AsyncExitStack()  # serial kits: host-built firmware on a pty
+        self._simulators = Simulators()
         self.count = 0
 
     async def __aenter__(self) -> SimulatedRoom:
-        from device_drivers.simulators import mqtt_simulator
-
+        where = Simulation(self.settings.room.id, self.broker_url, self.settings.data_dir)
+        # A package may simulate a device in its own way (the kits' bridge: the reference
+        # firmware on a pty for a kit on a serial port); otherwise the device's kind does.
+        packages = [resolve(p.simulator) for p in declared_packages().values() if p.simulator is not None]
         for device_id, device in self.settings.device_list():
-            if device.transport.type == "serial" and device.transport.port and await self._board(device_id, device):
+            kind = declared_kinds().get(device.kind)
+            if kind is None or kind.simulate_before_hub:
                 continue
-            if device.transport.type != "mqtt":
-                log.info("event=demo_device_skipped device=%s transport=%s reason='no simulator wired yet'",
+            started = None
+            for simulate in [*packages, kind.load_simulator()]:
+                if simulate is not None and started is None:
+                    started = await self._simulators.start(device_id, device, simulate, where)
+            if started:
+                self.count += 1
+            elif started is None:
+                log.info("event=demo_device_skipped device=%s transport=%s reason='no simulator for it'",
                          device_id, device.transport.type)  # fmt: skip
-                continue
-            options: dict[str, Any] = {}
-            if isinstance(device, SensorNode) and device.sensors:
-                options["sensors"] = device.sensors
-            if device.transport.username:
-                options["username"] = device.transport.username
-                pw = device.transport.password
-                options["password"] = pw.get_secret_value() if pw else None
-            sim = mqtt_simulator(device.kind, self.broker_url, self.settings.room.id, device_id, **options)
-            if sim is None:
-                continue
-            self._tasks.append(asyncio.create_task(sim.run(), name=f"sim-{device_id}"))
-            self.count += 1
         return self
 
-    async def _board(self, device_id: str, device: Any) -> bool:
-        from pathlib import Path
-
-        from firmware_bridge.errors import FrameError
-        from firmware_bridge.host_board import BOARD_KINDS, HostBoard
-
-        if device.kind not in BOARD_KINDS:
-            return False
-        try:
-            board = HostBoard(BOARD_KINDS[device.kind], device_id, Path(device.transport.port), "--telemetry-ms", "500")
-            await self._boards.enter_async_context(board)
-        except (FrameError, OSError) as err:
-            log.warning("event=demo_device_skipped device=%s reason=%r", device_id, str(err))
-            return False
-        self.count += 1
-        return True
-
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._boards.aclose()
+        await self._simulators.close()
 
 
 def _print_welcome(url: str, devices: int, password: str, settings: HubSettings, display: str) -> None:

@@ -1,7 +1,8 @@
 """``GET /metrics``: the hub in the Prometheus text exposition format (version 0.0.4).
 
 Hand-written rather than a client library: a scrape reads counters the parts keep anyway
-(bus, registry, rejections, store, fleet, drivers), so there is nothing to register and
+(bus, registry, rejections, store; then each package's own figures, from the ``metrics``
+of its declaration: fleet, wired drivers, pusher...), so there is nothing to register and
 no dependency to carry. Format: https://prometheus.io/docs/instrumenting/exposition_formats/
 Open without login, like /healthz: it holds counts and device ids, never content.
 """
@@ -10,23 +11,35 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Literal, Protocol
 
-from aiohttp import web
+from aiohttp import ChainMapProxy, web
 
 from classroom_hub import __version__
-from classroom_hub.app import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
-from classroom_hub.drivers_part import WIRED
-from classroom_hub.errors import SWALLOWED, StoreError
-from classroom_hub.fleet.commands import LatencyHistogram
-from classroom_hub.fleet.part import FLEET
+from classroom_hub.errors import SWALLOWED
+from classroom_hub.keys import COMMANDS, HEALTH, LINK, PACKAGES, REGISTRY, REJECTIONS, SETTINGS, STORE
+from classroom_hub.packages import resolve
 from classroom_hub.web.access import ANYONE, allow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 NS = "classroom_hub"
 MetricType = Literal["gauge", "counter", "histogram"]
 Labels = Mapping[str, str]
+Config = web.Application | ChainMapProxy
+
+
+class Histogram(Protocol):
+    """Cumulative buckets per label value (the fleet's command latency)."""
+
+    buckets: tuple[float, ...]
+    counts: dict[str, list[int]]
+    sums: dict[str, float]
+    totals: dict[str, int]
+
+
+# A package's figures: added to the exposition from what the package keeps on the app.
+Collector = Callable[[Config, "Exposition"], Awaitable[None]]
 
 
 def _escape(value: str) -> str:
@@ -63,7 +76,7 @@ class Exposition:
     def one(self, name: str, kind: MetricType, help_text: str, value: float) -> None:
         self.add(name, kind, help_text, [({}, value)])
 
-    def histogram(self, name: str, help_text: str, histogram: LatencyHistogram, label: str) -> None:
+    def histogram(self, name: str, help_text: str, histogram: Histogram, label: str) -> None:
         full = f"{NS}_{name}"
         self._lines.append(f"# HELP {full} {help_text}")
         self._lines.append(f"# TYPE {full} histogram")
@@ -76,11 +89,15 @@ class Exposition:
             self._lines.append(f"{full}_sum{_labels({label: key})} {_number(histogram.sums[key])}")
             self._lines.append(f"{full}_count{_labels({label: key})} {total}")
 
+    def text(self, text: str) -> None:
+        """Families already in the exposition format (the pusher's)."""
+        self._lines.extend(line for line in text.splitlines() if line)
+
     def render(self) -> str:
         return "\n".join(self._lines) + "\n"
 
 
-async def collect(app: web.Application) -> Exposition:
+async def collect(app: Config) -> Exposition:
     out = Exposition()
     settings = app[SETTINGS]
     room = {"school": settings.room.school_code, "room": settings.room.id}
@@ -121,28 +138,6 @@ async def collect(app: web.Application) -> Exposition:
     if COMMANDS in app:
         out.one("commands_in_flight", "gauge", "MQTT commands waiting for a reply.", app[COMMANDS].in_flight)
 
-    if FLEET in app:
-        fleet = app[FLEET]
-        out.histogram("command_latency_seconds", "Command to reply, by route (mqtt or direct).",
-                      fleet.commands.latency, "route")
-        out.add("command_results_total", "counter", "Commands by outcome.",
-                [({"outcome": o}, n) for o, n in sorted(fleet.commands.results.items())])
-        active: dict[str, int] = dict.fromkeys(fleet.alarms.raised, 0)
-        for alarm in fleet.alarms.active():
-            active[alarm.kind] = active.get(alarm.kind, 0) + 1
-        out.add("alarms_active", "gauge", "Active alarms by kind.", [({"kind": k}, n) for k, n in active.items()])
-        out.add("alarms_raised_total", "counter", "Alarms raised since start, by kind.",
-                [({"kind": k}, n) for k, n in fleet.alarms.raised.items()])
-        try:
-            depth = await fleet.logbook.store_depth()
-        except StoreError:
-            depth = None
-        if depth is not None:
-            out.add("store_rows", "gauge", "Highest sequence number stored, per stream.",
-                    [({"stream": s}, n) for s, n in depth.last_seq.items()])
-            out.add("outbox_depth", "gauge", "Rows a destination has not confirmed yet.",
-                    [({"destination": d, "stream": s}, n) for (d, s), n in sorted(depth.outbox.items())])
-
     if STORE in app:
         store = app[STORE]
         out.one("store_up", "gauge", "1 when the store commits.", store.state == "up")
@@ -151,30 +146,14 @@ async def collect(app: web.Application) -> Exposition:
                 store.stats.duplicates_ignored)
         out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
 
-    if WIRED in app:
-        wired = list(app[WIRED].devices.values())
-        healths = [(w.device_id, w.driver.health()) for w in wired]
-        out.add("driver_connected", "gauge", "1 when the wired device's link is open.",
-                [({"device": d}, h.connected) for d, h in healths])
-        out.add("driver_commands_total", "counter", "Requests to wired devices by result.",
-                [({"device": d, "result": "ok"}, h.commands_ok) for d, h in healths]
-                + [({"device": d, "result": "failed"}, h.commands_failed) for d, h in healths])
-        failures = [({"device": w.device_id, "error": e}, n) for w in wired for e, n in sorted(w.failures.items())]
-        out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
-        out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
-                [({"device": d}, h.reconnects) for d, h in healths])
     return out
 
 
 @allow(ANYONE)
 async def metrics(request: web.Request) -> web.Response:
-    exposition = await collect(request.app)
-    body = exposition.render()
-    # The pusher's figures (queue depth, oldest undelivered, quarantined) per destination.
-    from classroom_hub.pusher.metrics import prometheus_text
-    from classroom_hub.pusher.web import PUSHER
-
-    pusher = request.app.get(PUSHER)
-    if pusher is not None:
-        body = body.rstrip("\n") + "\n" + prometheus_text(await pusher.report())
-    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+    exposition = await collect(request.config_dict)
+    for package in request.config_dict[PACKAGES]:
+        if package.metrics is not None:
+            collector: Collector = resolve(package.metrics)
+            await collector(request.config_dict, exposition)
+    return web.Response(body=exposition.render().encode(), headers={"Content-Type": CONTENT_TYPE})

@@ -1,13 +1,14 @@
-"""The small async interface every device driver implements, and the lookup by device kind.
+"""The small async interface every device driver implements.
 
-The hub core never imports a driver by name: it asks ``driver_for(kind)`` for the class,
-builds it with ``from_options`` from the device's table in the room file, and sends it
-commands by name with ``execute`` (validated against the driver's typed command models).
+The hub core never imports a driver by name: it asks ``driver_for(kind)``
+(device_drivers/kinds.py, from the kind's declaration) for the class, builds it with
+``from_options`` from the device's table in the room file, and sends it commands by name
+with ``execute`` (validated against the driver's typed command models, from the kind's
+command catalogue).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -147,18 +148,3 @@ def register_driver(kind: str) -> Callable[[type[Driver]], type[Driver]]:
         return cls
 
     return register
-
-
-def driver_for(kind: str) -> type[Driver]:
-    """The driver class of a device kind; imports ``device_drivers.<kind>`` on first use."""
-    if kind not in _DRIVERS and _KIND_RE.match(kind):
-        try:
-            importlib.import_module(f"{__package__}.{kind}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__package__}.{kind}":  # the package exists but a dependency is missing
-                raise DriverError(f"the driver for device kind {kind!r} cannot load: {err}") from err
-    try:
-        return _DRIVERS[kind]
-    except KeyError:
-        known = ", ".join(sorted(_DRIVERS)) or "none loaded"
-        raise DriverError(f"no driver for device kind {kind!r} (known: {known})") from None

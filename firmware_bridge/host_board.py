@@ -14,17 +14,19 @@ import os
 import shutil
 import subprocess
 import tty
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from device_drivers.kinds import Simulation, SimulatorError, declared_kinds
 from firmware_bridge.errors import FrameError
 
 log = logging.getLogger(__name__)
 
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
 KIT_HOST = FIRMWARE_DIR / "build" / "kit_host"
-BOARD_KINDS = {"robot": "robot", "sensor_node": "vinaponics", "actuator": "vinaponics"}
 
 
 def build_firmware() -> Path:
@@ -79,3 +81,25 @@ class HostBoard:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds = None
+
+
+def simulate(device_id: str, device: Any, where: Simulation) -> AbstractAsyncContextManager[None] | None:
+    """The demo's kit on a serial port: the reference firmware, host-built, behind a pty at the
+    port the room file names (``transport = {type = "serial", port = "var/demo/dev/robot-1"}``)."""
+    transport = device.transport
+    kind = declared_kinds().get(device.kind)
+    if kind is None or kind.serial_kit is None or transport.type != "serial" or not transport.port:
+        return None
+    return _plugged(HostBoard(kind.serial_kit, device_id, Path(transport.port), "--telemetry-ms", "500"))
+
+
+@contextlib.asynccontextmanager
+async def _plugged(board: HostBoard) -> AsyncIterator[None]:
+    try:
+        await board.__aenter__()
+    except FrameError as err:
+        raise SimulatorError(str(err)) from err
+    try:
+        yield
+    finally:
+        await board.__aexit__(None, None, None)

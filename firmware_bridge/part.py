@@ -1,10 +1,11 @@
 """The kits on USB serial as a long-lived part of the hub.
 
-For every device of the room file whose kind is ``sensor_node``, ``actuator`` or ``robot``
+For every device of the room file whose kind says its devices are kits of the reference
+firmware (``serial_kit`` in the kind's declaration: ``sensor_node``, ``actuator``, ``robot``)
 and whose transport is ``serial``, one :class:`KitSupervisor` looks for the board (at the
 configured ``port``, or among the USB ports with its ``usb_vid``/``usb_pid``), confirms it
 by HELLO and keeps it connected; the :class:`BusBridge` puts it on the room's MQTT tree.
-``setup(app)`` is called once from ``classroom_hub.web.routes.setup_routes``.
+``setup(app)`` is named by the package's declaration (firmware_bridge/declaration.py).
 """
 
 from __future__ import annotations
@@ -16,16 +17,22 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from serial.tools import list_ports
 
-from classroom_hub.app import HEALTH, LINK, REJECTIONS, SETTINGS, running
-from config.settings import SerialTransport
+from classroom_hub.health import running
+from classroom_hub.keys import HEALTH, LINK, REJECTIONS, SETTINGS
+from device_drivers.kinds import declared_kinds
+from device_drivers.settings import SerialTransport
 from firmware_bridge.bus_bridge import BusBridge
+from firmware_bridge.keys import KITS
 from firmware_bridge.ports import PortFinder, fixed_ports, usb_ports
 from firmware_bridge.supervisor import KitSupervisor
 
 log = logging.getLogger(__name__)
 
-KIT_KINDS = ("sensor_node", "actuator", "robot")
-KITS = web.AppKey("kits", BusBridge)
+
+
+def kit_kinds() -> dict[str, str]:
+    """Device kind -> the reference firmware's kit its devices run on USB serial (the kinds say)."""
+    return {name: kind.serial_kit for name, kind in declared_kinds().items() if kind.serial_kit is not None}
 
 
 def setup(app: web.Application) -> None:
@@ -56,7 +63,7 @@ async def kits_part(app: web.Application) -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as supervisors:
         for device_id, device in settings.device_list():
             transport = device.transport
-            if device.kind not in KIT_KINDS or not isinstance(transport, SerialTransport):
+            if device.kind not in kit_kinds() or not isinstance(transport, SerialTransport):
                 continue
             supervisor = KitSupervisor(bridge, port_finder(transport), device_id=device_id,
                                        baudrate=transport.baudrate)  # fmt: skip

@@ -14,8 +14,8 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import REJECTIONS
 from classroom_hub.errors import HubError
+from classroom_hub.keys import REJECTIONS
 from classroom_hub.problems import describe
 from classroom_hub.web.access import allow
 from classroom_hub.web.routes import require
@@ -162,7 +162,7 @@ def _error(request: web.Request, status: int, error: str, detail: str) -> web.HT
 def _count_refusal(request: web.Request, status: int, error: str, detail: str) -> None:
     """Bad input to the labs' API (400) is counted with the hub's other rejections (/tech, /metrics)."""
     if status == 400:
-        request.app[REJECTIONS].add(f"http {request.method} {request.path}", error, detail)
+        request.config_dict[REJECTIONS].add(f"http {request.method} {request.path}", error, detail)
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
@@ -189,7 +189,7 @@ async def _guard(request: web.Request, call: Callable[[], Any]) -> Any:
 
 
 async def _run(request: web.Request) -> Run:
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     run_id = request.match_info["run"]
     if run_id not in lab.experiments.runs and lab.book is not None:
         stored = await lab.book.load_run(run_id)
@@ -207,14 +207,14 @@ async def _run(request: web.Request) -> Run:
 @allow("lab_lead", "teacher", "technician")
 async def snapshot(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
-    return web.json_response(request.app[LAB].snapshot())
+    return web.json_response(request.config_dict[LAB].snapshot())
 
 
 @allow(*LEADS)
 async def kit_settings(request: web.Request) -> web.Response:
     user = await require(request, *LEADS)
     body = await _body(request, SettingsBody)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
 
     unknown = [k for k in body.limits if k not in SENSORS]
     if unknown:
@@ -237,7 +237,7 @@ async def kit_settings(request: web.Request) -> web.Response:
 async def kit_output(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, OutputBody)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
 
     async def call() -> None:
         await lab.safety.set_output(lab.kit(request.match_info["kit"]), body.output, body.on, user.username)
@@ -250,7 +250,7 @@ async def kit_output(request: web.Request) -> web.Response:
 async def kit_feed(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, FeedBody)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     fed = await _guard(request, lambda: lab.safety.feed(lab.kit(request.match_info["kit"]), body.portions,
                                                         user.username))  # fmt: skip
     return web.json_response({"ok": True, "fed_today": fed})
@@ -260,7 +260,7 @@ async def kit_feed(request: web.Request) -> web.Response:
 async def kit_calibrate(request: web.Request) -> web.Response:
     user = await require(request, *LEADS)
     body = await _body(request, CalibrationBody)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     cal = await _guard(request, lambda: lab.calibrate(request.match_info["kit"], body.sensor, body.method, body.data,
                                                       user.username))  # fmt: skip
     return web.json_response(cal.as_dict(), status=201)
@@ -269,7 +269,7 @@ async def kit_calibrate(request: web.Request) -> web.Response:
 @allow(*TEACHERS)
 async def kit_calibrations(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     await _guard(request, lambda: lab.kit(request.match_info["kit"]))
     history = await lab.book.calibrations(request.match_info["kit"]) if lab.book is not None else []
     return web.json_response({"calibrations": [c.as_dict() for c in history]})
@@ -281,7 +281,7 @@ async def kit_calibrations(request: web.Request) -> web.Response:
 @allow("lab_lead", "teacher", "technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     body: dict[str, Any] = {"active": [a.as_dict() for a in lab.alarms.active()]}
     if request.query.get("history") and lab.book is not None:
         body["history"] = [a.as_dict() for a in await lab.book.alarm_history()]
@@ -291,7 +291,7 @@ async def alarms(request: web.Request) -> web.Response:
 @allow(*TEACHERS)
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
-    alarm = request.app[LAB].alarms.acknowledge(request.match_info["alarm"], user.username)
+    alarm = request.config_dict[LAB].alarms.acknowledge(request.match_info["alarm"], user.username)
     if alarm is None:
         raise _error(request, 404, "unknown", "no such active alarm")
     return web.json_response(alarm.as_dict())
@@ -303,7 +303,7 @@ async def acknowledge(request: web.Request) -> web.Response:
 @allow(*TEACHERS)
 async def runs(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     live = {r.id: r.as_dict() for r in lab.experiments.runs.values()}
     stored = await lab.book.run_list() if lab.book is not None else []
     listed = [live.pop(r["id"], r) for r in stored] + list(live.values())
@@ -314,7 +314,7 @@ async def runs(request: web.Request) -> web.Response:
 async def start_run(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, RunBody)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
 
     async def start() -> Run:
         known = set(lab.kits[body.kit_id].sensors) if body.kit_id in lab.kits else None
@@ -349,7 +349,7 @@ async def run_detail(request: web.Request) -> web.Response:
 async def trigger_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
-    experiments = request.app[LAB].experiments
+    experiments = request.config_dict[LAB].experiments
     return web.json_response((await _guard(request, lambda: experiments.trigger(run.id))).as_dict())
 
 
@@ -357,7 +357,7 @@ async def trigger_run(request: web.Request) -> web.Response:
 async def stop_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
-    experiments = request.app[LAB].experiments
+    experiments = request.config_dict[LAB].experiments
     return web.json_response((await _guard(request, lambda: experiments.stop(run.id))).as_dict())
 
 
@@ -366,7 +366,7 @@ async def share_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, ShareBody)
     run = await _run(request)
-    return web.json_response(request.app[LAB].experiments.share(run.id, body.shared).as_dict())
+    return web.json_response(request.config_dict[LAB].experiments.share(run.id, body.shared).as_dict())
 
 
 @allow(*TEACHERS)
@@ -374,7 +374,7 @@ async def annotate(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, AnnotationBody)
     run = await _run(request)
-    experiments = request.app[LAB].experiments
+    experiments = request.config_dict[LAB].experiments
     note = await _guard(request, lambda: experiments.annotate(run.id, body.t, body.text, user.username))
     return web.json_response(note.as_dict(run.t0), status=201)
 
@@ -412,14 +412,14 @@ async def run_export(request: web.Request) -> web.Response:
 @allow("lab_lead", "teacher", "technician")
 async def robots(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     missions = await lab.book.missions() if lab.book is not None else []
     return web.json_response({"robots": lab.robots.listing(), "missions": missions})
 
 
 def _robot(request: web.Request) -> str:
     robot_id = request.match_info["robot"]
-    if robot_id not in request.app[LAB].robots.views:
+    if robot_id not in request.config_dict[LAB].robots.views:
         raise _error(request, 404, "unknown", f"no robot {robot_id!r} in this room")
     return robot_id
 
@@ -429,7 +429,7 @@ async def robot_program(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, ProgramBody)
     robot_id = _robot(request)
-    result = await _guard(request, lambda: request.app[LAB].robots.upload(robot_id, body.slot, body.program))
+    result = await _guard(request, lambda: request.config_dict[LAB].robots.upload(robot_id, body.slot, body.program))
     return web.json_response(result.as_dict())
 
 
@@ -438,8 +438,8 @@ async def robot_run(request: web.Request) -> web.Response:
     user = await require(request, *TEACHERS)
     body = await _body(request, RunProgramBody)
     robot_id = _robot(request)
-    mission = await _guard(request, lambda: request.app[LAB].robots.start_mission(robot_id, body.slot, body.name,
-                                                                                  user.username))  # fmt: skip
+    robots = request.config_dict[LAB].robots
+    mission = await _guard(request, lambda: robots.start_mission(robot_id, body.slot, body.name, user.username))
     return web.json_response(mission.as_dict(), status=201)
 
 
@@ -447,7 +447,7 @@ async def robot_run(request: web.Request) -> web.Response:
 async def robot_stop(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     robot_id = _robot(request)
-    await _guard(request, lambda: request.app[LAB].robots.stop(robot_id))
+    await _guard(request, lambda: request.config_dict[LAB].robots.stop(robot_id))
     return web.json_response({"ok": True})
 
 
@@ -455,7 +455,7 @@ async def robot_stop(request: web.Request) -> web.Response:
 async def robot_reset(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     robot_id = _robot(request)
-    await _guard(request, lambda: request.app[LAB].robots.command(robot_id, "reset"))
+    await _guard(request, lambda: request.config_dict[LAB].robots.command(robot_id, "reset"))
     return web.json_response({"ok": True})
 
 
@@ -464,7 +464,7 @@ async def robot_mission(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     body = await _body(request, MissionBody)
     robot_id = _robot(request)
-    mission = await _guard(request, lambda: request.app[LAB].robots.end_mission(robot_id, success=body.success))
+    mission = await _guard(request, lambda: request.config_dict[LAB].robots.end_mission(robot_id, success=body.success))
     return web.json_response(mission.as_dict())
 
 
@@ -472,6 +472,6 @@ async def robot_mission(request: web.Request) -> web.Response:
 async def estop(request: web.Request) -> web.Response:
     """Emergency stop of every robot; 200 with a result per robot, whoever among teachers asks."""
     user = await require(request, "lab_lead", "teacher", "technician")
-    lab: Lab = request.app[LAB]
+    lab: Lab = request.config_dict[LAB]
     results = await lab.robots.estop_all(user.username)
     return web.json_response({"all_stopped": all(r.ok for r in results), "results": [r.as_dict() for r in results]})

@@ -1,9 +1,12 @@
-"""The lab's place among the hub's shared objects."""
+"""The lab's place among the hub's shared objects (imports nothing of the hub at run time)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
-from stem_labs.lab import Lab
+if TYPE_CHECKING:
+    from stem_labs.lab import Lab
 
-LAB = web.AppKey("lab", Lab)
+LAB: web.AppKey[Lab] = web.AppKey("lab")

@@ -25,6 +25,7 @@ from classroom_hub.bus.topics import device_topic, parse_device_topic
 from classroom_hub.errors import StoreError, swallowed
 from classroom_hub.events import Listeners
 from classroom_hub.ingest import Ingest
+from classroom_hub.pusher.settings import central_of
 from classroom_hub.registry import DeviceChange, DeviceRegistry
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
@@ -66,7 +67,7 @@ class Lab:
         self.book = book  # the lab book (calibration history, runs, missions), for the API
         self._clock = clock
         room = settings.room
-        home = xapi.home_page(settings.central.xapi_url, settings.http.public_url)
+        home = xapi.home_page(central_of(settings).xapi_url, settings.http.public_url)
         self.place = LabPlace(home, room.school_code, room.id, room.name, settings.language)
         self.alarms = LabAlarms(book, clock=clock)
         self.kits = _kits_from(settings)

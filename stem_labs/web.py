@@ -1,6 +1,6 @@
 """The labs in the hub: the long-lived part, the /lab page, the live sockets and the data share.
 
-``setup(app)`` is called once from ``classroom_hub.web.routes.setup_routes``; it adds the
+``setup(app)`` is named by the labs' declaration (declaration.py); it adds the
 lab part (after the bus and the firmware bridge), the HTTP API (stem_labs/api.py) and:
 
 * ``/lab``: the lab lead's page (kits, live sensors, alarms, calibration, experiments, robots);
@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.keys import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
-from classroom_hub.web.routes import Push, live_socket, page, require
+from classroom_hub.web.routes import Push, live_socket, require
 from stem_labs import api
 from stem_labs.keys import LAB
 from stem_labs.lab import Lab
@@ -33,7 +33,6 @@ OUTBOX = 2000
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(lab_part)
-    app.router.add_get("/lab", page("lab"))
     app.router.add_get("/ws/lab", lab_ws)
     app.router.add_get("/api/lab/share", shared_run)
     app.router.add_get("/ws/lab/share", share_ws)
@@ -75,7 +74,7 @@ def _lab_feed(lab: Lab, accept: Accept) -> Callable[[Push], Callable[[], None]]:
 @allow(*WATCHERS)
 async def lab_ws(request: web.Request) -> web.WebSocketResponse:
     await require(request, *WATCHERS)
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
     return await live_socket(request, lambda: {"type": "snapshot", **lab.snapshot()}, lab.subscribe, limit=OUTBOX)
 
 
@@ -93,13 +92,13 @@ def _share_view(lab: Lab) -> dict[str, Any]:
 
 @allow(ANYONE)
 async def shared_run(request: web.Request) -> web.Response:
-    return web.json_response(_share_view(request.app[LAB]))
+    return web.json_response(_share_view(request.config_dict[LAB]))
 
 
 @allow(ANYONE)
 async def share_ws(request: web.Request) -> web.WebSocketResponse:
     """Read-only: whatever the tablet sends is ignored; only the shared run's messages go out."""
-    lab = request.app[LAB]
+    lab = request.config_dict[LAB]
 
     def accept(message: dict[str, Any]) -> dict[str, Any] | None:
         if message["type"] == "run":

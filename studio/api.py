@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from device_drivers.camera.visca import Direction, ZoomDirection
 from studio.program.layouts import Layout
-from studio.ptz.visca import Direction, ZoomDirection
 
 
 class _Message(BaseModel):

@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from device_drivers.camera import Direction, PtzCamera, PtzError, PtzLinkError, PtzTimeout, ZoomDirection
+from device_drivers.camera.simulated_head import SimulatedHead
+from device_drivers.camera.simulator import IpCameraSimulator, SerialCameraSimulator
 from studio.api import PtzRequest
-from studio.capture.sources import FrameSource, open_source
+from studio.capture import open_source
+from studio.capture.sources import FrameSource
 from studio.errors import StudioConfigError
-from studio.ptz import Direction, PtzCamera, PtzError, PtzLinkError, PtzTimeout, ZoomDirection
-from studio.ptz.simulated_head import SimulatedHead
-from studio.ptz.simulator import IpCameraSimulator, SerialCameraSimulator
 from studio.settings import CameraSpec
 
 log = logging.getLogger(__name__)

@@ -15,17 +15,15 @@ from classroom_hub.auth import User
 from classroom_hub.problems import describe
 from classroom_hub.web.security import problem
 from studio.bookings import Actor
-from studio.courier import LectureCourier
+from studio.keys import STUDIO
 from studio.live import Studio
 
-STUDIO = web.AppKey("studio", Studio)
-LECTURES = web.AppKey("lecture_courier", LectureCourier)  # only when a materials bank is configured
 STAFF = ("studio_staff",)
 TEACHERS = ("teacher", "studio_staff")
 
 
 def running_studio(request: web.Request) -> Studio:
-    studio = request.app.get(STUDIO)
+    studio = request.config_dict.get(STUDIO)
     if studio is None:
         raise problem(503, "no_studio", "this hub's room is not a studio (no cameras configured)")
     return studio

@@ -20,7 +20,8 @@ from typing import Any
 
 from classroom_hub.errors import swallowed
 from classroom_hub.events import Listeners
-from device_drivers.base import driver_for
+from device_drivers.camera import PtzError
+from device_drivers.kinds import driver_for
 from studio.api import PtzRequest
 from studio.bookings import Actor, Booking, BookingRules, Bookings
 from studio.cameras import StudioCameras
@@ -28,7 +29,6 @@ from studio.errors import RecordingError, StudioError
 from studio.preroll import Preroll
 from studio.preview import Preview
 from studio.program import Layout, Program
-from studio.ptz import PtzError
 from studio.publishing import MaterialsOutbox
 from studio.recording.audio import AudioInput, parse_audio_source
 from studio.recording.recorder import Recorder, RecorderResult

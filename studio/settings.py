@@ -1,24 +1,29 @@
-"""What the studio needs beyond the room file: picture size, encoder, bookings, time zone.
+"""The studio's section of the room file, ``[studio]``: picture size, encoder, bookings, time zone.
 
-Read from ``<data_dir>/studio/studio.toml`` when that file exists; every field has a default that
-suits the province's studio, so the file is optional. Cameras, the audio input and the displays
-come from the room file's ``[[devices]]`` (kinds ``camera``, ``audio``, ``display``).
+Every field has a default that suits the province's studio, so the section is optional; it is
+checked by ``check-config`` and overridable from ``CLASSROOM_HUB_STUDIO__<FIELD>`` like any
+other. (It used to be a file of its own, ``<data_dir>/studio/studio.toml``, which is still read
+for one release, with a warning, when the room file has no ``[studio]``: config/loader.py.)
+Cameras, the audio input and the displays come from the room file's ``[[devices]]`` (kinds
+``camera``, ``audio``, ``display``).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from classroom_hub.problems import describe
-from config.settings import HubSettings
 from studio.errors import StudioConfigError
+
+if TYPE_CHECKING:
+    from config.settings import CoreSettings as HubSettings
+
+SECTION = "studio"
 
 AUDIO_RATE = 48_000  # Hz; the program's audio, whatever the input's own rate
 AUDIO_CHANNELS = 2
@@ -47,7 +52,8 @@ def parse_hours(text: str) -> tuple[int, int]:
 
 
 class StudioSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A section of the room file like any other: unknown keys are typos, inf and nan refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     program_size: str = Field("1280x720", description="the recorded picture, WxH")
     fps: int = Field(30, description="program frame rate; must divide 48000 (24, 25, 30, 50, 60)")
@@ -196,13 +202,10 @@ def studio_dir(hub: HubSettings) -> Path:
 
 
 def load_studio_settings(hub: HubSettings) -> StudioSettings:
-    path = studio_dir(hub) / "studio.toml"
-    if not path.exists():
-        return StudioSettings()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        return StudioSettings.model_validate(raw)
-    except tomllib.TOMLDecodeError as err:
-        raise StudioConfigError(f"{path}: not valid TOML: {err}") from err
-    except ValidationError as err:
-        raise StudioConfigError(f"{path}: {describe(err, root='value')}") from err
+    """The room's ``[studio]`` section."""
+    return hub.section(SECTION, StudioSettings)
+
+
+def is_studio(settings: HubSettings) -> bool:
+    """Whether this room runs the studio: it is one, or it has a camera."""
+    return settings.room.kind == "studio" or any(d.kind == "camera" for _, d in settings.device_list())

@@ -22,15 +22,17 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from classroom_hub import xapi
-from classroom_hub.app import SETTINGS, STORE
 from classroom_hub.backoff import Backoff
-from classroom_hub.drivers_part import WIRED
+from classroom_hub.keys import SETTINGS, SOCKETS, STORE
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.problems import describe
 from classroom_hub.pusher.materials import MaterialsBank
+from classroom_hub.pusher.settings import central_of
 from classroom_hub.web.access import allow
-from classroom_hub.web.routes import SOCKETS, page, require
+from classroom_hub.web.routes import require
+from classroom_hub.wired.keys import WIRED
 from config.settings import HubSettings
+from device_drivers.camera import PtzError
 from studio.api import (
     ChapterRequest,
     LayoutRequest,
@@ -40,10 +42,10 @@ from studio.api import (
 )
 from studio.courier import LectureCourier
 from studio.errors import StudioError
-from studio.http import LECTURES, STAFF, STUDIO, actor_of, body_of, running_studio
+from studio.http import STAFF, actor_of, body_of, running_studio
+from studio.keys import LECTURES, STUDIO
 from studio.live import RoomIdentity, Studio, power_on_directly
-from studio.ptz import PtzError
-from studio.settings import load_studio_settings, rig_from, studio_dir
+from studio.settings import is_studio, load_studio_settings, rig_from, studio_dir
 from studio.web_booking import book_page, slots
 from studio.web_library import (
     book,
@@ -67,14 +69,9 @@ log = logging.getLogger(__name__)
 STATUS_PERIOD_S = 1.0
 
 
-def is_studio(settings: HubSettings) -> bool:
-    return settings.room.kind == "studio" or any(d.kind == "camera" for _, d in settings.device_list())
-
-
 def setup(app: web.Application) -> None:
     r = app.router
-    r.add_get("/studio", page("studio"))
-    r.add_get("/studio/book", book_page)  # teachers: their own login check, not a PAGE_ROLES entry
+    r.add_get("/studio/book", book_page)  # teachers: their own login check, not a declared page
     r.add_get("/api/studio/slots", slots)
     r.add_get("/studio/calendar.ics", calendar_feed)
     r.add_get("/api/studio/status", status)
@@ -109,7 +106,7 @@ async def studio_part(app: web.Application) -> AsyncIterator[None]:
         rig_from(settings),
         studio_dir(settings),
         RoomIdentity(room.school_code, room.id, room.name,
-                     xapi.home_page(settings.central.xapi_url, settings.http.public_url), settings.language),
+                     xapi.home_page(central_of(settings).xapi_url, settings.http.public_url), settings.language),
         add_statements=store.add_statements,
         display_power=functools.partial(_display_power, app),
     )  # fmt: skip
@@ -130,7 +127,7 @@ async def studio_part(app: web.Application) -> AsyncIterator[None]:
 
 def lecture_courier(settings: HubSettings, studio: Studio) -> LectureCourier | None:
     """Published lectures go to the materials bank (``central.materials_url``) through the pusher's client."""
-    central = settings.central
+    central = central_of(settings)
     url = central.materials_url
     if not url:
         return None
@@ -219,7 +216,7 @@ async def studio_ws(request: web.Request) -> web.WebSocketResponse:
     studio = running_studio(request)
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.config_dict[SOCKETS].add(ws)
     send_lock = asyncio.Lock()
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)  # a stalled page must not grow memory
     driving: set[str] = set()
@@ -267,7 +264,7 @@ async def studio_ws(request: web.Request) -> web.WebSocketResponse:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        request.app[SOCKETS].discard(ws)
+        request.config_dict[SOCKETS].discard(ws)
         for camera in driving:  # a released joystick that never said so: do not leave the head moving
             with contextlib.suppress(PtzError, StudioError):
                 await studio.ptz(PtzRequest(camera=camera, action="stop"))

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from classroom_hub.web.access import allow
-from classroom_hub.web.routes import STATIC, current_user, require
+from classroom_hub.web.routes import STATIC, require
 from classroom_hub.web.security import problem
+from classroom_hub.web.session import current_user
 from studio.http import TEACHERS, running_studio
 from studio.slots import SlotPlan, slot_days
 

@@ -12,15 +12,17 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import ACCOUNTS
 from classroom_hub.auth import User
+from classroom_hub.keys import ACCOUNTS
 from classroom_hub.web.access import ANYONE, allow
-from classroom_hub.web.routes import current_user, require
+from classroom_hub.web.routes import require
 from classroom_hub.web.security import problem
+from classroom_hub.web.session import current_user
 from studio.api import BookingRequest, EditRequest, ReviewRequest, epoch
 from studio.calendar import calendar
 from studio.errors import NotAllowed, NotFound
-from studio.http import LECTURES, STAFF, TEACHERS, actor_of, body_of, running_studio
+from studio.http import STAFF, TEACHERS, actor_of, body_of, running_studio
+from studio.keys import LECTURES
 from studio.live import Studio
 from studio.publishing import Material
 
@@ -64,7 +66,7 @@ async def book(request: web.Request) -> web.Response:
     if body.teacher and body.teacher != user.username:
         if not actor.staff:
             raise NotAllowed("a teacher books only for themselves")
-        accounts = await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].list)
+        accounts = await asyncio.get_running_loop().run_in_executor(None, request.config_dict[ACCOUNTS].list)
         account = next((a for a in accounts if a.username == body.teacher), None)
         if account is None:
             raise problem(400, "invalid", f"teacher: no account {body.teacher!r}")
@@ -209,7 +211,7 @@ async def outbox(request: web.Request) -> web.Response:
     await require(request, "studio_staff", "technician")
     studio = running_studio(request)
     pending = await studio.outbox.pending(limit=100)
-    courier = request.app.get(LECTURES)
+    courier = request.config_dict.get(LECTURES)
     return web.json_response(
         {
             "depth": await studio.outbox.depth(),

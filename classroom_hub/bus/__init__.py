@@ -1,6 +1,6 @@
-"""The room's MQTT bus: topics, payloads, the reconnecting link, commands with replies."""
+"""The room's MQTT bus: topics, payloads, the reconnecting link, commands with replies.
 
-from classroom_hub.bus.commands import Commands
-from classroom_hub.bus.link import Message, MqttLink, Will
-
-__all__ = ["Commands", "Message", "MqttLink", "Will"]
+Nothing is imported here on purpose: ``topics``, ``payloads`` and ``link`` (with ``stream``)
+are the wire, which device simulators and drivers import too; they must not pull in the
+hub's side of the bus (``commands``, ``broker``) along with them.
+"""

@@ -1,24 +1,6 @@
 """Every device of the room as one fleet: group commands with per-device results, alarms,
-battery and online history, and the scene bundles headsets fetch from the hub."""
+battery and online history, and the scene bundles headsets fetch from the hub.
 
-from classroom_hub.fleet.alarms import Alarm, AlarmLimits, Alarms
-from classroom_hub.fleet.commands import DeviceResult, DirectRoute, FleetCommands, GroupResult
-from classroom_hub.fleet.part import FLEET, Fleet, fleet_part
-from classroom_hub.fleet.scenes import Scene, SceneShelf
-from classroom_hub.fleet.targets import Target
-
-__all__ = [
-    "FLEET",
-    "Alarm",
-    "AlarmLimits",
-    "Alarms",
-    "DeviceResult",
-    "DirectRoute",
-    "Fleet",
-    "FleetCommands",
-    "GroupResult",
-    "Scene",
-    "SceneShelf",
-    "Target",
-    "fleet_part",
-]
+The package declares itself in ``declaration.py``. Nothing is imported here, so that reading
+the declaration stays cheap: import from the modules (``classroom_hub.fleet.alarms``...).
+"""

@@ -2,7 +2,7 @@
 
 Every command from the console, the teacher's page or the HTTP API goes through here, so
 a display on RS-232 and a headset on MQTT are commanded the same way: devices wired to
-the hub (``DirectRoute``, see classroom_hub/drivers_part.py) are called directly, every
+the hub (``DirectRoute``, see classroom_hub/wired/part.py) are called directly, every
 other device gets an MQTT ``cmd`` and answers on ``reply`` (classroom_hub/bus/commands.py).
 
 A group command goes to every chosen device at once; devices the registry knows to be
@@ -23,6 +23,7 @@ from classroom_hub.bus.commands import Commands
 from classroom_hub.errors import BusError, CommandError, CommandFailed, CommandTimeout
 from classroom_hub.fleet.alarms import Alarms
 from classroom_hub.registry import DeviceRegistry
+from device_drivers.kinds import command_spec
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +31,20 @@ Outcome = Literal["ok", "failed", "no_reply", "offline", "unknown_device"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "failed", "no_reply", "offline", "unknown_device")
 Route = Literal["mqtt", "direct"]
 
-DEFAULT_TIMEOUT_S = 5.0
-# A headset may have to fetch a missing scene from the hub before it can answer.
-TIMEOUT_S: dict[str, float] = {"launch_scene": 30.0}
+DEFAULT_TIMEOUT_S = 5.0  # a command's own time limit, if any, is in its kind's catalogue
 
-# What the summary says a successful command did ("38/40 launched").
-DONE_WORD: dict[str, str] = {
-    "launch_scene": "launched",
-    "pause": "paused",
-    "resume": "resumed",
-    "eyes_on_me": "showing eyes on me",
-    "home": "back home",
-    "volume": "volume set",
-    "power": "switched",
-    "input": "switched input",
-    "mute": "muted/unmuted",
-    "status": "answered",
-    "ping": "answered",
-}
+
+def _done_word(command: str) -> str:
+    """What the summary says a successful command did ("38/40 launched"), from the catalogues."""
+    spec = command_spec(command)
+    return spec.done if spec is not None else "done"
+
+
+def _timeout(command: str) -> float:
+    spec = command_spec(command)
+    return spec.timeout_s if spec is not None and spec.timeout_s is not None else DEFAULT_TIMEOUT_S
+
+
 _OUTCOME_WORD: dict[str, str] = {
     "failed": "failed",
     "no_reply": "no reply",
@@ -108,7 +105,7 @@ class GroupResult:
     def summary(self) -> str:
         """"38/40 launched, 2 offline: H07, H22; 1 failed: H03" (English, for logs and the API;
         pages build their own from ``counts`` and ``results``)."""
-        done = f"{self.counts()['ok']}/{len(self.results)} {DONE_WORD.get(self.command, 'done')}"
+        done = f"{self.counts()['ok']}/{len(self.results)} {_done_word(self.command)}"
         missing = [
             f"{len(ids)} {_OUTCOME_WORD[outcome]}: {', '.join(ids)}"
             for outcome in ("offline", "no_reply", "failed", "unknown_device")
@@ -206,7 +203,7 @@ class FleetCommands:
         record = self._registry.get(device_id)
         if record is None:
             return DeviceResult(device_id, "unknown_device", error="not in the room file")
-        timeout = timeout or TIMEOUT_S.get(name, DEFAULT_TIMEOUT_S)
+        timeout = timeout or _timeout(name)
         direct = self.direct is not None and self.direct.handles(device_id)
         # A wired device is worth trying even when its last poll failed: the command reconnects.
         if record.state != "online" and not include_offline and not direct:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from classroom_hub.app import COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.errors import StoreError
 from classroom_hub.fleet.alarms import Alarm, Alarms
 from classroom_hub.fleet.commands import FleetCommands
+from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.logbook import Logbook
 from classroom_hub.fleet.samples import BatterySampler
 from classroom_hub.fleet.scenes import SceneShelf
+from classroom_hub.keys import COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ class Fleet:
     scenes: SceneShelf
 
 
-FLEET = web.AppKey("fleet", Fleet)
 
 
 async def fleet_part(app: web.Application) -> AsyncIterator[None]:

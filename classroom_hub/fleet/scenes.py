@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from classroom_hub.errors import HubError
+from device_drivers.headset.commands import scene_content
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -42,9 +43,8 @@ class Scene:
         return asdict(self)
 
     def launch_args(self, base_url: str) -> dict[str, Any]:
-        """The ``content`` object of a launch_scene command."""
-        return {"id": self.content_id, "sha256": self.sha256, "size": self.size,
-                "url": f"{base_url.rstrip('/')}/scenes/{self.sha256}"}  # fmt: skip
+        """The ``content`` object of a launch_scene command (the headset's protocol)."""
+        return scene_content(self.content_id, self.sha256, self.size, base_url)
 
 
 class SceneShelf:

@@ -54,9 +54,11 @@ from classroom_hub.lessons.rosters import room_classes
 from classroom_hub.lessons.run import LessonRun
 from classroom_hub.lessons.screens import ScreenFeed
 from classroom_hub.lessons.seats import Seat
+from classroom_hub.lessons.settings import lessons_of
 from classroom_hub.lessons.statements import StatementWriter
 from classroom_hub.lessons.sync import Link, Links, frame_of
 from classroom_hub.lessons.views import files_url
+from classroom_hub.pusher.settings import central_of
 from classroom_hub.roster import RosterCache
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
@@ -84,7 +86,7 @@ class Classroom:
         self.pins = pins
         self.file_keys = file_keys
         self.clock = clock  # the heartbeat, silent connections and the join throttle go by it
-        timing = settings.lessons
+        timing = lessons_of(settings)
         self.beat_s = timing.beat_s
         self.dead_after_s = timing.dead_after_s
         self.screens_every_s = timing.screens_every_s
@@ -168,7 +170,7 @@ class Classroom:
         if not found:
             raise ProtocolError("unknown_class", f"no class {class_id!r} in this school's roster", "launch")
         members = await loop.run_in_executor(None, self.roster.students, class_id)
-        room, central = self.settings.room, self.settings.central
+        room, central = self.settings.room, central_of(self.settings)
         started_ms = int(time.time() * 1000)
         run_id = xapi.statement_id("run", room.school_code, room.id, class_id, lesson.record.hash, str(started_ms))
         setting = xapi.Setting(

@@ -27,6 +27,7 @@ from classroom_hub.fleet.commands import FleetCommands
 from classroom_hub.fleet.scenes import SceneShelf
 from classroom_hub.lessons.manifest import VrSceneStep
 from classroom_hub.registry import DeviceRegistry
+from device_drivers.headset.commands import scene_content
 
 if TYPE_CHECKING:
     from classroom_hub.lessons.run import LessonRun
@@ -59,7 +60,7 @@ class LessonHeadsets:
         hub_url: str | None = None,
     ) -> None:
         self._registry = registry
-        self._fleet = fleet  # the fleet part starts after the lessons part: looked up when needed
+        self._fleet = fleet  # looked up when needed: the fleet may be absent, or start after the lessons
         self._announce = announce
         self.hub_url = hub_url  # where headsets fetch bundles; the teacher's page sets it if not configured
         self.last: dict[str, Any] | None = None  # the launch the teacher sees on (re)connecting
@@ -117,17 +118,16 @@ class LessonHeadsets:
             self._playing = wanted
 
     async def _launch_args(self, step: VrSceneStep) -> dict[str, Any]:
-        content: dict[str, Any] = {"id": step.content_id, "sha256": step.sha256}
+        size = None
         fleet = self._fleet()
         if fleet is not None:
             scene = await asyncio.get_running_loop().run_in_executor(None, fleet.scenes.get, step.sha256)
             if scene is not None:
-                content["size"] = scene.size
+                size = scene.size
             else:
                 log.warning("event=lesson_scene_not_on_hub step=%s content=%s sha256=%s",
                             step.id, step.content_id, step.sha256[:12])  # fmt: skip
-        if self.hub_url:
-            content["url"] = f"{self.hub_url.rstrip('/')}/scenes/{step.sha256}"
+        content = scene_content(step.content_id, step.sha256, size, self.hub_url)
         return {"scene_id": step.scene_id, "content": content}
 
     async def _command(self, on: _OnStep, name: Command, args: dict[str, Any]) -> None:

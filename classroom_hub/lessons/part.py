@@ -16,22 +16,21 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.app import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE, running
-from classroom_hub.fleet.part import FLEET
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.health import running
+from classroom_hub.keys import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.displays import DISPLAYS_FILE, DisplayPairings
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import KEY_FILE, FileKeys
 from classroom_hub.lessons.headsets import LessonHeadsets
+from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
 from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
 from classroom_hub.lessons.sync import frame_of
 
 log = logging.getLogger(__name__)
-
-LESSONS = web.AppKey("lessons", Classroom)
-DISPLAYS = web.AppKey("displays", DisplayPairings)
 
 
 async def lessons_part(app: web.Application) -> AsyncIterator[None]:
@@ -57,7 +56,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)
 
-    # A vr_scene step launches its scene on the room's headsets (the fleet part starts after this one).
+    # A vr_scene step launches its scene on the room's headsets, through the fleet when there is one.
     # Where they fetch a missing bundle: the configured address, or the hub's own (web/address.py).
     headsets = LessonHeadsets(app[REGISTRY], lambda: app.get(FLEET), to_teachers, settings.http.public_url)
     classroom.headsets = headsets

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from classroom_hub.pusher.ledger import TIME_COLUMN, Ledger
+from classroom_hub.pusher.settings import Central
 from classroom_hub.store.schema import STREAMS
-from config.settings import Central
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from classroom_hub.pusher.errors import PushError
 from classroom_hub.pusher.pusher import DestinationReport, Pusher, PushReport, lock_holder
+from classroom_hub.pusher.settings import central_of
 from classroom_hub.store import TelemetryStore
 from config.loader import load_settings
 from config.settings import HubSettings
@@ -312,7 +313,7 @@ def _central_migrate(args: argparse.Namespace) -> int:
 
     dsn = args.dsn
     if dsn is None and args.config is not None:
-        source = load_settings(args.config).central.roster_source()
+        source = central_of(load_settings(args.config)).roster_source()
         dsn = source.get_secret_value() if source is not None else None
     if dsn is None:
         print("error: give --dsn postgresql://... (or -c with a postgres destination)", file=sys.stderr)
@@ -351,7 +352,7 @@ def _materials_submit(args: argparse.Namespace) -> int:
     from classroom_hub.pusher.materials import MaterialsBank, lesson_zip
 
     settings = load_settings(args.config)
-    central = settings.central
+    central = central_of(settings)
     if not central.materials_url:
         print("error: no materials bank configured (central.materials_url)", file=sys.stderr)
         return 2

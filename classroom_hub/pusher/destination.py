@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from classroom_hub.pusher.errors import DestinationUnavailable
-from config.settings import PushDestination
+from classroom_hub.pusher.settings import PushDestination
 
 Row = tuple[Any, ...]
 

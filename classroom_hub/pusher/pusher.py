@@ -30,8 +30,9 @@ from classroom_hub.pusher.ledger import Ledger
 from classroom_hub.pusher.materials import MaterialsBank, SyncReport
 from classroom_hub.pusher.privacy import Pseudonymiser, mask_personal
 from classroom_hub.pusher.roster_pull import RosterPull, roster_cache_path
+from classroom_hub.pusher.settings import PushDestination, central_of
 from classroom_hub.store import TelemetryStore
-from config.settings import HubSettings, PushDestination
+from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class PushReport:
 def hub_identity(settings: HubSettings) -> HubIdentity:
     room = settings.room
     return HubIdentity(
-        hub_id=settings.central.hub_id or f"hub-{room.school_code}-{room.id}",
+        hub_id=central_of(settings).hub_id or f"hub-{room.school_code}-{room.id}",
         school_code=room.school_code,
         room_id=room.id,
         device_kinds={device_id: d.kind for device_id, d in settings.device_list()},
@@ -93,7 +94,7 @@ def hub_identity(settings: HubSettings) -> HubIdentity:
 class Pusher:
     def __init__(self, settings: HubSettings, store: TelemetryStore) -> None:
         self.settings = settings
-        self.central = central = settings.central
+        self.central = central = central_of(settings)
         self.store = store
         self.hub = hub_identity(settings)
         self.ledger = Ledger(store.path)

@@ -1,6 +1,6 @@
 """The pusher inside the hub: its cleanup_ctx part and the JSON API of the technician console.
 
-``setup(app)`` is called once at the end of ``setup_routes``. API (technician role):
+``setup(app)`` is named by the pusher's declaration (declaration.py). API (technician role):
 
 - ``GET  /api/push``              the report: destinations, store budget, roster, materials
 - ``POST /api/push/now``          wake every courier (and the roster pull) now
@@ -17,24 +17,31 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from classroom_hub.app import HEALTH, SETTINGS, STORE
+from classroom_hub.keys import HEALTH, SETTINGS, STORE
+from classroom_hub.metrics import Config, Exposition
+from classroom_hub.pusher.keys import PUSHER
 from classroom_hub.pusher.metrics import prometheus_text
 from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.web.access import allow
+from classroom_hub.web.routes import require
 from classroom_hub.web.security import problem
 
 log = logging.getLogger(__name__)
 
-PUSHER = web.AppKey("pusher", Pusher)
+PREFIX = "/api/push"
 
 
 def setup(app: web.Application) -> None:
+    # The part lives on the hub's application (its key is read by /metrics and the studio); the
+    # API is a sub-application under its own prefix, reading shared objects through config_dict.
     app.cleanup_ctx.append(_pusher_part)
-    app.router.add_get("/api/push", push_status)
-    app.router.add_post("/api/push/now", push_now)
-    app.router.add_get("/api/push/quarantine", push_quarantine)
-    app.router.add_post("/api/push/materials", push_materials)
-    app.router.add_get("/api/push/metrics", push_metrics)
+    api = web.Application()
+    api.router.add_get("", push_status)
+    api.router.add_post("/now", push_now)
+    api.router.add_get("/quarantine", push_quarantine)
+    api.router.add_post("/materials", push_materials)
+    api.router.add_get("/metrics", push_metrics)
+    app.add_subapp(PREFIX, api)
 
 
 async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
@@ -48,22 +55,20 @@ async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _require_technician(request: web.Request) -> None:
-    from classroom_hub.web.routes import require  # routes imports this module's setup
-
     await require(request, "technician")
 
 
 @allow("technician")
 async def push_status(request: web.Request) -> web.Response:
     await _require_technician(request)
-    report = await request.app[PUSHER].report()
+    report = await request.config_dict[PUSHER].report()
     return web.json_response(report.as_json())
 
 
 @allow("technician")
 async def push_now(request: web.Request) -> web.Response:
     await _require_technician(request)
-    pusher = request.app[PUSHER]
+    pusher = request.config_dict[PUSHER]
     pusher.wake()
     return web.json_response({"woken": sorted(pusher.couriers)}, status=202)
 
@@ -76,19 +81,26 @@ async def push_quarantine(request: web.Request) -> web.Response:
         limit = max(1, min(1000, int(request.query.get("limit", "100"))))
     except ValueError:
         raise problem(400, "malformed_request", "limit must be a number") from None
-    items = await request.app[PUSHER].ledger.quarantined(destination, limit)
+    items = await request.config_dict[PUSHER].ledger.quarantined(destination, limit)
     return web.json_response({"quarantined": [asdict(item) for item in items]})
 
 
 @allow("technician")
 async def push_materials(request: web.Request) -> web.Response:
     await _require_technician(request)
-    report = await request.app[PUSHER].sync_materials()  # a MaterialsError is a 502 (web/security.py)
+    report = await request.config_dict[PUSHER].sync_materials()  # a MaterialsError is a 502 (web/security.py)
     return web.json_response(asdict(report))
+
+
+async def metrics(app: Config, out: Exposition) -> None:
+    """The pusher's figures (queue depth, oldest undelivered, quarantined) per destination, for ``/metrics``."""
+    pusher = app.get(PUSHER)
+    if pusher is not None:
+        out.text(prometheus_text(await pusher.report()))
 
 
 @allow("technician")
 async def push_metrics(request: web.Request) -> web.Response:
     await _require_technician(request)
-    report = await request.app[PUSHER].report()
+    report = await request.config_dict[PUSHER].report()
     return web.Response(text=prometheus_text(report), content_type="text/plain")

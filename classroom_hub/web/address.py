@@ -22,14 +22,14 @@ import struct
 
 from aiohttp import web
 
-from classroom_hub.app import SETTINGS
+from classroom_hub.keys import SETTINGS
 
 _ANY = ("", "0.0.0.0", "::")
 _SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 
 
 def hub_url(request: web.Request) -> str:
-    http = request.app[SETTINGS].http
+    http = request.config_dict[SETTINGS].http
     if http.public_url:
         return http.public_url.rstrip("/")
     port = http.port or _local_port(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -15,37 +16,29 @@ from urllib.parse import quote, unquote
 from aiohttp import WSMsgType, web
 
 from classroom_hub import __version__
-from classroom_hub.app import (
+from classroom_hub.auth import Locked, User
+from classroom_hub.errors import AuthError
+from classroom_hub.keys import (
     ACCOUNTS,
+    CATALOGUES,
     HEALTH,
     LINK,
     REGISTRY,
     REJECTIONS,
     SETTINGS,
+    SOCKETS,
     STORE,
 )
-from classroom_hub.auth import Locked, User
-from classroom_hub.errors import AuthError
+from classroom_hub.metrics import metrics
 from classroom_hub.registry import DeviceChange, DeviceRecord
+from classroom_hub.web import catalogue as i18n
 from classroom_hub.web.access import ANYONE, SIGNED_IN, SMALL_FORM, Access, allow
 from classroom_hub.web.security import problem
+from classroom_hub.web.session import SESSION_COOKIE, current_user
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-I18N = Path(__file__).parent / "i18n"
-SESSION_COOKIE = "hub_session"
-SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
-# The signed-in user (or None), looked up once per request.
-_USER: web.RequestKey[tuple[User | None]] = web.RequestKey("user")
-
-# Which roles may open which page; admin may open all.
-PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "tech": ("technician",),
-    "studio": ("studio_staff",),
-    "teacher": ("teacher",),
-    "lab": ("lab_lead",),
-}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,6 +46,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def setup_routes(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = set()
     app[SOCKETS] = sockets
+    app[CATALOGUES] = {lang: json.dumps(i18n.catalogue(lang), ensure_ascii=False).encode() for lang in i18n.LANGUAGES}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
@@ -62,8 +56,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/devices", devices)
     app.router.add_get("/api/rejections", rejections)
     app.router.add_get("/ws/devices", devices_ws)
-    app.router.add_get("/tech", page("tech"))
     app.router.add_get("/i18n/{lang}.json", catalog)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/room-ca.crt", room_ca)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
@@ -78,18 +72,6 @@ async def _close_sockets(app: web.Application) -> None:
 # --- sessions --------------------------------------------------------------------------
 
 
-async def current_user(request: web.Request) -> User | None:
-    if _USER in request:
-        return request[_USER][0]
-    token = request.cookies.get(SESSION_COOKIE)
-    user = None
-    if token:
-        accounts = request.app[ACCOUNTS]
-        user = await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
-    request[_USER] = (user,)
-    return user
-
-
 async def require(request: web.Request, *roles: str) -> User:
     """The signed-in user if their role allows; 401/403 JSON otherwise (for APIs)."""
     user = await current_user(request)
@@ -100,15 +82,20 @@ async def require(request: web.Request, *roles: str) -> User:
     return user
 
 
-def page(name: str) -> Handler:
+def page(name: str, roles: tuple[str, ...]) -> Handler:
+    """``/<name>``, the page ``static/<name>.html``, for the roles a package declares it to
+    (classroom_hub/packages.py ``Page``; an admin opens every page). Anyone else is sent to the
+    login form; ``ANYONE``: open to the room's LAN (tablets and the big screen have no accounts)."""
+    access = Access(frozenset(roles or (SIGNED_IN,)), page=True)
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        user = await current_user(request)
-        roles = PAGE_ROLES.get(name, ())
-        if user is None or (roles and not user.may(*roles)):
-            raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
+        if not access.open:
+            user = await current_user(request)
+            if user is None or (roles and not user.may(*roles)):
+                raise web.HTTPFound(f"/login?next=/{name}" + ("&error=forbidden" if user else ""))
         return web.FileResponse(STATIC / f"{name}.html")
 
-    handler.__dict__["hub_access"] = Access(frozenset(PAGE_ROLES.get(name, (SIGNED_IN,))), page=True)
+    handler.__dict__["hub_access"] = access
     return handler
 
 
@@ -132,13 +119,16 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines fro
 
 @allow(ANYONE)
 async def healthz(request: web.Request) -> web.Response:
-    ok, parts = request.app[HEALTH].report()
-    body = {
+    health = request.config_dict[HEALTH]
+    ok, parts = health.report()
+    body: dict[str, Any] = {
         "status": "ok" if ok else "degraded",
         "version": __version__,
-        "room": request.app[SETTINGS].room.id,
+        "room": request.config_dict[SETTINGS].room.id,
         "parts": parts,
     }
+    if health.reasons:
+        body["reasons"] = dict(health.reasons)  # why a part that cannot run is down
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -158,8 +148,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
-    settings = request.app[SETTINGS]
-    accounts = request.app[ACCOUNTS]
+    settings = request.config_dict[SETTINGS]
+    accounts = request.config_dict[ACCOUNTS]
     loop = asyncio.get_running_loop()
     address = request.remote or "?"
     try:
@@ -184,7 +174,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await asyncio.get_running_loop().run_in_executor(None, request.app[ACCOUNTS].logout, token)
+        await asyncio.get_running_loop().run_in_executor(None, request.config_dict[ACCOUNTS].logout, token)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, secure=request.secure or None, httponly=True, samesite="Lax")
     raise response
@@ -193,7 +183,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @allow(ANYONE)
 async def room_ca(request: web.Request) -> web.StreamResponse:
     """The room CA's certificate, for tablets and the display to install (docs/install.md)."""
-    ca = request.app[SETTINGS].http.tls_ca
+    ca = request.config_dict[SETTINGS].http.tls_ca
     if ca is None or not ca.is_file():
         raise web.HTTPNotFound(text="this hub has no room certificate authority (classroom-hub tls init)")
     return web.FileResponse(ca, headers={"Content-Type": "application/x-x509-ca-cert"})
@@ -207,10 +197,10 @@ async def me(request: web.Request) -> web.Response:
 
 @allow(ANYONE)
 async def catalog(request: web.Request) -> web.StreamResponse:
-    lang = request.match_info["lang"]
-    if lang not in ("vi", "en"):
+    body = request.config_dict[CATALOGUES].get(request.match_info["lang"])
+    if body is None:
         raise web.HTTPNotFound()
-    return web.FileResponse(I18N / f"{lang}.json")
+    return web.Response(body=body, content_type="application/json")
 
 
 def _device_json(record: DeviceRecord) -> dict[str, Any]:
@@ -220,7 +210,7 @@ def _device_json(record: DeviceRecord) -> dict[str, Any]:
 @allow("technician", "teacher", "lab_lead", "studio_staff")
 async def devices(request: web.Request) -> web.Response:
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
-    app = request.app
+    app = request.config_dict
     registry = app[REGISTRY]
     store = app[STORE]
     return web.json_response(
@@ -238,7 +228,7 @@ async def devices(request: web.Request) -> web.Response:
 @allow("technician")
 async def rejections(request: web.Request) -> web.Response:
     await require(request, "technician")
-    rej = request.app[REJECTIONS]
+    rej = request.config_dict[REJECTIONS]
     return web.json_response(
         {"by_reason": dict(rej.by_reason), "recent": [dataclasses.asdict(r) for r in reversed(rej.recent)]}
     )
@@ -248,7 +238,7 @@ async def rejections(request: web.Request) -> web.Response:
 async def devices_ws(request: web.Request) -> web.WebSocketResponse:
     """Live device list: a snapshot, then each change as it happens (no polling)."""
     await require(request, "technician", "teacher", "lab_lead", "studio_staff")
-    registry = request.app[REGISTRY]
+    registry = request.config_dict[REGISTRY]
 
     def subscribe(push: Push) -> Callable[[], None]:
         def send(record: DeviceRecord) -> None:
@@ -296,7 +286,7 @@ async def live_socket(
         if not outbox.full():
             outbox.put_nowait(message)
 
-    sockets = request.app[SOCKETS]
+    sockets = request.config_dict[SOCKETS]
     sockets.add(ws)
     remove = subscribe(push)
     sender: asyncio.Task[None] | None = None

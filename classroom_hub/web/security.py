@@ -39,10 +39,11 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 from yarl import URL
 
-from classroom_hub.app import REJECTIONS, SETTINGS
 from classroom_hub.errors import HubError
+from classroom_hub.keys import REJECTIONS, SETTINGS
 from classroom_hub.web import connections
 from classroom_hub.web.access import Access, access_of
+from classroom_hub.web.session import current_user
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,6 @@ async def _guarded(request: web.Request, handler: Any) -> web.StreamResponse:
 async def _check_role(request: web.Request, access: Access) -> None:
     if access.open:
         return
-    from classroom_hub.web.routes import current_user  # routes import this package's access
-
     user = await current_user(request)
     if access.admits(user.role if user else None):
         return
@@ -173,7 +172,7 @@ def _origin(url: str) -> tuple[str, str, int] | None:
 def own_origins(request: web.Request) -> set[tuple[str, str, int]]:
     """The origins of the hub's own pages: the one this request reached, and the configured one."""
     found = {_origin(f"{request.scheme}://{request.host}")}
-    public = request.app[SETTINGS].http.public_url
+    public = request.config_dict[SETTINGS].http.public_url
     if public:
         found.add(_origin(public))
     return {o for o in found if o is not None}
@@ -258,7 +257,7 @@ def depth_of(value: Any) -> int:
 
 
 def _malformed(request: web.Request, detail: str) -> web.HTTPException:
-    request.app[REJECTIONS].add(f"http {request.method} {request.path}", "malformed_request", detail)
+    request.config_dict[REJECTIONS].add(f"http {request.method} {request.path}", "malformed_request", detail)
     return problem(400, "malformed_request", detail)
 
 
@@ -278,7 +277,7 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
         else:
             headers["Content-Security-Policy"] = OTHER_POLICY
             headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    hsts = request.app[SETTINGS].http.hsts_s
+    hsts = request.config_dict[SETTINGS].http.hsts_s
     if hsts and request.secure:
         headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
 
@@ -287,7 +286,7 @@ def page_policy(request: web.Request) -> str:
     """PAGE_POLICY with its script sources: /static/ of the origin the page was reached on (and of
     ``public_url``); plain 'self' when the Host header is not a host name."""
     origins = [f"{request.scheme}://{request.host}"] if _HOST.match(request.host or "") else []
-    public = request.app[SETTINGS].http.public_url
+    public = request.config_dict[SETTINGS].http.public_url
     if public:
         origins.append(public.rstrip("/"))
     scripts = " ".join(f"{origin}/static/" for origin in dict.fromkeys(origins)) or "'self'"

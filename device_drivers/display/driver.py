@@ -23,6 +23,15 @@ from device_drivers.base import (
     ProtocolError,
     register_driver,
 )
+from device_drivers.commands import models
+from device_drivers.display.commands import (
+    CATALOGUE,
+    InputCommand,
+    MuteCommand,
+    PowerCommand,
+    StatusQuery,
+    VolumeCommand,
+)
 from device_drivers.display.link import Endpoint, Link, SerialEndpoint, TcpEndpoint
 from device_drivers.display.protocols import (
     DisplayStatus,
@@ -73,42 +82,9 @@ class DisplayConfig(_Options):
         return self
 
 
-# --- typed commands ----------------------------------------------------------------------
-
-
-class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PowerCommand(_Command):
-    on: bool
-
-
-class InputCommand(_Command):
-    source: str = Field(min_length=1, description="hdmi1, hdmi2, displayport, ops, ...")
-
-
-class VolumeCommand(_Command):
-    level: int = Field(ge=0, le=100)
-
-
-class MuteCommand(_Command):
-    on: bool
-
-
-class StatusQuery(_Command):
-    pass
-
-
 @register_driver("display")
 class DisplayDriver(Driver):
-    commands: ClassVar[Mapping[str, type[BaseModel]]] = {
-        "power": PowerCommand,
-        "input": InputCommand,
-        "volume": VolumeCommand,
-        "mute": MuteCommand,
-        "status": StatusQuery,
-    }
+    commands: ClassVar[Mapping[str, type[BaseModel]]] = models(CATALOGUE)
 
     def __init__(self, device_id: str, config: DisplayConfig) -> None:
         self.device_id = device_id

@@ -17,7 +17,7 @@ import aiohttp
 
 from classroom_hub.bus.link import Message
 from classroom_hub.bus.payloads import Command
-from device_drivers.mqtt_device.simulator import CommandRejected, SimulatedMqttDevice
+from device_drivers.mqtt_device.simulator import CommandRejected, SimulatedMqttDevice, agent_simulator
 
 LAUNCH_MIN_BATTERY = 10.0  # below this a standalone headset will not start a VR scene
 TOO_HOT_C = 45.0  # the headset throttles and refuses new scenes above this
@@ -149,3 +149,6 @@ class SimulatedHeadset(SimulatedMqttDevice):
         self.cache[sha256] = data
         self.fetches.append(sha256)
         self.storage_free_mb -= len(data) / 1e6
+
+
+simulate = agent_simulator(SimulatedHeadset)

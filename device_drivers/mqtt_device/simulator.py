@@ -12,6 +12,8 @@ import json
 import logging
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +22,7 @@ from classroom_hub.bus.link import Message, MqttLink, Will
 from classroom_hub.bus.payloads import COMMAND, Command
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import contained
+from device_drivers.kinds import Simulate, Simulation
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,11 @@ class SimulatedMqttDevice:
         self.link.subscribe(device_topic(room, device_id, "cmd"), self._on_command)
 
     # --- what a kind overrides -------------------------------------------------------
+
+    @classmethod
+    def options_from(cls, device: Any) -> dict[str, Any]:
+        """What of the device's table in the room file this simulator takes (its sensors...)."""
+        return {}
 
     def status_fields(self) -> dict[str, Any]:
         return {}
@@ -169,3 +177,31 @@ class SimulatedMqttDevice:
             reply |= {"ok": False, "error": str(err)}
         self.link.publish(device_topic(self.room, self.device_id, "reply"), json.dumps(reply), qos=1)
         self._announce()
+
+
+def agent_simulator(cls: type[SimulatedMqttDevice]) -> Simulate:
+    """The demo's simulator of a kind whose devices run an MQTT agent: one ``cls`` per device
+    on an MQTT transport, with the device's own user name and password when it has them."""
+
+    def simulate(device_id: str, device: Any, where: Simulation) -> AbstractAsyncContextManager[None] | None:
+        if device.transport.type != "mqtt" or where.broker_url is None:
+            return None
+        options = cls.options_from(device)
+        if device.transport.username:
+            options["username"] = device.transport.username
+            password = device.transport.password
+            options["password"] = password.get_secret_value() if password else None
+        return running(cls(where.broker_url, where.room, device_id, **options))
+
+    return simulate
+
+
+@contextlib.asynccontextmanager
+async def running(device: SimulatedMqttDevice) -> AsyncIterator[None]:
+    """The simulated device lives (its own task) for as long as the context lasts."""
+    task = asyncio.create_task(device.run(), name=f"sim-{device.device_id}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from device_drivers.mqtt_device.simulator import SimulatedMqttDevice
+from device_drivers.mqtt_device.simulator import SimulatedMqttDevice, agent_simulator
 
 # key: (unit, typical value, daily swing, noise)
 SENSORS: dict[str, tuple[str, float, float, float]] = {
@@ -26,6 +26,10 @@ class SimulatedSensorNode(SimulatedMqttDevice):
     firmware = "vinaponics-node 0.9.3"
     telemetry_every_s = 2.0
 
+    @classmethod
+    def options_from(cls, device: Any) -> dict[str, Any]:
+        return {"sensors": list(device.sensors)} if getattr(device, "sensors", None) else {}
+
     def __init__(self, *args: Any, sensors: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sensors = [s for s in (sensors or list(SENSORS)) if s in SENSORS]
@@ -42,3 +46,6 @@ class SimulatedSensorNode(SimulatedMqttDevice):
             value = mean + swing * math.sin(2 * math.pi * (day - 0.25)) + self.random.gauss(0, noise)
             out.append({"key": key, "value": round(value, 3), "unit": unit})
         return out
+
+
+simulate = agent_simulator(SimulatedSensorNode)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from classroom_hub.bus.payloads import Command
-from device_drivers.mqtt_device.simulator import SimulatedMqttDevice
+from device_drivers.mqtt_device.simulator import SimulatedMqttDevice, agent_simulator
 
 APP_VERSION = "1.4.2"
 
@@ -38,3 +38,6 @@ class SimulatedTablet(SimulatedMqttDevice):
         if command.name == "status":
             return self.status()
         return await super().handle(command)
+
+
+simulate = agent_simulator(SimulatedTablet)

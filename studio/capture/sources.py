@@ -187,16 +187,3 @@ class OpenCvSource(FrameSource):
                     due = now  # far behind (machine busy): do not rush to catch up
                 self._stopping.wait(max(0.0, due - time.monotonic()))
         return got_any
-
-
-def open_source(name: str, source: str, **options: Any) -> FrameSource:
-    """The FrameSource for a source string; synthetic sources need ``head`` (or none) in options."""
-    from studio.capture.synthetic import SyntheticCamera, SyntheticDisplay
-
-    size = options.get("size") or (1280, 720)
-    fps = options.get("fps") or 30.0
-    if source == "synthetic:display":
-        return SyntheticDisplay(name, size=size, fps=fps)
-    if source == "synthetic" or source.startswith("synthetic:"):
-        return SyntheticCamera(name, size=size, fps=fps, head=options.get("head"))
-    return OpenCvSource(name, source, size=options.get("size"), fps=options.get("fps"))

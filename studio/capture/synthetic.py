@@ -22,8 +22,8 @@ from typing import cast
 import cv2
 import numpy as np
 
+from device_drivers.camera.simulated_head import SimulatedHead, ViewRect
 from studio.capture.sources import Frame, FrameSource, Image
-from studio.ptz.simulated_head import SimulatedHead, ViewRect
 
 PX_PER_DEG = 12
 PAN_SPAN = (-200.0, 200.0)  # the head pans +-170 degrees; plus half of the widest view

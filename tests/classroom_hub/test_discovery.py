@@ -23,8 +23,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from classroom_hub.discovery import DISCOVERY, HA_STATUS_TOPIC, payloads
-from classroom_hub.discovery import object_id as payload_id
+from classroom_hub.discovery.keys import DISCOVERY
+from classroom_hub.discovery.part import HA_STATUS_TOPIC, payloads
+from classroom_hub.discovery.part import object_id as payload_id
 from config.loader import load_settings
 from config.settings import HubSettings
 from device_drivers.headset.simulator import SimulatedHeadset
@@ -66,11 +67,13 @@ SENSOR_CLASS_UNITS: dict[str, set[str | None]] = {
     "conductivity": {"S/cm", "µS/cm", "mS/cm"},
     "signal_strength": {"dB", "dBm"},
     "data_size": {"bit", "kbit", "Mbit", "Gbit", "B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB"},
+    "power": {"W", "kW", "MW", "GW", "TW", "BTU/h"},
 }
 SENSOR_CLASS_STATE_CLASSES: dict[str, set[str]] = {
     "battery": {"measurement"}, "temperature": {"measurement"}, "humidity": {"measurement"},
     "illuminance": {"measurement"}, "ph": {"measurement"}, "conductivity": {"measurement"},
     "signal_strength": {"measurement"}, "data_size": {"measurement", "total", "total_increasing"},
+    "power": {"measurement"},
 }  # fmt: skip
 BINARY_SENSOR_CLASSES = {"battery_charging", "connectivity", "power", "problem", "running"}
 

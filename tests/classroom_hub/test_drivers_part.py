@@ -14,12 +14,13 @@ import pytest
 from classroom_hub.app import COMMANDS, REGISTRY, REJECTIONS
 from classroom_hub.bus.broker import free_port
 from classroom_hub.bus.topics import device_topic
-from classroom_hub.drivers_part import WIRED, driver_options
 from classroom_hub.errors import CommandFailed
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
 from classroom_hub.registry import DeviceRecord
-from device_drivers.base import driver_for
+from classroom_hub.wired.keys import WIRED
+from classroom_hub.wired.part import driver_options
 from device_drivers.display.simulator import Fault, PanelSerialPort, PanelState, PanelTcpServer, SimulatedPanel
+from device_drivers.kinds import driver_for
 from tests.classroom_hub.fleet.conftest import fleet_hub, logged_in
 from tests.classroom_hub.test_bus import first_message
 from tests.conftest import room_settings, wait_for

@@ -10,7 +10,7 @@ import pytest
 
 from classroom_hub.app import HEALTH, REGISTRY
 from classroom_hub.errors import SWALLOWED
-from classroom_hub.web.lesson_routes import LESSONS
+from classroom_hub.lessons.keys import LESSONS
 from tests.conftest import room_settings, run_hub, wait_for
 
 

@@ -17,7 +17,7 @@ import aiohttp
 
 from classroom_hub.app import LINK, REGISTRY, REJECTIONS, STORE
 from classroom_hub.bus.topics import device_topic
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
 from classroom_hub.metrics import Exposition
 from device_drivers.display.simulator import PanelTcpServer, SimulatedPanel
 from device_drivers.headset.fleet import HeadsetFleet

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from device_drivers.base import DriverError, DriverHealth, InvalidCommand, driver_for, register_driver
+from device_drivers.base import DriverError, DriverHealth, InvalidCommand, register_driver
 from device_drivers.display import DisplayDriver
+from device_drivers.kinds import driver_for
 
 REPO = Path(__file__).resolve().parents[2]
 TCP = {"type": "tcp", "host": "127.0.0.1"}
@@ -17,7 +18,7 @@ TCP = {"type": "tcp", "host": "127.0.0.1"}
 
 def test_the_hub_finds_a_driver_by_kind_without_importing_it() -> None:
     code = (
-        "import sys; from device_drivers.base import driver_for;"
+        "import sys; from device_drivers.kinds import driver_for;"
         "assert 'device_drivers.display' not in sys.modules;"
         "print(driver_for('display').__name__)"
     )

@@ -15,7 +15,7 @@ from classroom_hub.app import BROKER_URL, COMMANDS, REGISTRY, SETTINGS, STORE
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed
 from classroom_hub.registry import DeviceRecord
-from firmware_bridge.part import KITS
+from firmware_bridge.keys import KITS
 from tests.classroom_hub.test_bus import first_message
 from tests.conftest import RunningHub, eventually, room_settings, run_hub, wait_for
 from tests.firmware_bridge.conftest import Board

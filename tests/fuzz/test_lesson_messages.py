@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from classroom_hub.lessons import sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.errors import LessonError
+from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, SERVER_MESSAGE, Inbound, ProtocolError, read
 from classroom_hub.lessons.simulator import LessonClient
-from classroom_hub.web.lesson_routes import LESSONS
 from tests.conftest import add_user, room_settings, run_hub
 from tests.fuzz.profile import counted, fuzz
 from tests.fuzz.strategies import NASTY_TEXTS, NUMBERS, json_payloads

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.mosquitto
 
 
 def watch_errors(page, strings: str = "") -> list[str]:
-    """Script errors, missing strings starting with ``strings`` (i18n.js warns) and failed requests.
+    """Script errors, missing strings starting with ``strings`` (common.js warns) and failed requests.
 
     On /teacher and /join only our own strings (lab.*) are checked: other parts of those
     pages are other people's work in progress."""

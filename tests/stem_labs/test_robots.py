@@ -14,7 +14,7 @@ import pytest
 
 from classroom_hub.app import COMMANDS, SETTINGS, STORE
 from classroom_hub.errors import CommandFailed
-from firmware_bridge.part import KITS
+from firmware_bridge.keys import KITS
 from stem_labs.errors import UploadFailed
 from stem_labs.upload import program_crc, upload_program
 from tests.conftest import eventually, wait_for

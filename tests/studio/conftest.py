@@ -114,13 +114,10 @@ def studio_room(tmp_path: Path, *more_devices: dict[str, Any]) -> Any:
             {"kind": "audio", "id": "mic-1", "name": "Micro", "source": "tone:440"},
             *more_devices,
         ],
+        studio={"program_size": "320x180", "preview_width": 160, "keyframe_seconds": 1.0, "min_free_mb": 0,
+                "x264_preset": "ultrafast"},
     )  # fmt: skip
-    folder = settings.data_dir / "studio"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "studio.toml").write_text(
-        'program_size = "320x180"\npreview_width = 160\nkeyframe_seconds = 1.0\nmin_free_mb = 0\n'
-        'x264_preset = "ultrafast"\n'
-    )
+    (settings.data_dir / "studio").mkdir(parents=True, exist_ok=True)
     return settings
 
 

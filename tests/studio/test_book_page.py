@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from studio.bookings import Actor
-from studio.web import STUDIO
+from studio.keys import STUDIO
 from tests.conftest import RunningHub, add_user, login
 from tests.studio.conftest import STAFF
 

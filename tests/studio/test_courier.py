@@ -18,13 +18,12 @@ from aiohttp import web
 from classroom_hub.backoff import Backoff
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.materials import MaterialsBank
-from config.settings import Central
+from classroom_hub.pusher.settings import Central
 from studio.courier import LectureCourier
-from studio.http import LECTURES
+from studio.keys import LECTURES, STUDIO
 from studio.publishing import MaterialsOutbox
 from studio.recordings import Recordings
 from studio.store import StudioStore
-from studio.web import STUDIO
 from tests.classroom_hub.pusher.test_materials import TOKEN, Bank, serving
 from tests.conftest import add_user, run_hub, wait_for
 from tests.studio.conftest import STAFF, TEACHER, studio_room

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from classroom_hub.drivers_part import WIRED
+from classroom_hub.wired.keys import WIRED
+from device_drivers.camera.visca import Direction
 from device_drivers.display.simulator import PanelState, PanelTcpServer, SimulatedPanel
 from studio.api import PtzRequest
+from studio.keys import STUDIO
 from studio.live import Studio
-from studio.ptz.visca import Direction
-from studio.web import STUDIO
 from tests.conftest import run_hub, wait_for
 from tests.studio.conftest import ROOM, book_now, small_settings, studio_room, synthetic_rig
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from device_drivers.camera import Direction
 from studio.api import PtzRequest
 from studio.errors import RecordingError
 from studio.live import Studio
 from studio.program import Layout
-from studio.ptz import Direction
 from tests.conftest import wait_for
 from tests.studio.conftest import STAFF, book_now, ffprobe, frame_at, stream
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from studio.web import STUDIO
+from studio.keys import STUDIO
 from tests.conftest import RunningHub, add_user, wait_for
 from tests.studio.test_calendar import _read, _unescape
 

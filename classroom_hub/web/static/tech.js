@@ -5,16 +5,12 @@ const devices = new Map();
 const alarms = new Map();
 let selected = null;
 
-const COMMANDS_BY_KIND = {
-  headset: ["launch_scene", "pause", "resume", "eyes_on_me", "home", "volume", "status"],
-  ar_device: ["launch_scene", "pause", "resume", "eyes_on_me", "home", "volume", "status"],
-  display: ["power", "input", "volume", "mute", "status"],
-};
-const DEFAULT_COMMANDS = ["status", "ping"];
-const DEFAULT_ARGS = {
-  launch_scene: { scene_id: "" }, eyes_on_me: { on: true }, volume: { level: 50 }, power: { on: true },
-  input: { source: "hdmi1" }, mute: { on: true },
-};
+// Each device kind's commands and their example arguments come from the kind's own catalogue
+// (device_drivers/<kind>/, served at /api/device-kinds); their labels are fleet.cmd.<name>.
+let KINDS = {};
+const catalogue = kind => (KINDS[kind] || { commands: [] }).commands;
+const commandsOf = kind => catalogue(kind).map(c => c.name);
+const exampleOf = (kind, name) => (catalogue(kind).find(c => c.name === name) || { example: {} }).example;
 
 function cell(text, cls) { return el("td", text == null || text === "" ? "–" : text, cls); }
 
@@ -115,7 +111,7 @@ function select(id) {
   $("device-title").textContent = I18N.t("tech.device.title", { id });
   $("device-detail").hidden = false;
   const cmd = $("device-command");
-  cmd.replaceChildren(...(COMMANDS_BY_KIND[d.kind] || DEFAULT_COMMANDS).map(c => new Option(I18N.t("fleet.cmd." + c), c)));
+  cmd.replaceChildren(...commandsOf(d.kind).map(c => new Option(I18N.t("fleet.cmd." + c), c)));
   cmd.dispatchEvent(new Event("change"));
   $("device-result").replaceChildren();
   showKitStats(d);
@@ -231,8 +227,10 @@ async function sendOne(event) {
 // --- group commands -----------------------------------------------------------------------
 
 function fillGroupCommands() {
-  const kind = ($("group-target").value.match(/^kind:(.*)$/) || [])[1];
-  const commands = COMMANDS_BY_KIND[kind] || (kind ? DEFAULT_COMMANDS : COMMANDS_BY_KIND.headset);
+  const [by, value] = $("group-target").value.split(/:(.*)/s);
+  // A group of devices: the commands of the kinds in it.
+  const kinds = by === "kind" ? [value] : [...new Set([...devices.values()].filter(d => d.group === value).map(d => d.kind))];
+  const commands = [...new Set(kinds.flatMap(commandsOf))];
   const sel = $("group-command");
   const current = sel.value;
   sel.replaceChildren(...commands.map(c => new Option(I18N.t("fleet.cmd." + c), c)));
@@ -369,6 +367,7 @@ async function loadSide() {
 
 (async () => {
   await I18N.load();
+  KINDS = (await api("/api/device-kinds")).kinds;
   $("filter-kind").addEventListener("change", render);
   $("filter-state").addEventListener("change", render);
   $("group-target").addEventListener("change", fillGroupCommands);
@@ -376,7 +375,9 @@ async function loadSide() {
   $("group-form").addEventListener("submit", sendGroup);
   $("device-form").addEventListener("submit", sendOne);
   $("kit-stats").addEventListener("click", readKitStats);
-  $("device-command").addEventListener("change", () => { $("device-args").value = JSON.stringify(DEFAULT_ARGS[$("device-command").value] || {}); });
+  $("device-command").addEventListener("change", () => {
+    $("device-args").value = JSON.stringify(exampleOf((devices.get(selected) || {}).kind, $("device-command").value));
+  });
   $("alarm-history-box").addEventListener("toggle", loadAlarmHistory);
   $("group-message").value = I18N.t("fleet.message.default");
   fillGroupCommands();

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from classroom_hub.app import REGISTRY, STORE
 from classroom_hub.bus.payloads import DeviceStatus
-from classroom_hub.fleet import FLEET, AlarmLimits, Alarms
+from classroom_hub.fleet.alarms import AlarmLimits, Alarms
+from classroom_hub.fleet.keys import FLEET
 from classroom_hub.registry import DeviceRecord, DeviceRegistry
 from device_drivers.headset.fleet import HeadsetFleet
 from device_drivers.headset.simulator import SimulatedHeadset

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from classroom_hub.app import REGISTRY, REJECTIONS
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
 from tests.classroom_hub.fleet.conftest import BUNDLE, fleet_hub, headset_room, logged_in
 from tests.conftest import room_settings, wait_for

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from classroom_hub.lessons import sample_packages
-from classroom_hub.lessons.part import DISPLAYS
+from classroom_hub.lessons.keys import DISPLAYS
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
 

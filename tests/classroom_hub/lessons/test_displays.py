@@ -13,7 +13,7 @@ import pytest
 from classroom_hub.clock import FakeClock
 from classroom_hub.lessons.displays import CODE_DIGITS, CODE_TTL_S, MAX_WRONG_PER_MINUTE, DisplayPairings
 from classroom_hub.lessons.errors import LessonError
-from classroom_hub.lessons.part import DISPLAYS
+from classroom_hub.lessons.keys import DISPLAYS
 from classroom_hub.lessons.protocol import ProtocolError
 from classroom_hub.lessons.simulator import LessonClient
 from tests.classroom_hub.lessons.conftest import pair_display

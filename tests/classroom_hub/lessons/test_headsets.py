@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 
 from classroom_hub.app import REGISTRY
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
-from classroom_hub.web.lesson_routes import LESSONS
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
 from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
 

@@ -16,9 +16,9 @@ import pytest
 
 from classroom_hub.app import STORE
 from classroom_hub.clock import SYSTEM, Clock, FakeClock
+from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
-from classroom_hub.web.lesson_routes import LESSONS
 from classroom_hub.xapi import statement_id
 from tests.classroom_hub.lessons.conftest import pair_display
 from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_for

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from classroom_hub.pusher import Pusher
+from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.store import TelemetryStore
 from tests.classroom_hub.pusher.conftest import hub_settings, statement
 

@@ -113,7 +113,7 @@ async def test_central_migrate_from_the_command_line(fresh_dsn: str) -> None:
 
 async def test_push_now_wakes_the_running_hub(tmp_path: Path) -> None:
     from classroom_hub.app import STORE
-    from classroom_hub.pusher.web import PUSHER
+    from classroom_hub.pusher.keys import PUSHER
     from config.loader import load_settings
     from tests.conftest import run_hub, wait_for
 

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from classroom_hub.lessons import LessonLibrary, sample_packages
-from classroom_hub.pusher import MaterialsError
+from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.materials import Material, MaterialsBank, lesson_zip
 
 TOKEN = "bank-token-7a"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-from classroom_hub.pusher import Pusher
+from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.store import TelemetryStore
 from tests.classroom_hub.pusher.conftest import hub_settings, statement
 from tests.conftest import wait_for

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from classroom_hub.central import roster_to_central
-from classroom_hub.pusher import Backoff
+from classroom_hub.pusher.courier import Backoff
 from classroom_hub.pusher.roster_pull import RosterPull
 from classroom_hub.roster import RosterCache, import_oneroster
 from tests.classroom_hub.pusher.conftest import ROOT

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from classroom_hub.app import HEALTH, STORE
-from classroom_hub.pusher.web import PUSHER
+from classroom_hub.pusher.keys import PUSHER
 from tests.classroom_hub.pusher.conftest import statement
 from tests.conftest import add_user, room_settings, run_hub, wait_for
 

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from classroom_hub.pusher import Pusher
+from classroom_hub.pusher.pusher import Pusher
 from classroom_hub.store import TelemetryStore
 from tests.classroom_hub.pusher.conftest import RALPH_PASSWORD, RALPH_USER, Ralph, hub_settings, statement
 from tests.conftest import wait_for

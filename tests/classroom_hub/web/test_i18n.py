@@ -6,13 +6,20 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from classroom_hub.app import build_app
+from classroom_hub.keys import CATALOGUES
+from classroom_hub.web import catalogue as i18n
+from tests.conftest import room_settings
+
 WEB = Path(__file__).resolve().parents[3] / "classroom_hub" / "web"
 STATIC_DIRS = [WEB / "static"]
 
 
 def catalog(lang: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((WEB / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    return data
+    """What the pages get: the core's catalogue merged with each package's and device kind's."""
+    return i18n.catalogue(lang)
 
 
 def test_both_languages_have_the_same_keys() -> None:
@@ -20,6 +27,27 @@ def test_both_languages_have_the_same_keys() -> None:
     assert sorted(set(vi) - set(en)) == []
     assert sorted(set(en) - set(vi)) == []
     assert all(v.strip() for v in vi.values()) and all(v.strip() for v in en.values())
+    # ... in each catalogue of its own too: a package or kind without the hub's core still speaks both.
+    for folder in i18n.folders():
+        vi_keys = set(json.loads((folder / "vi.json").read_text(encoding="utf-8")))
+        assert vi_keys == set(json.loads((folder / "en.json").read_text(encoding="utf-8"))), folder
+
+
+def test_two_catalogues_may_not_give_one_key_two_texts(tmp_path: Path) -> None:
+    for name, text in (("a", "Bật"), ("b", "Mở")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "vi.json").write_text(json.dumps({"fleet.cmd.power": text}), encoding="utf-8")
+    assert i18n.catalogue("vi", [tmp_path / "a", tmp_path / "a"]) == {"fleet.cmd.power": "Bật"}
+    with pytest.raises(i18n.CatalogueError, match=r"'fleet\.cmd\.power' has two texts"):
+        i18n.catalogue("vi", [tmp_path / "a", tmp_path / "b"])
+
+
+def test_the_hub_serves_the_merged_catalogue(tmp_path: Path) -> None:
+    app = build_app(room_settings(tmp_path, None))
+    served = json.loads(app[CATALOGUES]["vi"])
+    assert served == catalog("vi")
+    # From the core, a package (the lab) and a device kind (the display), in one catalogue.
+    assert {"login.title", "lab.title", "kind.display", "fleet.cmd.power"} <= set(served)
 
 
 def test_vietnamese_is_really_vietnamese() -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classroom_hub.lessons.part import LESSONS
-from classroom_hub.web.lesson_files import MEDIA_TYPES, file_headers
+from classroom_hub.lessons.keys import LESSONS
+from classroom_hub.lessons.web_files import MEDIA_TYPES, file_headers
 from tests.classroom_hub.web.lesson_probe import ACTIVE, LESSON_ID, TEACHER, Observer, package_files, write_package
 from tests.conftest import RunningHub, add_user, login, room_settings, run_hub, wait_for, wait_js
 

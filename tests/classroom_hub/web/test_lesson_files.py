@@ -17,7 +17,7 @@ from classroom_hub.lessons.manifest import (
     PDF_EXTENSIONS,
     VIDEO_EXTENSIONS,
 )
-from classroom_hub.web.lesson_files import SANDBOXED_TYPES, SCRIPTED_POLICY, file_headers
+from classroom_hub.lessons.web_files import SANDBOXED_TYPES, SCRIPTED_POLICY, file_headers
 
 # Every extension a manifest may name, and what a page would do with each.
 SHOWN_AS_IS = [*(e for e in IMAGE_EXTENSIONS if e != ".svg"), *VIDEO_EXTENSIONS, *PDF_EXTENSIONS, *CAPTION_EXTENSIONS]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from classroom_hub.app import REGISTRY
-from classroom_hub.fleet import FLEET
+from classroom_hub.fleet.keys import FLEET
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
 from device_drivers.tablet.simulator import SimulatedTablet
 from tests.classroom_hub.fleet.conftest import fleet_hub

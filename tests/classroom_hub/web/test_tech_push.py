@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from classroom_hub.app import STORE
-from classroom_hub.pusher.web import PUSHER
+from classroom_hub.pusher.keys import PUSHER
 from tests.classroom_hub.pusher.conftest import free_port, statement
 from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
 

@@ -1,0 +1,12 @@
+"""Home Assistant discovery's shared object (imports nothing of the hub at run time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from classroom_hub.discovery.part import Discovery
+
+DISCOVERY: web.AppKey[Discovery] = web.AppKey("discovery")

@@ -1,0 +1,12 @@
+"""The wired devices' shared object (imports nothing of the hub at run time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from classroom_hub.wired.part import WiredDevices
+
+WIRED: web.AppKey[WiredDevices] = web.AppKey("wired")

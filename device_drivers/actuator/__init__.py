@@ -1,0 +1,1 @@
+"""Device kind ``actuator`` (declaration: kind.py)."""

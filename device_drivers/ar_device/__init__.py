@@ -1,0 +1,1 @@
+"""Device kind ``ar_device`` (declaration: kind.py)."""

@@ -1,0 +1,1 @@
+"""Device kind ``audio`` (declaration: kind.py)."""

@@ -1,0 +1,19 @@
+"""A camera's table in the room file (``kind = "camera"``), with the studio's options (docs/studio.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from device_drivers.settings import DeviceBase
+
+
+class Camera(DeviceBase):
+    kind: Literal["camera"]
+    source: str | None = Field(None, description="OpenCV source: device index, RTSP/HTTP URL or file")
+    ptz: Literal["visca_serial", "visca_ip", "none"] = "none"
+    visca_address: int = Field(1, ge=1, le=7, description="VISCA address on the RS-232 daisy chain")
+    size: str | None = Field(None, pattern=r"^\d{2,4}x\d{2,4}$", description="capture size asked of the source")
+    fps: float | None = Field(None, gt=0, le=120, description="capture rate asked of the source")
+    display_capture: bool = Field(False, description="an HDMI capture of a display, not a camera")

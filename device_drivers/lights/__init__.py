@@ -1,0 +1,1 @@
+"""Device kind ``lights`` (declaration: kind.py)."""

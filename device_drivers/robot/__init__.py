@@ -1,0 +1,1 @@
+"""Device kind ``robot`` (declaration: kind.py)."""

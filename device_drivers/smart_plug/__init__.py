@@ -1,0 +1,1 @@
+"""Device kind ``smart_plug`` (declaration: kind.py; its agent's protocol: README.md)."""

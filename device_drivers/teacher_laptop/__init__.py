@@ -1,0 +1,1 @@
+"""Device kind ``teacher_laptop`` (declaration: kind.py)."""
