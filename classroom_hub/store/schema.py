@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from classroom_hub.storage.sqlite import Schema
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
@@ -89,18 +89,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+SCHEMA = Schema("telemetry", MIGRATIONS)
+
 STREAMS: tuple[str, ...] = ("readings", "statements", "device_events")
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to the newest version; returns the version."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"store schema version {version} is newer than this hub knows ({len(MIGRATIONS)}): "
-            "was the hub downgraded? Keep the newer version or restore a backup."
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with conn:
-            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-    return len(MIGRATIONS)
