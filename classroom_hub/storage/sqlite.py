@@ -148,7 +148,7 @@ def migrate(conn: sqlite3.Connection, path: Path, schema: Schema) -> int:
         start = version_of(conn)
         if start > schema.version:
             raise MigrationError(
-                f"{path}: the {schema.database} database is at version {start}, newer than this hub knows "
+                f"{path}: {schema.database} database schema version {start} is newer than this hub knows "
                 f"({schema.version}): was the hub downgraded? Keep the newer version or restore a backup."
             )
         for number in range(start + 1, schema.version + 1):
