@@ -19,6 +19,7 @@ from typing import Literal
 from aiohttp import web
 
 from classroom_hub import __version__
+from classroom_hub.alarms import AlarmService
 from classroom_hub.auth import Accounts
 from classroom_hub.bus.broker import EmbeddedBroker
 from classroom_hub.bus.commands import Commands
@@ -50,6 +51,7 @@ class Health:
 
 SETTINGS = web.AppKey("settings", HubSettings)
 STORE = web.AppKey("store", TelemetryStore)
+ALARMS = web.AppKey("alarms", AlarmService)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 REGISTRY = web.AppKey("registry", DeviceRegistry)
 LINK = web.AppKey("link", MqttLink)
@@ -74,7 +76,7 @@ def build_app(settings: HubSettings) -> web.Application:
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()
     app[REGISTRY] = _registry_from(settings)
-    app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
+    app.cleanup_ctx.extend([_store_part, _alarms_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
     from classroom_hub.extensions import setup_extensions  # extensions import app's keys
 
@@ -115,6 +117,16 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
     yield
     await store.close()
     log.info("event=store_closed readings=%d statements=%d", store.stats.readings, store.stats.statements)
+
+
+async def _alarms_part(app: web.Application) -> AsyncIterator[None]:
+    """Every alarm of the room, in the store's file (classroom_hub/alarms)."""
+    alarms = AlarmService(app[STORE].db)
+    await alarms.open()
+    app[ALARMS] = alarms
+    app[HEALTH].parts["alarms"] = lambda: "up" if alarms.healthy else "down"
+    yield
+    await alarms.close()
 
 
 async def _accounts_part(app: web.Application) -> AsyncIterator[None]:

@@ -1,9 +1,11 @@
 """The lab book: what the labs keep across restarts, in ``<data_dir>/labs/labs.db`` (SQLite, WAL).
 
 Calibrations (with date and who), each kit's limits and rules, feedings (for the daily
-limit), lab alarms, experiment runs with their samples and annotations, robot missions.
+limit), experiment runs with their samples and annotations, robot missions.
 The sensor readings themselves are in the hub's store (and go to the central database);
-this book is the lab's own. Its schema is versioned like the store's: append migrations.
+this book is the lab's own (the lab's alarms are the room's alarm service's, in the hub's
+store; the book's old ``lab_alarms`` table is handed over to it and dropped at the first
+start, see ``old_alarms``). Its schema is versioned like the store's: append migrations.
 
 A :class:`Database` of the SQLite helper (classroom_hub/storage/sqlite.py, which declares its
 durability): everything runs on one worker thread; writes are queued in order and return at
@@ -18,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.alarms import Alarm
 from classroom_hub.storage.sqlite import Database, Schema
-from stem_labs.alarms import LabAlarm
 from stem_labs.calibration import Calibration
 from stem_labs.conditions import parse_condition
 from stem_labs.runs import Annotation, Run, RunPlan, Sample
@@ -74,23 +76,21 @@ class LabBook(Database):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA, thread_name="lab-book")
 
-    # --- alarms ----------------------------------------------------------------------------
+    # --- alarms kept here before the one alarm service ---------------------------------------
 
-    def save_alarm(self, alarm: LabAlarm) -> None:
-        row = (alarm.id, alarm.device_id, alarm.kind, alarm.severity, alarm.detail, alarm.raised_at, alarm.sensor,
-               alarm.value, alarm.limit, alarm.cleared_at, alarm.acknowledged_at, alarm.acknowledged_by)  # fmt: skip
-        self.submit(lambda c: c.execute(
-            f"INSERT INTO lab_alarms ({_ALARM_COLUMNS}) VALUES ({', '.join('?' * 12)}) ON CONFLICT (id) DO UPDATE SET "
-            "detail = excluded.detail, value = excluded.value, cleared_at = excluded.cleared_at, "
-            "acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by", row))  # fmt: skip
+    async def old_alarms(self) -> list[Alarm]:
+        """The alarms a hub from before kept in this book (none once they are handed over)."""
 
-    async def active_alarms(self) -> list[LabAlarm]:
-        sql = f"SELECT {_ALARM_COLUMNS} FROM lab_alarms WHERE cleared_at IS NULL ORDER BY raised_at"
-        return await self.run(lambda c: [_alarm(r) for r in c.execute(sql)])
+        def query(c: sqlite3.Connection) -> list[Alarm]:
+            if not c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lab_alarms'").fetchone():
+                return []
+            return [_alarm(r) for r in c.execute(f"SELECT {_ALARM_COLUMNS} FROM lab_alarms ORDER BY raised_at")]
 
-    async def alarm_history(self, limit: int = 200) -> list[LabAlarm]:
-        sql = f"SELECT {_ALARM_COLUMNS} FROM lab_alarms ORDER BY raised_at DESC LIMIT ?"
-        return await self.run(lambda c: [_alarm(r) for r in c.execute(sql, (limit,))])
+        return await self.run(query)
+
+    async def forget_old_alarms(self) -> None:
+        """Drop the old table: only once the alarm service has its rows."""
+        await self.write(lambda c: c.execute("DROP TABLE IF EXISTS lab_alarms"))
 
     # --- calibrations ----------------------------------------------------------------------
 
@@ -205,9 +205,9 @@ class LabBook(Database):
         return await self.run(lambda c: [dict(zip(cols, r, strict=True)) for r in c.execute(sql, (limit,))])
 
 
-def _alarm(row: tuple[Any, ...]) -> LabAlarm:
+def _alarm(row: tuple[Any, ...]) -> Alarm:
     rid, device, kind, severity, detail, raised, sensor, value, limit, cleared, acked, by = row
-    return LabAlarm(rid, device, kind, severity, detail, raised, sensor, value, limit, cleared, acked, by)
+    return Alarm(rid, device, kind, detail, raised, severity, "lab", sensor, value, limit, cleared, acked, by)
 
 
 def _calibration(row: tuple[Any, ...]) -> Calibration:

@@ -1,7 +1,7 @@
-"""Every device of the room as one fleet: group commands with per-device results, alarms,
-battery and online history, and the scene bundles headsets fetch from the hub."""
+"""Every device of the room as one fleet: group commands with per-device results, the devices'
+alarm rules (classroom_hub/alarms), battery and online history, and the scene bundles headsets
+fetch from the hub."""
 
-from classroom_hub.fleet.alarms import Alarm, AlarmLimits, Alarms
 from classroom_hub.fleet.commands import DeviceResult, DirectRoute, FleetCommands, GroupResult
 from classroom_hub.fleet.part import FLEET, Fleet, fleet_part
 from classroom_hub.fleet.scenes import Scene, SceneShelf
@@ -9,9 +9,6 @@ from classroom_hub.fleet.targets import Target
 
 __all__ = [
     "FLEET",
-    "Alarm",
-    "AlarmLimits",
-    "Alarms",
     "DeviceResult",
     "DirectRoute",
     "Fleet",

@@ -39,7 +39,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (destination, stream)
     );
     """,
-    # 2: the technician's alarms (classroom_hub/fleet): raised, cleared, acknowledged.
+    # 2: the technician's alarms (then classroom_hub/fleet, now classroom_hub/alarms): raised,
+    # cleared, acknowledged.
     """
     CREATE TABLE alarms (
         id              TEXT    PRIMARY KEY,
@@ -86,6 +87,16 @@ MIGRATIONS: tuple[str, ...] = (
         rows_out  INTEGER NOT NULL,
         detail    TEXT    NOT NULL
     );
+    """,
+    # 4: one alarm table for devices and labs (classroom_hub/alarms): who raised an alarm, how
+    # severe it is, and for a limit on a sensor the sensor, its value and the limit. The lab's
+    # old table (lab_alarms in labs.db) is moved in by the lab at its first start.
+    """
+    ALTER TABLE alarms ADD COLUMN severity TEXT NOT NULL DEFAULT 'alarm';
+    ALTER TABLE alarms ADD COLUMN source TEXT NOT NULL DEFAULT 'device';
+    ALTER TABLE alarms ADD COLUMN sensor TEXT;
+    ALTER TABLE alarms ADD COLUMN value REAL;
+    ALTER TABLE alarms ADD COLUMN limit_value REAL;
     """,
 )
 

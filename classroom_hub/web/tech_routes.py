@@ -1,5 +1,6 @@
-"""The technician console's API: commands to one device or a group, alarms, device history,
-scene bundles for the headsets, the live alarm socket and ``/metrics``.
+"""The technician console's API: commands to one device or a group, the room's alarms (every
+source: devices and labs, one list), device history, scene bundles for the headsets, the live
+alarm socket and ``/metrics``.
 
 ``setup(app)`` adds the fleet, the wired-device drivers and Home Assistant discovery as
 long-lived parts of the hub, and these routes.
@@ -16,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.app import REGISTRY, REJECTIONS
+from classroom_hub.app import ALARMS, REGISTRY, REJECTIONS
 from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.discovery import discovery_part
 from classroom_hub.drivers_part import drivers_part
@@ -131,23 +132,23 @@ async def group_command(request: web.Request) -> web.Response:
 @allow("technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "technician")
-    fleet = request.app[FLEET]
+    service = request.app[ALARMS]
     limit = _int_query(request, "limit", 100, 1, 1000)
     device_id = request.query.get("device") or None
     try:
-        history = await fleet.logbook.alarm_history(limit, device_id)
+        history = await service.history(limit, device_id=device_id)
     except StoreError as err:
         raise web.HTTPServiceUnavailable(text=json.dumps({"error": "store", "detail": str(err)}),
                                          content_type="application/json") from err  # fmt: skip
     return web.json_response(
-        {"active": [a.as_dict() for a in fleet.alarms.active()], "history": [a.as_dict() for a in history]}
+        {"active": [a.as_dict() for a in service.active()], "history": [a.as_dict() for a in history]}
     )
 
 
 @allow("technician")
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, "technician")
-    alarm = request.app[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
+    alarm = request.app[ALARMS].acknowledge(request.match_info["alarm_id"], user.username)
     if alarm is None:
         raise _bad_request(request, "unknown_alarm", request.match_info["alarm_id"], 404)
     return web.json_response(alarm.as_dict())
@@ -205,9 +206,9 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
 
 @allow("technician")
 async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
-    """Active alarms as a snapshot, then each change as it happens."""
+    """Active alarms (every source) as a snapshot, then each change as it happens."""
     await require(request, "technician")
-    alarms = request.app[FLEET].alarms
+    alarms = request.app[ALARMS]
 
     def subscribe(push: Push) -> Callable[[], None]:
         return alarms.on_change(lambda alarm: push({"type": "alarm", "alarm": alarm.as_dict()}))

@@ -8,7 +8,8 @@ from typing import Any
 
 import aiohttp
 
-from classroom_hub.fleet import FLEET, AlarmLimits
+from classroom_hub.alarms import AlarmLimits
+from classroom_hub.fleet import FLEET
 from config.settings import HubSettings
 from tests.conftest import RunningHub, add_user, run_hub
 
