@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from classroom_hub.alarms import Alarm, AlarmService, Severity
+from classroom_hub.alarms import Alarm, AlarmListener, AlarmService, Severity
 
 Side = Literal["low", "high", "change"]
 SOURCE = "lab"
@@ -61,9 +61,6 @@ DEFAULT_LIMITS: Mapping[str, SensorLimits] = {
     "do": SensorLimits("do", alarm_low=5.0, hysteresis=0.3, delay_s=30.0),
     "level": SensorLimits("level", alarm_low=20.0, hysteresis=5.0, delay_s=2.0),
 }
-
-
-AlarmListener = Callable[[Alarm], None]
 
 
 @dataclass
