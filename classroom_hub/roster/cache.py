@@ -36,7 +36,7 @@ from classroom_hub.roster.models import (
     School,
     class_list_key,
 )
-from classroom_hub.storage.sqlite import MigrationError, Schema, open_connection, transaction
+from classroom_hub.storage.sqlite import MigrationError, Schema, open_connection, transaction, version_of
 
 # One script per schema version; index 0 takes an empty file to version 1.
 SCHEMA = Schema("roster", (
@@ -127,8 +127,7 @@ class RosterCache:
     @property
     def schema_version(self) -> int:
         with self._reading() as db:
-            version: int = db.execute("PRAGMA user_version").fetchone()[0]
-            return version
+            return version_of(db)
 
     def close(self) -> None:
         with self._lock:
