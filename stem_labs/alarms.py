@@ -88,6 +88,7 @@ class LabAlarms:
     def __init__(self, service: AlarmService, clock: Callable[[], float] | None = None) -> None:
         self.service = service
         self._clock = clock or service.clock
+        self._active = service.index(SOURCE)  # looked up for every judged reading
         self._limits: dict[str, dict[str, SensorLimits]] = {}
         self._pending: dict[tuple[str, str, str], float] = {}  # kit, kind, severity -> breached since
         self._swings: dict[tuple[str, str], _Swing] = {}
@@ -153,7 +154,7 @@ class LabAlarms:
         breached: bool, recovered: bool, delay_s: float,
     ) -> None:  # fmt: skip
         index = (kit_id, kind, severity)
-        alarm = self.service.current(kit_id, kind, severity, source=SOURCE)
+        alarm = self._active.get(index)
         if alarm is not None:
             alarm.value = value  # what the page shows; kept with the alarm's next change
             if recovered:

@@ -19,7 +19,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from classroom_hub.alarms.model import SEVERITY_ORDER, Alarm, Severity
@@ -28,7 +28,7 @@ from classroom_hub.storage.sqlite import Database
 log = logging.getLogger(__name__)
 
 AlarmListener = Callable[[Alarm], None]
-_Key = tuple[str, str, str, str]  # source, device, kind, severity
+Index = tuple[str, str, str]  # device, kind, severity: one active alarm each, per source
 
 DETAIL_MAX = 300
 _COLUMNS = ("id, device_id, kind, detail, raised_at, severity, source, sensor, value, limit_value, "
@@ -47,7 +47,7 @@ class AlarmService:
     def __init__(self, db: Database | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
-        self._active: dict[_Key, Alarm] = {}
+        self._active: dict[str, dict[Index, Alarm]] = {}  # source -> its active alarms
         self._listeners: list[AlarmListener] = []
         self.raised: Counter[tuple[str, str]] = Counter()  # (source, kind) -> raised since start, for /metrics
 
@@ -59,8 +59,8 @@ class AlarmService:
             return
         sql = f"SELECT {_COLUMNS} FROM alarms WHERE cleared_at IS NULL ORDER BY raised_at"
         for alarm in await self._db.run(lambda c: [_alarm(r) for r in c.execute(sql)]):
-            self._active[_key(alarm)] = alarm
-        log.info("event=alarms_opened active=%d", len(self._active))
+            self._of(alarm.source)[_index(alarm)] = alarm
+        log.info("event=alarms_opened active=%d", len(self.active()))
 
     async def close(self) -> None:
         """Wait until every change so far is written."""
@@ -94,15 +94,15 @@ class AlarmService:
         """Raise the alarm, or, if one is active for the same source, device, kind and
         severity, refresh its detail."""
         detail = detail[:DETAIL_MAX]
-        key = (source, device_id, kind, severity)
-        current = self._active.get(key)
+        active = self._of(source)
+        current = active.get((device_id, kind, severity))
         if current is not None:
             if current.detail != detail:
                 current.detail = detail
                 self._changed(current)
             return current
         alarm = Alarm(uuid.uuid4().hex, device_id, kind, detail, self.clock(), severity, source, sensor, value, limit)
-        self._active[key] = alarm
+        active[(device_id, kind, severity)] = alarm
         self.raised[(source, kind)] += 1
         log.warning("event=alarm_raised source=%s device=%s kind=%s severity=%s detail=%r",
                     source, device_id, kind, severity, alarm.detail)  # fmt: skip
@@ -114,8 +114,9 @@ class AlarmService:
     ) -> list[Alarm]:
         """Clear the alarm of this kind (of one severity, or of both); returns what was cleared."""
         cleared = []
+        active = self._of(source)
         for level in (severity,) if severity else ("warning", "alarm"):
-            alarm = self._active.pop((source, device_id, kind, level), None)
+            alarm = active.pop((device_id, kind, level), None)
             if alarm is None:
                 continue
             alarm.cleared_at = self.clock()
@@ -153,7 +154,7 @@ class AlarmService:
         for row in rows:
             alarm = _alarm(row)
             if alarm.active:
-                self._active.setdefault(_key(alarm), alarm)
+                self._of(alarm.source).setdefault(_index(alarm), alarm)
         log.info("event=alarms_adopted offered=%d new=%d", len(rows), added)
         return added
 
@@ -162,26 +163,32 @@ class AlarmService:
     def active(self, *, source: str | None = None, device_id: str | None = None) -> list[Alarm]:
         """Active alarms, the most severe first, then the newest first."""
         found = [
-            a for a in self._active.values()
-            if source in (None, a.source) and device_id in (None, a.device_id)
+            a for src, active in self._active.items() if source in (None, src)
+            for a in active.values() if device_id in (None, a.device_id)
         ]  # fmt: skip
         return sorted(found, key=lambda a: (-SEVERITY_ORDER[a.severity], -a.raised_at))
 
     def find(self, alarm_id: str, *, source: str | None = None) -> Alarm | None:
-        return next((a for a in self._active.values() if a.id == alarm_id and source in (None, a.source)), None)
+        return next((a for a in self.active(source=source) if a.id == alarm_id), None)
 
-    def current(self, device_id: str, kind: str, severity: Severity, *, source: str) -> Alarm | None:
-        return self._active.get((source, device_id, kind, severity))
+    def index(self, source: str) -> Mapping[Index, Alarm]:
+        """The active alarms of ``source`` by (device, kind, severity), live: for a source's rules
+        that look one up for every reading they judge."""
+        return self._of(source)
+
+    def _of(self, source: str) -> dict[Index, Alarm]:
+        return self._active.setdefault(source, {})
 
     def is_active(self, device_id: str, kind: str, *, source: str) -> bool:
-        return any((source, device_id, kind, s) in self._active for s in ("warning", "alarm"))
+        active = self._of(source)
+        return (device_id, kind, "warning") in active or (device_id, kind, "alarm") in active
 
     async def history(
         self, limit: int = 200, *, device_id: str | None = None, source: str | None = None
     ) -> list[Alarm]:
         """Active and cleared alarms, newest first."""
         if self._db is None:
-            return sorted(self._active.values(), key=lambda a: -a.raised_at)[:limit]
+            return sorted(self.active(source=source, device_id=device_id), key=lambda a: -a.raised_at)[:limit]
         where = [f"{name} = ?" for name, v in (("device_id", device_id), ("source", source)) if v is not None]
         params: list[Any] = [v for v in (device_id, source) if v is not None]
         sql = (f"SELECT {_COLUMNS} FROM alarms {'WHERE ' + ' AND '.join(where) if where else ''} "
@@ -201,8 +208,8 @@ class AlarmService:
                 log.exception("event=alarm_listener_failed alarm=%s", alarm.id)
 
 
-def _key(alarm: Alarm) -> _Key:
-    return (alarm.source, alarm.device_id, alarm.kind, alarm.severity)
+def _index(alarm: Alarm) -> Index:
+    return (alarm.device_id, alarm.kind, alarm.severity)
 
 
 def _row(a: Alarm) -> tuple[Any, ...]:
