@@ -80,7 +80,7 @@ class DeviceAlarms:
         return self.service.raise_alarm(device_id, kind, detail, source=SOURCE)
 
     def clear(self, device_id: str, kind: AlarmKind) -> Alarm | None:
-        cleared = self.service.clear(device_id, kind, source=SOURCE)
+        cleared = self.service.clear(device_id, kind, source=SOURCE, severity="alarm")  # a device's are all "alarm"
         return cleared[0] if cleared else None
 
     def command_failed(self, device_id: str, detail: str) -> None:
