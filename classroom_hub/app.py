@@ -20,6 +20,7 @@ from typing import Literal
 from aiohttp import web
 
 from classroom_hub import __version__
+from classroom_hub.alarms import AlarmService
 from classroom_hub.auth import Accounts
 from classroom_hub.bus.broker import EmbeddedBroker
 from classroom_hub.bus.commands import Commands
@@ -32,6 +33,7 @@ from classroom_hub.health import Health, PartState, running
 from classroom_hub.ingest import Ingest
 from classroom_hub.keys import (
     ACCOUNTS,
+    ALARMS,
     BROKER_URL,
     CLOCK,
     COMMANDS,
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 # The keys used to live here; they are in classroom_hub/keys.py (importable from anywhere
 # without a cycle). Named again for code written against the old place.
 __all__ = [
-    "ACCOUNTS", "BROKER_URL", "CLOCK", "COMMANDS", "HEALTH", "INGEST", "LINK", "LINK_TASK", "REGISTRY",
+    "ACCOUNTS", "ALARMS", "BROKER_URL", "CLOCK", "COMMANDS", "HEALTH", "INGEST", "LINK", "LINK_TASK", "REGISTRY",
     "REJECTIONS", "SETTINGS", "STORE", "Health", "PartState", "build_app", "running",
 ]  # fmt: skip
 
@@ -74,7 +76,7 @@ def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()
     app[REGISTRY] = _registry_from(settings, clock)
-    app.cleanup_ctx.extend([_store_part, _accounts_part, _broker_part, _bus_part, _registry_part])
+    app.cleanup_ctx.extend([_store_part, _alarms_part, _accounts_part, _broker_part, _bus_part, _registry_part])
     setup_routes(app)
     app[PACKAGES] = setup_packages(app, settings)
     # The link connects once every part is in place (on_startup hooks run after the cleanup
@@ -138,6 +140,16 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
     yield
     await store.close()
     log.info("event=store_closed readings=%d statements=%d", store.stats.readings, store.stats.statements)
+
+
+async def _alarms_part(app: web.Application) -> AsyncIterator[None]:
+    """Every alarm of the room, in the store's file (classroom_hub/alarms)."""
+    alarms = AlarmService(app[STORE].db, clock=app[CLOCK])
+    await alarms.open()
+    app[ALARMS] = alarms
+    app[HEALTH].parts["alarms"] = lambda: "up" if alarms.healthy else "down"
+    yield
+    await alarms.close()
 
 
 async def _accounts_part(app: web.Application) -> AsyncIterator[None]:

@@ -1,7 +1,7 @@
 """Who is who: accounts with roles, scrypt-hashed passwords, expiring sessions.
 
 The accounts file is small and rarely written: synchronous sqlite3 here, called through an
-executor by the web server.
+executor by the web server; opened, and its durability set, by classroom_hub/storage/sqlite.py.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import AuthError
+from classroom_hub.storage.sqlite import Schema, open_connection
 
 Role = Literal["teacher", "student", "technician", "lab_lead", "studio_staff", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -35,6 +36,18 @@ MIN_PASSWORD = 8
 PAIR_LIMIT, PAIR_WINDOW_S = 5, 60.0
 ADDRESS_LIMIT, ADDRESS_WINDOW_S = 20, 600.0
 THROTTLE_ENTRIES = 10_000
+
+SCHEMA = Schema("accounts", (
+    # 1: users and sessions ("IF NOT EXISTS": a file from before numbered migrations has them at version 0)
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        username TEXT PRIMARY KEY, role TEXT NOT NULL, display_name TEXT NOT NULL,
+        password TEXT NOT NULL, created_at REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS sessions (
+        key TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        expires_at REAL NOT NULL);
+    """,
+))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,19 +166,7 @@ class Accounts:
     def __init__(self, path: Path, clock: Clock = SYSTEM) -> None:
         self.path = path
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS users (
-                username TEXT PRIMARY KEY, role TEXT NOT NULL, display_name TEXT NOT NULL,
-                password TEXT NOT NULL, created_at REAL NOT NULL);
-            CREATE TABLE IF NOT EXISTS sessions (
-                key TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-                expires_at REAL NOT NULL);
-            """
-        )
+        self._conn = open_connection(path, SCHEMA)
         self.throttle = LoginThrottle(clock)
 
     def close(self) -> None:

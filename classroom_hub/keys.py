@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from classroom_hub.alarms import AlarmService
     from classroom_hub.auth import Accounts
     from classroom_hub.bus.commands import Commands
     from classroom_hub.bus.link import MqttLink
@@ -42,7 +43,6 @@ LINK_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("link_task")
 PACKAGES: web.AppKey[list[Package]] = web.AppKey("packages")  # those set up on this hub, in order
 CATALOGUES: web.AppKey[dict[str, bytes]] = web.AppKey("catalogues")  # /i18n/<lang>.json, merged at start
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")  # time as the parts see it: the real clock, a fake one in tests
-# The one alarm service (ALARMS, classroom_hub/alarms/) joins these keys when it lands
-# (issue #12, A-store).
+ALARMS: web.AppKey[AlarmService] = web.AppKey("alarms")  # every alarm of the room, devices' and labs'
 # The open WebSockets of every page, closed when the hub shuts down.
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

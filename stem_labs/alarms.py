@@ -1,5 +1,7 @@
-"""Water-quality alarms of a Vinaponics kit, with the fleet alarms' shape (raised, cleared,
-acknowledged; one active alarm per kit, kind and severity) plus the sensor, value and limit.
+"""When a Vinaponics kit's water is in trouble: its limits, and the rules that decide when an
+alarm is raised and when it clears. The alarms themselves are the room's one alarm service's
+(classroom_hub/alarms, source ``lab``): one active alarm per kit, kind and severity, with the
+sensor, value and limit; kept, acknowledged and listed with the devices' alarms on /tech.
 
 Defaults follow FAO Fisheries and Aquaculture Technical Paper 589, *Small-scale aquaponic food
 production* (Somerville et al., 2014), ch. 3 (water quality): pH 6-7 is the compromise of
@@ -14,19 +16,15 @@ moved is not an alarm). Acknowledging says "I have seen it"; it does not clear t
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
-log = logging.getLogger(__name__)
+from classroom_hub.alarms import Alarm, AlarmListener, AlarmService, Severity
 
-Severity = Literal["warning", "alarm"]
 Side = Literal["low", "high", "change"]
-SEVERITY_ORDER = {"warning": 1, "alarm": 2}
+SOURCE = "lab"
 
 
 @dataclass(frozen=True)
@@ -66,37 +64,6 @@ DEFAULT_LIMITS: Mapping[str, SensorLimits] = {
 
 
 @dataclass
-class LabAlarm:
-    id: str
-    device_id: str  # the kit's id (its sensor node)
-    kind: str  # "ph_low", "do_low", "ph_change", "actuator", "sensor_fault", ...
-    severity: Severity
-    detail: str
-    raised_at: float
-    sensor: str | None = None
-    value: float | None = None
-    limit: float | None = None
-    cleared_at: float | None = None
-    acknowledged_at: float | None = None
-    acknowledged_by: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.cleared_at is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "active": self.active}
-
-
-class AlarmJournal(Protocol):
-    def save_alarm(self, alarm: LabAlarm) -> None: ...
-
-
-AlarmListener = Callable[[LabAlarm], None]
-_Key = tuple[str, str, str]  # kit, kind, severity
-
-
-@dataclass
 class _Swing:
     """Min and max per time bucket: 12 h of 10 Hz readings in 48 buckets, not 432,000 values."""
 
@@ -116,16 +83,16 @@ class _Swing:
 
 
 class LabAlarms:
-    def __init__(self, journal: AlarmJournal | None = None, clock: Callable[[], float] = time.time) -> None:
-        self._journal = journal
-        self._clock = clock
+    """The kits' alarm rules; ``service`` keeps the alarms (its clock stamps them)."""
+
+    def __init__(self, service: AlarmService, clock: Callable[[], float] | None = None) -> None:
+        self.service = service
+        self._clock = clock or service.clock.time
+        self._active = service.index(SOURCE)  # looked up for every judged reading
         self._limits: dict[str, dict[str, SensorLimits]] = {}
-        self._active: dict[_Key, LabAlarm] = {}
-        self._pending: dict[_Key, float] = {}
+        self._pending: dict[tuple[str, str, str], float] = {}  # kit, kind, severity -> breached since
         self._swings: dict[tuple[str, str], _Swing] = {}
         self._cuts: dict[tuple[str, str], tuple[float, ...]] = {}
-        self._listeners: list[AlarmListener] = []
-        self.raised = 0
 
     # --- limits --------------------------------------------------------------------------
 
@@ -154,13 +121,13 @@ class LabAlarms:
         """New limits for a kit; alarms whose limit went away are cleared now."""
         self._limits[kit_id] = dict(limits)
         self._cuts = {k: v for k, v in self._cuts.items() if k[0] != kit_id}
-        for (kit, kind, severity), alarm in list(self._active.items()):
-            if kit != kit_id or alarm.sensor is None:
+        for alarm in self.active(kit_id):
+            if alarm.sensor is None:
                 continue
             current = self._limits[kit_id].get(alarm.sensor)
-            side = kind.rsplit("_", 1)[-1]
-            if current is None or not any(s == side and v == severity for s, v, _ in current.bounds()):
-                self.clear(kit_id, kind, alarm.severity)
+            side = alarm.kind.rsplit("_", 1)[-1]
+            if current is None or not any(s == side and v == alarm.severity for s, v, _ in current.bounds()):
+                self.clear(kit_id, alarm.kind, alarm.severity)
         for key in [k for k in self._swings if k[0] == kit_id]:
             del self._swings[key]
 
@@ -189,7 +156,7 @@ class LabAlarms:
         index = (kit_id, kind, severity)
         alarm = self._active.get(index)
         if alarm is not None:
-            alarm.value = value
+            alarm.value = value  # what the page shows; kept with the alarm's next change
             if recovered:
                 self.clear(kit_id, kind, severity)
             return
@@ -205,7 +172,7 @@ class LabAlarms:
             self.raise_alarm(kit_id, kind, severity, f"{key} {word} {limit:g} ({shown})",
                              sensor=key, value=value, limit=limit)  # fmt: skip
 
-    # --- raise, clear, acknowledge ---------------------------------------------------------
+    # --- raise, clear, acknowledge: the service's, for the lab's alarms ------------------------
 
     def raise_alarm(
         self,
@@ -217,69 +184,37 @@ class LabAlarms:
         sensor: str | None = None,
         value: float | None = None,
         limit: float | None = None,
-    ) -> LabAlarm:
-        index = (kit_id, kind, severity)
-        current = self._active.get(index)
-        if current is not None:
-            if current.detail != detail[:300]:
-                current.detail = detail[:300]
-                self._changed(current)
-            return current
-        alarm = LabAlarm(uuid.uuid4().hex, kit_id, kind, severity, detail[:300], self._clock(), sensor, value, limit)
-        self._active[index] = alarm
-        self.raised += 1
-        log.warning("event=lab_alarm_raised kit=%s kind=%s severity=%s detail=%r", kit_id, kind, severity,
-                    alarm.detail)  # fmt: skip
-        self._changed(alarm)
-        return alarm
+    ) -> Alarm:
+        return self.service.raise_alarm(kit_id, kind, detail, severity=severity, source=SOURCE, sensor=sensor,
+                                        value=value, limit=limit)  # fmt: skip
 
-    def clear(self, kit_id: str, kind: str, severity: Severity | None = None) -> list[LabAlarm]:
-        cleared = []
-        for sev in (severity,) if severity else ("warning", "alarm"):
-            alarm = self._active.pop((kit_id, kind, sev), None)
-            if alarm is None:
-                continue
-            alarm.cleared_at = self._clock()
-            log.info("event=lab_alarm_cleared kit=%s kind=%s severity=%s after_s=%.0f", kit_id, kind, sev,
-                     alarm.cleared_at - alarm.raised_at)  # fmt: skip
-            self._changed(alarm)
-            cleared.append(alarm)
-        return cleared
+    def clear(self, kit_id: str, kind: str, severity: Severity | None = None) -> list[Alarm]:
+        return self.service.clear(kit_id, kind, source=SOURCE, severity=severity)
 
-    def acknowledge(self, alarm_id: str, username: str) -> LabAlarm | None:
-        alarm = self.find(alarm_id)
-        if alarm is None or alarm.acknowledged_at is not None:
-            return alarm
-        alarm.acknowledged_at, alarm.acknowledged_by = self._clock(), username
-        self._changed(alarm)
-        return alarm
+    def acknowledge(self, alarm_id: str, username: str) -> Alarm | None:
+        return self.service.acknowledge(alarm_id, username, source=SOURCE)
 
     # --- queries and listeners ---------------------------------------------------------------
 
-    def active(self, kit_id: str | None = None) -> list[LabAlarm]:
-        found = [a for a in self._active.values() if kit_id is None or a.device_id == kit_id]
-        return sorted(found, key=lambda a: (-SEVERITY_ORDER[a.severity], -a.raised_at))
+    def active(self, kit_id: str | None = None) -> list[Alarm]:
+        """The most severe first, then the newest."""
+        return self.service.active(source=SOURCE, device_id=kit_id)
 
-    def find(self, alarm_id: str) -> LabAlarm | None:
-        return next((a for a in self._active.values() if a.id == alarm_id), None)
+    def find(self, alarm_id: str) -> Alarm | None:
+        return self.service.find(alarm_id, source=SOURCE)
 
     def is_active(self, kit_id: str, kind: str) -> bool:
-        return any((kit_id, kind, s) in self._active for s in ("warning", "alarm"))
+        return self.service.is_active(kit_id, kind, source=SOURCE)
 
-    def restore(self, alarms: Iterable[LabAlarm]) -> None:
-        """Take back the alarms that were active when the hub stopped."""
-        for alarm in alarms:
-            self._active[(alarm.device_id, alarm.kind, alarm.severity)] = alarm
+    async def history(self, limit: int = 200) -> list[Alarm]:
+        """The lab's alarms, active and cleared, newest first."""
+        return await self.service.history(limit, source=SOURCE)
 
     def on_change(self, listener: AlarmListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        """``listener`` hears the lab's alarms only."""
 
-    def _changed(self, alarm: LabAlarm) -> None:
-        if self._journal is not None:
-            self._journal.save_alarm(replace(alarm))
-        for listener in list(self._listeners):
-            try:
+        def lab_only(alarm: Alarm) -> None:
+            if alarm.source == SOURCE:
                 listener(alarm)
-            except Exception:
-                log.exception("event=lab_alarm_listener_failed alarm=%s", alarm.id)
+
+        return self.service.on_change(lab_only)

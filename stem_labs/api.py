@@ -283,8 +283,8 @@ async def alarms(request: web.Request) -> web.Response:
     await require(request, "lab_lead", "teacher", "technician")
     lab = request.config_dict[LAB]
     body: dict[str, Any] = {"active": [a.as_dict() for a in lab.alarms.active()]}
-    if request.query.get("history") and lab.book is not None:
-        body["history"] = [a.as_dict() for a in await lab.book.alarm_history()]
+    if request.query.get("history"):
+        body["history"] = [a.as_dict() for a in await lab.alarms.history()]
     return web.json_response(body)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classroom_hub import xapi
+from classroom_hub.alarms import Alarm, AlarmService
 from classroom_hub.bus.commands import Commands
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import EVENT, Telemetry
@@ -29,7 +30,7 @@ from classroom_hub.pusher.settings import central_of
 from classroom_hub.registry import DeviceChange, DeviceRegistry
 from classroom_hub.store import TelemetryStore
 from config.settings import HubSettings
-from stem_labs.alarms import LabAlarm, LabAlarms, SensorLimits
+from stem_labs.alarms import LabAlarms, SensorLimits
 from stem_labs.calibration import Calibration, Method, calibrate
 from stem_labs.errors import UnknownKit
 from stem_labs.kits import KitRules, VinaponicsKit
@@ -57,6 +58,7 @@ class Lab:
         book: LabBook | None,
         *,
         ingest: Ingest,
+        alarms: AlarmService,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ingest = ingest  # readings come validated from it, not parsed again
@@ -69,7 +71,7 @@ class Lab:
         room = settings.room
         home = xapi.home_page(central_of(settings).xapi_url, settings.http.public_url)
         self.place = LabPlace(home, room.school_code, room.id, room.name, settings.language)
-        self.alarms = LabAlarms(book, clock=clock)
+        self.alarms = LabAlarms(alarms, clock=clock)  # the rules; the room's alarm service keeps the alarms
         self.kits = _kits_from(settings)
         self.safety = Safety(commands, registry, self.alarms, book, clock=clock)
         for kit in self.kits.values():
@@ -93,7 +95,7 @@ class Lab:
 
     async def start(self) -> None:
         if self.book is not None:
-            self.alarms.restore(await self.book.active_alarms())
+            await self._hand_over_old_alarms(self.book)
             for kit_id, (limits, rules) in (await self.book.settings()).items():
                 if kit_id in self.kits:
                     self.alarms.set_limits(kit_id, {k: SensorLimits(**v) for k, v in limits.items()})
@@ -285,15 +287,22 @@ class Lab:
             elif kind == "robot" and key in robots:
                 self._broadcast({"type": "robot", "robot": robots[key]})
 
-    def _on_alarm(self, alarm: LabAlarm) -> None:
+    async def _hand_over_old_alarms(self, book: LabBook) -> None:
+        """Alarms a hub from before the one alarm service kept in the lab book move to the
+        service's table; the book's table goes once the service has them (safe to repeat)."""
+        old = await book.old_alarms()
+        if old:
+            added = await self.alarms.service.adopt(old)
+            log.info("event=lab_alarms_moved count=%d new=%d", len(old), added)
+        await book.forget_old_alarms()
+
+    def _on_alarm(self, alarm: Alarm) -> None:
         self._broadcast({"type": "alarm", "alarm": alarm.as_dict()})
         if self._store is not None:
-            state = "cleared" if alarm.cleared_at else "acknowledged" if alarm.acknowledged_at else "raised"
-            data = json.dumps({"id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "state": state,
+            data = json.dumps({"id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "state": alarm.state,
                                "detail": alarm.detail, "by": alarm.acknowledged_by}, ensure_ascii=False)  # fmt: skip
             try:
-                self._store.add_device_events([(alarm.device_id, alarm.cleared_at or alarm.acknowledged_at or
-                                                alarm.raised_at, "lab_alarm", data)])  # fmt: skip
+                self._store.add_device_events([(alarm.device_id, alarm.changed_at, "lab_alarm", data)])
             except StoreError as err:
                 log.warning("event=lab_alarm_event_not_stored error=%r", str(err))
 

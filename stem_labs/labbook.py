@@ -1,33 +1,30 @@
 """The lab book: what the labs keep across restarts, in ``<data_dir>/labs/labs.db`` (SQLite, WAL).
 
 Calibrations (with date and who), each kit's limits and rules, feedings (for the daily
-limit), lab alarms, experiment runs with their samples and annotations, robot missions.
+limit), experiment runs with their samples and annotations, robot missions.
 The sensor readings themselves are in the hub's store (and go to the central database);
-this book is the lab's own. Its schema is versioned like the store's: append migrations.
+this book is the lab's own (the lab's alarms are the room's alarm service's, in the hub's
+store; the book's old ``lab_alarms`` table is handed over to it and dropped at the first
+start, see ``old_alarms``). Its schema is versioned like the store's: append migrations.
 
-Everything runs on one worker thread; writes are queued in order and return at once,
-reads are awaited.
+A :class:`Database` of the SQLite helper (classroom_hub/storage/sqlite.py, which declares its
+durability): everything runs on one worker thread; writes are queued in order and return at
+once (``submit``), reads are awaited.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from classroom_hub.errors import StoreError
-from stem_labs.alarms import LabAlarm
+from classroom_hub.alarms import Alarm
+from classroom_hub.storage.sqlite import Database, Schema
 from stem_labs.calibration import Calibration
 from stem_labs.conditions import parse_condition
 from stem_labs.runs import Annotation, Run, RunPlan, Sample
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -69,86 +66,50 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+SCHEMA = Schema("labs", MIGRATIONS)
 
 _ALARM_COLUMNS = ("id, device_id, kind, severity, detail, raised_at, sensor, value, limit_value, cleared_at, "
                   "acknowledged_at, acknowledged_by")  # fmt: skip
 
 
-class LabBook:
+class LabBook(Database):
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-book")
-        self._conn: sqlite3.Connection | None = None
-        self.write_errors = 0
+        super().__init__(path, SCHEMA, thread_name="lab-book")
 
-    async def open(self) -> None:
-        def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                conn.close()
-                raise StoreError(f"{self.path}: lab book schema {version} is newer than this hub knows")
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-            self._conn = conn
+    # --- alarms kept here before the one alarm service ---------------------------------------
 
-        try:
-            await self._run(connect)
-        except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"cannot open the lab book {self.path}: {err}") from err
+    async def old_alarms(self) -> list[Alarm]:
+        """The alarms a hub from before kept in this book (none once they are handed over)."""
 
-    async def close(self) -> None:
-        def disconnect() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        def query(c: sqlite3.Connection) -> list[Alarm]:
+            if not c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lab_alarms'").fetchone():
+                return []
+            return [_alarm(r) for r in c.execute(f"SELECT {_ALARM_COLUMNS} FROM lab_alarms ORDER BY raised_at")]
 
-        await self._run(disconnect)
-        self._executor.shutdown(wait=True)
+        return await self.run(query)
 
-    async def barrier(self) -> None:
-        """Wait until every write queued so far is done."""
-        await self._run(lambda: None)
-
-    # --- alarms ----------------------------------------------------------------------------
-
-    def save_alarm(self, alarm: LabAlarm) -> None:
-        row = (alarm.id, alarm.device_id, alarm.kind, alarm.severity, alarm.detail, alarm.raised_at, alarm.sensor,
-               alarm.value, alarm.limit, alarm.cleared_at, alarm.acknowledged_at, alarm.acknowledged_by)  # fmt: skip
-        self._write(lambda c: c.execute(
-            f"INSERT INTO lab_alarms ({_ALARM_COLUMNS}) VALUES ({', '.join('?' * 12)}) ON CONFLICT (id) DO UPDATE SET "
-            "detail = excluded.detail, value = excluded.value, cleared_at = excluded.cleared_at, "
-            "acknowledged_at = excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by", row))  # fmt: skip
-
-    async def active_alarms(self) -> list[LabAlarm]:
-        sql = f"SELECT {_ALARM_COLUMNS} FROM lab_alarms WHERE cleared_at IS NULL ORDER BY raised_at"
-        return await self._read(lambda c: [_alarm(r) for r in c.execute(sql)])
-
-    async def alarm_history(self, limit: int = 200) -> list[LabAlarm]:
-        sql = f"SELECT {_ALARM_COLUMNS} FROM lab_alarms ORDER BY raised_at DESC LIMIT ?"
-        return await self._read(lambda c: [_alarm(r) for r in c.execute(sql, (limit,))])
+    async def forget_old_alarms(self) -> None:
+        """Drop the old table: only once the alarm service has its rows."""
+        await self.write(lambda c: c.execute("DROP TABLE IF EXISTS lab_alarms"))
 
     # --- calibrations ----------------------------------------------------------------------
 
     def save_calibration(self, cal: Calibration) -> None:
         row = (cal.id, cal.kit_id, cal.sensor, cal.method, json.dumps(cal.points), cal.performed_at,
                cal.performed_by, cal.due_days, json.dumps(cal.quality), cal.note)  # fmt: skip
-        self._write(lambda c: c.execute(f"INSERT INTO calibrations VALUES ({', '.join('?' * 10)})", row))
+        self.submit(lambda c: c.execute(f"INSERT INTO calibrations VALUES ({', '.join('?' * 10)})", row))
 
     async def calibrations(self, kit_id: str | None = None, limit: int = 200) -> list[Calibration]:
         """Newest first."""
         where, params = ("WHERE kit_id = ?", (kit_id, limit)) if kit_id else ("", (limit,))
         sql = f"SELECT * FROM calibrations {where} ORDER BY performed_at DESC LIMIT ?"
-        return await self._read(lambda c: [_calibration(r) for r in c.execute(sql, params)])
+        return await self.run(lambda c: [_calibration(r) for r in c.execute(sql, params)])
 
     # --- kit settings and feedings ----------------------------------------------------------
 
     def save_settings(self, kit_id: str, limits: dict[str, Any], rules: dict[str, Any], by: str, ts: float) -> None:
         row = (kit_id, json.dumps(limits), json.dumps(rules), ts, by)
-        self._write(lambda c: c.execute(
+        self.submit(lambda c: c.execute(
             "INSERT INTO kit_settings VALUES (?, ?, ?, ?, ?) ON CONFLICT (kit_id) DO UPDATE SET "
             "limits = excluded.limits, rules = excluded.rules, updated_at = excluded.updated_at, "
             "updated_by = excluded.updated_by", row))  # fmt: skip
@@ -158,14 +119,14 @@ class LabBook:
             return {k: (json.loads(limits), json.loads(rules))
                     for k, limits, rules in c.execute("SELECT kit_id, limits, rules FROM kit_settings")}  # fmt: skip
 
-        return await self._read(query)
+        return await self.run(query)
 
     def add_feeding(self, kit_id: str, ts: float, portions: int, by: str) -> None:
-        self._write(lambda c: c.execute("INSERT INTO feedings VALUES (?, ?, ?, ?)", (kit_id, ts, portions, by)))
+        self.submit(lambda c: c.execute("INSERT INTO feedings VALUES (?, ?, ?, ?)", (kit_id, ts, portions, by)))
 
     async def feedings_since(self, kit_id: str, since: float) -> int:
         sql = "SELECT count(*) FROM feedings WHERE kit_id = ? AND ts >= ?"
-        return await self._read(lambda c: int(c.execute(sql, (kit_id, since)).fetchone()[0]))
+        return await self.run(lambda c: int(c.execute(sql, (kit_id, since)).fetchone()[0]))
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -173,18 +134,18 @@ class LabBook:
         row = (run.id, json.dumps(run.plan.as_dict(), ensure_ascii=False), json.dumps(run.units, ensure_ascii=False),
                run.created_by, run.created_at, run.state, run.started_at, run.stopped_at, run.stop_reason,
                int(run.shared), json.dumps(run.summary), run.statement_id)  # fmt: skip
-        self._write(lambda c: c.execute(
+        self.submit(lambda c: c.execute(
             f"INSERT INTO runs VALUES ({', '.join('?' * 12)}) ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
             "started_at = excluded.started_at, stopped_at = excluded.stopped_at, stop_reason = excluded.stop_reason, "
             "shared = excluded.shared, summary = excluded.summary, statement_id = excluded.statement_id", row))
 
     def add_samples(self, run_id: str, samples: Sequence[Sample]) -> None:
         rows = [(run_id, ts, json.dumps(values)) for ts, values in samples]
-        self._write(lambda c: c.executemany("INSERT INTO run_samples VALUES (?, ?, ?)", rows))
+        self.submit(lambda c: c.executemany("INSERT INTO run_samples VALUES (?, ?, ?)", rows))
 
     def save_annotation(self, note: Annotation) -> None:
         row = (note.id, note.run_id, note.ts, note.text, note.author, note.created_at)
-        self._write(lambda c: c.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?)", row))
+        self.submit(lambda c: c.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?)", row))
 
     async def run_list(self, limit: int = 100) -> list[dict[str, Any]]:
         def query(c: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -199,7 +160,7 @@ class LabBook:
                             "shared": bool(shared), "sample_count": count})  # fmt: skip
             return out
 
-        return await self._read(query)
+        return await self.run(query)
 
     async def load_run(self, run_id: str) -> Run | None:
         def query(c: sqlite3.Connection) -> Run | None:
@@ -228,56 +189,25 @@ class LabBook:
                 (run_id,))]  # fmt: skip
             return run
 
-        return await self._read(query)
+        return await self.run(query)
 
     # --- missions --------------------------------------------------------------------------
 
     def save_mission(self, row: tuple[Any, ...]) -> None:
         """(id, robot_id, slot, name, started_by, started_at, ended_at, success, statement_id)"""
-        self._write(lambda c: c.execute(
+        self.submit(lambda c: c.execute(
             "INSERT INTO missions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
             "ended_at = excluded.ended_at, success = excluded.success, statement_id = excluded.statement_id", row))
 
     async def missions(self, limit: int = 50) -> list[dict[str, Any]]:
         cols = ("id", "robot_id", "slot", "name", "started_by", "started_at", "ended_at", "success", "statement_id")
         sql = f"SELECT {', '.join(cols)} FROM missions ORDER BY started_at DESC LIMIT ?"
-        return await self._read(lambda c: [dict(zip(cols, r, strict=True)) for r in c.execute(sql, (limit,))])
-
-    # --- plumbing --------------------------------------------------------------------------
-
-    def _write(self, fn: Callable[[sqlite3.Connection], object]) -> None:
-        try:
-            future = self._executor.submit(self._with_conn, fn)
-        except RuntimeError:  # closed: the hub is stopping and this write came too late
-            self.write_errors += 1
-            log.error("event=lab_book_write_after_close path=%s", self.path)
-            return
-        future.add_done_callback(self._log_write_error)
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(lambda: self._with_conn(fn))
-
-    def _with_conn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            raise StoreError(f"the lab book {self.path} is not open")
-        try:
-            return fn(self._conn)
-        except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: {err}") from err
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
-
-    def _log_write_error(self, future: Future[object]) -> None:
-        error = future.exception()
-        if error is not None:
-            self.write_errors += 1
-            log.error("event=lab_book_write_failed path=%s error=%r", self.path, str(error))
+        return await self.run(lambda c: [dict(zip(cols, r, strict=True)) for r in c.execute(sql, (limit,))])
 
 
-def _alarm(row: tuple[Any, ...]) -> LabAlarm:
+def _alarm(row: tuple[Any, ...]) -> Alarm:
     rid, device, kind, severity, detail, raised, sensor, value, limit, cleared, acked, by = row
-    return LabAlarm(rid, device, kind, severity, detail, raised, sensor, value, limit, cleared, acked, by)
+    return Alarm(rid, device, kind, detail, raised, severity, "lab", sensor, value, limit, cleared, acked, by)
 
 
 def _calibration(row: tuple[Any, ...]) -> Calibration:

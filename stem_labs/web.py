@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.keys import COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import Push, live_socket, require
 from stem_labs import api
@@ -43,7 +43,8 @@ async def lab_part(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     book = LabBook(settings.data_dir / "labs" / "labs.db")
     await book.open()
-    lab = Lab(settings, app[REGISTRY], app[COMMANDS], app[LINK], app[STORE], book, ingest=app[INGEST])
+    lab = Lab(settings, app[REGISTRY], app[COMMANDS], app[LINK], app[STORE], book, ingest=app[INGEST],
+              alarms=app[ALARMS])  # fmt: skip
     await lab.start()
     app[LAB] = lab
     app[HEALTH].parts["labs"] = lambda: "up"

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from classroom_hub.events import Listeners
 from studio.errors import BookingConflict, BookingError, NotAllowed, NotFound
-from studio.store import StudioStore, transaction
+from studio.store import StudioStore
 
 MIN_BOOKING_S = 10 * 60
 PAST_GRACE_S = 60.0
@@ -162,7 +162,7 @@ class Bookings:
                  actor.username, now, now, booking.subject, booking.grade),
             )  # fmt: skip
 
-        await self.store.call(lambda conn: transaction(conn, insert))
+        await self.store.write(insert)
         self._changed()
         return booking
 
@@ -184,12 +184,12 @@ class Bookings:
             )
             return _get(conn, booking_id)
 
-        booking = await self.store.call(lambda conn: transaction(conn, update))
+        booking = await self.store.write(update)
         self._changed()
         return booking
 
     async def get(self, booking_id: str) -> Booking:
-        return await self.store.call(lambda conn: _get(conn, booking_id))
+        return await self.store.run(lambda conn: _get(conn, booking_id))
 
     async def between(self, start: float, end: float, *, cancelled: bool = False) -> list[Booking]:
         states = ("booked", "cancelled") if cancelled else ("booked",)
@@ -202,7 +202,7 @@ class Bookings:
             ).fetchall()
             return [Booking.from_row(r) for r in rows]
 
-        return await self.store.call(query)
+        return await self.store.run(query)
 
     async def current(self, now: float | None = None) -> Booking | None:
         """The booking whose time (from its pre-roll on) includes ``now``."""
@@ -222,11 +222,11 @@ class Bookings:
             ).fetchone()
             return Booking.from_row(row) if row else None
 
-        return await self.store.call(query)
+        return await self.store.run(query)
 
     async def mark_preroll(self, booking_id: str, report: dict[str, Any]) -> None:
         now = self.clock()
-        await self.store.call(
+        await self.store.run(
             lambda conn: conn.execute(
                 "UPDATE bookings SET preroll_at = ?, preroll_report = ? WHERE id = ?",
                 (now, json.dumps(report, ensure_ascii=False), booking_id),
@@ -239,7 +239,7 @@ class Bookings:
             rows = conn.execute("SELECT * FROM bookings WHERE ends_at > ? ORDER BY starts_at", (since,)).fetchall()
             return [Booking.from_row(r) for r in rows]
 
-        return await self.store.call(query)
+        return await self.store.run(query)
 
 
 def _get(conn: sqlite3.Connection, booking_id: str) -> Booking:

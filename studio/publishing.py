@@ -24,7 +24,7 @@ from classroom_hub import xapi
 from classroom_hub.events import Listeners
 from studio.errors import NotFound, StudioError
 from studio.recordings import Recording
-from studio.store import StudioStore, transaction
+from studio.store import StudioStore
 
 # ADL's registry has no "published": Activity Streams 1.0 "post" is "the act of authoring an object
 # and then publishing it", which is what the studio does with a lecture.
@@ -102,12 +102,12 @@ class MaterialsOutbox:
                 conn.execute("SELECT seq FROM materials_outbox WHERE recording_id = ?", (recording_id,)).fetchone()[0]
             )
 
-        seq = await self.store.call(insert)
+        seq = await self.store.run(insert)
         self._listeners.emit()
         return seq
 
     async def pending(self, limit: int = 10) -> list[Material]:
-        rows = await self.store.call(
+        rows = await self.store.run(
             lambda conn: conn.execute(
                 "SELECT * FROM materials_outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
@@ -121,14 +121,14 @@ class MaterialsOutbox:
                 raise NotFound(f"no material {seq} in the outbox")
             return Material.from_row(row)
 
-        return await self.store.call(query)
+        return await self.store.run(query)
 
     async def of_recordings(self, recording_ids: list[str]) -> dict[str, Material]:
         """The outbox row of each of these recordings that has one (published ones)."""
         if not recording_ids:
             return {}
         marks = ",".join("?" * len(recording_ids))
-        rows = await self.store.call(
+        rows = await self.store.run(
             lambda conn: conn.execute(
                 f"SELECT * FROM materials_outbox WHERE recording_id IN ({marks})", tuple(recording_ids)
             ).fetchall()
@@ -137,14 +137,14 @@ class MaterialsOutbox:
 
     async def progress(self, seq: int, sent_bytes: int) -> None:
         """The central side holds the first ``sent_bytes`` bytes: a restart resumes from there."""
-        await self.store.call(
+        await self.store.run(
             lambda conn: conn.execute(
                 "UPDATE materials_outbox SET sent_bytes = min(?, size_bytes) WHERE seq = ?", (sent_bytes, seq)
             )
         )
 
     async def failed(self, seq: int, error: str) -> None:
-        await self.store.call(
+        await self.store.run(
             lambda conn: conn.execute(
                 "UPDATE materials_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, seq)
             )
@@ -169,13 +169,13 @@ class MaterialsOutbox:
             )
             return None
 
-        expected = await self.store.call(lambda conn: transaction(conn, confirm))
+        expected = await self.store.write(confirm)
         if expected is not None:
             raise StudioError(f"material {seq}: the central copy's sha256 {remote_sha256} is not {expected}")
 
     async def depth(self) -> int:
         sql = "SELECT count(*) FROM materials_outbox WHERE delivered_at IS NULL"
-        return int(await self.store.call(lambda conn: conn.execute(sql).fetchone()[0]))
+        return int(await self.store.run(lambda conn: conn.execute(sql).fetchone()[0]))
 
 
 def published_statement(

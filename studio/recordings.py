@@ -142,10 +142,10 @@ class Recordings:
             )  # fmt: skip
             return fetch(conn, recording_id)
 
-        return await self.store.call(insert)
+        return await self.store.run(insert)
 
     async def get(self, recording_id: str) -> Recording:
-        return await self.store.call(lambda conn: fetch(conn, recording_id))
+        return await self.store.run(lambda conn: fetch(conn, recording_id))
 
     async def list(self, *states: str, limit: int = 200) -> list[Recording]:
         wanted = states or STATES
@@ -158,10 +158,10 @@ class Recordings:
             ).fetchall()
             return [Recording.from_row(r, _chapters(conn, r["id"])) for r in rows]
 
-        return await self.store.call(query)
+        return await self.store.run(query)
 
     async def add_chapter(self, recording_id: str, at_s: float, title: str) -> None:
-        await self.store.call(
+        await self.store.run(
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO chapters (recording_id, at_s, title) VALUES (?, ?, ?)",
                 (recording_id, round(at_s, 3), title),
@@ -174,7 +174,7 @@ class Recordings:
             update(conn, recording_id, **values)
             return fetch(conn, recording_id)
 
-        return await self.store.call(run)
+        return await self.store.run(run)
 
 
 async def finish_recording(

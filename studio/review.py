@@ -28,7 +28,7 @@ from studio.errors import NotAllowed, ReviewError
 from studio.publishing import MaterialsOutbox, file_sha256, published_statement
 from studio.recording import files
 from studio.recordings import Recording, Recordings, fetch, update
-from studio.store import StudioStore, transaction
+from studio.store import StudioStore
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Review:
             )
             return fetch(conn, recording_id)
 
-        recording = await self.store.call(lambda conn: transaction(conn, run))
+        recording = await self.store.write(run)
         log.info("event=recording_%s recording=%s by=%s state=%s", action, recording_id, actor.username, to)
         return recording
 
@@ -200,7 +200,7 @@ class Review:
         return published
 
     async def log(self, recording_id: str) -> list[dict[str, Any]]:
-        rows = await self.store.call(
+        rows = await self.store.run(
             lambda conn: conn.execute(
                 "SELECT at, actor, action, from_state, to_state, comment FROM review_log WHERE recording_id = ? "
                 "ORDER BY seq",

@@ -1,22 +1,18 @@
 """The studio's own SQLite file (``<data_dir>/studio/studio.db``): bookings, recordings, the publishing outbox.
 
 Kept apart from the hub's telemetry store so the studio can evolve on its own; sqlite3 calls run
-on one worker thread (``StudioStore.call``), never on the event loop. Append migrations; never
-edit a shipped one. The ``materials_outbox`` table is a contract with the pusher (docs/studio.md).
+on one worker thread (``StudioStore.run``), never on the event loop; the file's pragmas and
+durability are declared in classroom_hub/storage/sqlite.py. Append migrations; never edit a
+shipped one. The ``materials_outbox`` table is a contract with the pusher (docs/studio.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
+from classroom_hub.storage.sqlite import Database, Schema
 from studio.errors import StudioError
-
-T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: bookings, recordings, chapters, review log, materials outbox
@@ -114,65 +110,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise StudioError(f"studio database version {version} is newer than this hub knows ({len(MIGRATIONS)})")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-    return len(MIGRATIONS)
+SCHEMA = Schema("studio", MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
-    migrate(conn)
-    return conn
-
-
-class StudioStore:
-    """One connection, used by one worker thread; ``call(fn)`` runs ``fn(conn)`` there."""
+class StudioStore(Database):
+    """The studio's file on one worker thread: ``run(fn)`` runs ``fn(conn)`` there, ``write(fn)``
+    in one IMMEDIATE transaction (check-then-write without a race). Rows come as ``sqlite3.Row``."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-db")
-        self._conn: sqlite3.Connection | None = None
-
-    async def open(self) -> None:
-        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect, self.path)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-
-    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._conn
-        if conn is None:
-            raise StudioError("the studio database is closed")
-
-        def run() -> T:
-            try:
-                return fn(conn)
-            except sqlite3.Error as err:
-                raise StudioError(f"studio database {self.path}: {err}") from err
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-
-
-def transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn`` in one IMMEDIATE transaction: check-then-write without a race."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
+        super().__init__(path, SCHEMA, error=StudioError, row_factory=sqlite3.Row, thread_name="studio-db")

@@ -99,7 +99,7 @@ async def feed_key(studio: Studio) -> str:
         conn.execute("INSERT INTO studio_keys (name, value) VALUES ('calendar', ?)", (key,))
         return key
 
-    return await studio.store.call(get_or_make)
+    return await studio.store.run(get_or_make)
 
 
 @allow(ANYONE, narrowed=True)

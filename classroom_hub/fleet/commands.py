@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from classroom_hub.alarms import DeviceAlarms
 from classroom_hub.bus.commands import Commands
 from classroom_hub.errors import BusError, CommandError, CommandFailed, CommandTimeout
-from classroom_hub.fleet.alarms import Alarms
 from classroom_hub.registry import DeviceRegistry
 from device_drivers.kinds import command_spec
 
@@ -153,7 +153,7 @@ class FleetCommands:
         self,
         commands: Commands,
         registry: DeviceRegistry,
-        alarms: Alarms | None = None,
+        alarms: DeviceAlarms | None = None,
         direct: DirectRoute | None = None,
     ) -> None:
         self._commands = commands

@@ -1,4 +1,4 @@
-"""The fleet as a long-lived part of the hub: commands, alarms, battery history, scenes."""
+"""The fleet as a long-lived part of the hub: commands, the devices' alarm rules, battery history, scenes."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from classroom_hub.alarms import Alarm, DeviceAlarms
 from classroom_hub.errors import StoreError
-from classroom_hub.fleet.alarms import Alarm, Alarms
 from classroom_hub.fleet.commands import FleetCommands
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.logbook import Logbook
 from classroom_hub.fleet.samples import BatterySampler
 from classroom_hub.fleet.scenes import SceneShelf
-from classroom_hub.keys import COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -25,32 +25,29 @@ log = logging.getLogger(__name__)
 @dataclass
 class Fleet:
     commands: FleetCommands
-    alarms: Alarms
+    alarms: DeviceAlarms
     logbook: Logbook
     battery: BatterySampler
     scenes: SceneShelf
 
 
-
-
 async def fleet_part(app: web.Application) -> AsyncIterator[None]:
     settings, registry, store = app[SETTINGS], app[REGISTRY], app[STORE]
-    logbook = Logbook(store.path)
-    await logbook.open()
-    alarms = Alarms(registry, logbook)
+    logbook = Logbook(store)
+    alarms = DeviceAlarms(app[ALARMS], registry)
     battery = BatterySampler(store)
 
     def alarm_event(alarm: Alarm) -> None:
-        # Alarms also travel to the central database, as device events of type "alarm".
-        state = "cleared" if alarm.cleared_at else "acknowledged" if alarm.acknowledged_at else "raised"
-        data = json.dumps({"id": alarm.id, "kind": alarm.kind, "state": state, "detail": alarm.detail,
+        # The devices' alarms also travel to the central database, as device events of type "alarm".
+        if alarm.source != "device":
+            return
+        data = json.dumps({"id": alarm.id, "kind": alarm.kind, "state": alarm.state, "detail": alarm.detail,
                            "by": alarm.acknowledged_by}, ensure_ascii=False)  # fmt: skip
-        ts = alarm.cleared_at or alarm.acknowledged_at or alarm.raised_at
         with contextlib.suppress(StoreError):
-            store.add_device_events([(alarm.device_id, ts, "alarm", data)])
+            store.add_device_events([(alarm.device_id, alarm.changed_at, "alarm", data)])
 
-    removers = [alarms.on_change(alarm_event), registry.on_update(battery.on_update)]
-    alarms.start(await logbook.active_alarms())
+    removers = [app[ALARMS].on_change(alarm_event), registry.on_update(battery.on_update)]
+    alarms.start()
     commands = FleetCommands(app[COMMANDS], registry, alarms)
     app[FLEET] = Fleet(commands, alarms, logbook, battery, SceneShelf(settings.data_dir / "scenes"))
     app[HEALTH].parts["fleet"] = lambda: "up"
@@ -58,4 +55,3 @@ async def fleet_part(app: web.Application) -> AsyncIterator[None]:
     alarms.close()
     for remove in removers:
         remove()
-    await logbook.close()

@@ -1,5 +1,6 @@
 """The technician console's API: commands to one device or a group, each kind's command
-catalogue, alarms, device history, scene bundles for the headsets and the live alarm socket.
+catalogue, the room's alarms (every source: devices and labs, one list), device history, scene
+bundles for the headsets and the live alarm socket.
 
 ``setup(app)`` adds the fleet as a long-lived part of the hub, and these routes.
 """
@@ -18,7 +19,7 @@ from classroom_hub.bus.payloads import KEY_PATTERN
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.part import fleet_part
 from classroom_hub.fleet.targets import Target
-from classroom_hub.keys import REGISTRY, REJECTIONS
+from classroom_hub.keys import ALARMS, REGISTRY, REJECTIONS
 from classroom_hub.problems import describe
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.address import hub_url
@@ -135,19 +136,19 @@ async def group_command(request: web.Request) -> web.Response:
 @allow("technician")
 async def alarms(request: web.Request) -> web.Response:
     await require(request, "technician")
-    fleet = request.config_dict[FLEET]
+    service = request.config_dict[ALARMS]
     limit = _int_query(request, "limit", 100, 1, 1000)
     device_id = request.query.get("device") or None
-    history = await fleet.logbook.alarm_history(limit, device_id)  # a StoreError is a 503 (security.py)
+    history = await service.history(limit, device_id=device_id)  # a StoreError is a 503 (security.py)
     return web.json_response(
-        {"active": [a.as_dict() for a in fleet.alarms.active()], "history": [a.as_dict() for a in history]}
+        {"active": [a.as_dict() for a in service.active()], "history": [a.as_dict() for a in history]}
     )
 
 
 @allow("technician")
 async def acknowledge(request: web.Request) -> web.Response:
     user = await require(request, "technician")
-    alarm = request.config_dict[FLEET].alarms.acknowledge(request.match_info["alarm_id"], user.username)
+    alarm = request.config_dict[ALARMS].acknowledge(request.match_info["alarm_id"], user.username)
     if alarm is None:
         raise _bad_request(request, "unknown_alarm", request.match_info["alarm_id"], 404)
     return web.json_response(alarm.as_dict())
@@ -205,9 +206,9 @@ async def scene_bundle(request: web.Request) -> web.StreamResponse:
 
 @allow("technician")
 async def fleet_ws(request: web.Request) -> web.WebSocketResponse:
-    """Active alarms as a snapshot, then each change as it happens."""
+    """Active alarms (every source) as a snapshot, then each change as it happens."""
     await require(request, "technician")
-    alarms = request.config_dict[FLEET].alarms
+    alarms = request.config_dict[ALARMS]
 
     def subscribe(push: Push) -> Callable[[], None]:
         return alarms.on_change(lambda alarm: push({"type": "alarm", "alarm": alarm.as_dict()}))

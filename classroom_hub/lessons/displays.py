@@ -9,7 +9,8 @@ Wrong codes are counted for the whole hub, not per address (a student can change
 at most ``MAX_WRONG_PER_MINUTE`` a minute, so the 10^8 codes cannot be tried in the ten
 minutes a code lives (30 guesses a minute against one open code: one chance in 330,000).
 
-The file is small and rarely written: synchronous sqlite3, called through an executor.
+The file is small and rarely written: synchronous sqlite3 (opened by classroom_hub/storage/sqlite.py),
+called through an executor.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.protocol import ProtocolError
+from classroom_hub.storage.sqlite import MigrationError, Schema, open_connection, transaction
 
 DISPLAYS_FILE = "displays.db"
 CODE_DIGITS = 8
@@ -35,6 +37,20 @@ CODE_TTL_S = 600.0
 MAX_WRONG_PER_MINUTE = 30
 MAX_OPEN_CODES = 20
 NAME_MAX = 60
+
+SCHEMA = Schema("displays", (
+    # 1: pairing codes and paired displays ("IF NOT EXISTS": a file from before numbered
+    # migrations has them at version 0)
+    """
+    CREATE TABLE IF NOT EXISTS codes (
+        key TEXT PRIMARY KEY, name TEXT NOT NULL, made_by TEXT NOT NULL,
+        expires_at REAL NOT NULL, uses INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS displays (
+        id TEXT PRIMARY KEY, key TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+        paired_at REAL NOT NULL, paired_by TEXT NOT NULL, peer TEXT NOT NULL,
+        last_seen REAL, revoked_at REAL, revoked_by TEXT);
+    """,
+))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,21 +84,8 @@ class DisplayPairings:
         self._wrong: deque[float] = deque(maxlen=MAX_WRONG_PER_MINUTE)
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS codes (
-                    key TEXT PRIMARY KEY, name TEXT NOT NULL, made_by TEXT NOT NULL,
-                    expires_at REAL NOT NULL, uses INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS displays (
-                    id TEXT PRIMARY KEY, key TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
-                    paired_at REAL NOT NULL, paired_by TEXT NOT NULL, peer TEXT NOT NULL,
-                    last_seen REAL, revoked_at REAL, revoked_by TEXT);
-                """
-            )
-        except (sqlite3.Error, OSError) as err:
+            self._conn = open_connection(path, SCHEMA)
+        except (sqlite3.Error, OSError, MigrationError) as err:
             raise LessonError([Problem(str(path), "", f"cannot open the paired displays: {err}")]) from err
 
     @classmethod
@@ -179,16 +182,9 @@ class DisplayPairings:
         """One transaction (executor threads take turns); rolled back on any error."""
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(self._conn):
                     yield
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
             except sqlite3.Error as err:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
                 raise self._failed("write", err) from err
 
     def _failed(self, doing: str, err: sqlite3.Error) -> LessonError:

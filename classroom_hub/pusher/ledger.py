@@ -1,26 +1,26 @@
 """The pusher's own notes in the hub's store: quarantine, what each destination last did, housekeeping.
 
-The tables come from the store's schema (migration 2 in classroom_hub/store/schema.py). The
-store's writer thread owns the telemetry rows; these few small writes go through a second
-connection on a thread of their own (SQLite in WAL mode lets both take turns), so the
-pusher never blocks the event loop and never reaches into the store's internals.
+The tables come from the store's schema (migration 3 in classroom_hub/store/schema.py). The
+store's writer thread owns the telemetry rows; these writes (and the disk budget's long
+housekeeping transactions) go through a connection of their own on a thread of its own, a
+:class:`Database` of the SQLite helper with telemetry's durability (SQLite in WAL mode lets
+both take turns), so the pusher never blocks the event loop, nor the store's readers, and
+never reaches into the store's internals.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from classroom_hub.pusher.errors import PushError
-
-T = TypeVar("T")
+from classroom_hub.storage.sqlite import Database
+from classroom_hub.store.schema import SCHEMA
 
 # Where each stream keeps the time of a row: measured for readings and events, received for statements.
 TIME_COLUMN = {"statements": "stored_at", "readings": "ts", "device_events": "ts"}
@@ -48,48 +48,19 @@ class SavedStatus:
     updated_at: float
 
 
-class Ledger:
+class Ledger(Database):
+    """The pusher's connection to the store's file: ``run(fn)`` runs ``fn(conn)`` on its thread."""
+
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-ledger")
-
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` with the ledger's connection on its thread."""
-
-        def call() -> T:
-            if self._conn is None:
-                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-                self._conn.execute("PRAGMA busy_timeout = 30000")
-            try:
-                return fn(self._conn)
-            except sqlite3.Error as err:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise PushError(f"{self.path}: {err}") from err
-
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
-
-    async def close(self) -> None:
-        def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._thread, close)
-        await asyncio.get_running_loop().run_in_executor(None, self._thread.shutdown)
+        super().__init__(path, SCHEMA, error=PushError, thread_name="push-ledger")
 
     # --- quarantine ------------------------------------------------------------------
 
     async def quarantine(self, destination: str, stream: str, items: Iterable[tuple[int, str | None, str]]) -> None:
         """Note records ``destination`` refused for good: (seq, record id, reason). Idempotent."""
         rows = [(destination, stream, seq, record_id, reason, time.time()) for seq, record_id, reason in items]
-
-        def write(c: sqlite3.Connection) -> None:
-            with c:
-                c.executemany("INSERT OR IGNORE INTO outbox_quarantine VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-        await self.run(write)
+        sql = "INSERT OR IGNORE INTO outbox_quarantine VALUES (?, ?, ?, ?, ?, ?)"
+        await self.write(lambda c: c.executemany(sql, rows))
 
     async def quarantine_counts(self) -> dict[str, int]:
         def count(c: sqlite3.Connection) -> dict[str, int]:

@@ -3,27 +3,26 @@
 Same keys and the same rules as the central PostgreSQL database (docs/central-database.md):
 statements keyed by id, readings by (hub, device, sensor, time), state history by
 (hub, device, time), every insert ``OR IGNORE``, one transaction per batch. sqlite3 blocks,
-so the file is written from one worker thread.
+so the file is written from one worker thread: a :class:`Database` of the SQLite helper, with
+the durability declared for ``push_file``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from classroom_hub.pusher.destination import Delivery, Destination, Row
 from classroom_hub.pusher.errors import Rejected, Unreachable
 from classroom_hub.pusher.privacy import agent_key
+from classroom_hub.storage.sqlite import Database, Schema
 
-T = TypeVar("T")
-
-SCHEMA = """
+# "IF NOT EXISTS": a file written before numbered migrations has these tables at version 0.
+TABLES = """
 CREATE TABLE IF NOT EXISTS xapi_statements (
     id TEXT PRIMARY KEY, statement TEXT NOT NULL, actor TEXT, verb TEXT, object_id TEXT, occurred_at TEXT,
     stored_at TEXT NOT NULL, school_code TEXT, room_id TEXT, hub_id TEXT);
@@ -41,6 +40,7 @@ CREATE TABLE IF NOT EXISTS device_state_history (
     hub_id TEXT NOT NULL, device_id TEXT NOT NULL, changed_at TEXT NOT NULL, state TEXT NOT NULL,
     detail TEXT NOT NULL, stored_at TEXT NOT NULL, PRIMARY KEY (hub_id, device_id, changed_at));
 """
+SCHEMA = Schema("push_file", (TABLES,))
 
 
 def _iso(ts: float) -> str:
@@ -64,107 +64,77 @@ class SqliteFileDestination(Destination):
         super().__init__(*args, **kwargs)
         assert self.options.path is not None
         self.path = Path(self.options.path)
-        self._conn: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._db: Database | None = None
 
     def describe(self) -> str:
         return f"sqlite {self.path}"
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"push-{self.name}")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
-
     async def open(self) -> None:
-        def connect() -> None:
-            self._close()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(SCHEMA)
-            except sqlite3.Error:
-                conn.close()
-                raise
-            self._conn = conn
-
-        try:
-            await self._run(connect)
-        except (OSError, sqlite3.Error) as err:
-            raise Unreachable(f"cannot open {self.path}: {err}") from err
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await self.close()  # a reconnect starts afresh
+        self._db = Database(self.path, SCHEMA, error=Unreachable, thread_name=f"push-{self.name}")
+        await self._db.open()
 
     async def close(self) -> None:
-        if self._thread is None:
-            return
-        await self._run(self._close)
-        thread, self._thread = self._thread, None
-        await asyncio.get_running_loop().run_in_executor(None, thread.shutdown)
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
 
     async def deliver(self, stream: str, rows: Sequence[Row]) -> Delivery:
+        if self._db is None:
+            raise Unreachable(f"{self.path} is not open")
         try:
-            return await self._run(lambda: self._write(stream, rows))
-        except (ValueError, TypeError, sqlite3.IntegrityError) as err:
+            return await self._db.write(lambda conn: self._write(conn, stream, rows))
+        except (ValueError, TypeError) as err:
             raise Rejected(f"cannot store the record: {err}") from err
-        except sqlite3.Error as err:
-            raise Unreachable(f"{self.path}: {err}") from err
 
-    def _write(self, stream: str, rows: Sequence[Row]) -> Delivery:
-        conn = self._conn
-        if conn is None:
-            raise sqlite3.OperationalError("not open")
-        hub, now = self.hub, datetime.now(UTC).isoformat()
-        conn.execute("BEGIN IMMEDIATE")
+    def _write(self, conn: sqlite3.Connection, stream: str, rows: Sequence[Row]) -> Delivery:
         try:
-            before = conn.total_changes
-            if stream == "statements":
-                records = []
-                for _seq, statement_id, _stored, body in rows:
-                    s = json.loads(body)
-                    if not isinstance(s, dict):
-                        raise ValueError("a statement must be a JSON object")
-                    obj = s["object"] if isinstance(s.get("object"), dict) else {}
-                    verb = s["verb"] if isinstance(s.get("verb"), dict) else {}
-                    records.append((
-                        statement_id, body, _agent_key(s.get("actor")), verb.get("id"),
-                        obj.get("id") or _agent_key(obj), s.get("timestamp"), now,
-                        hub.school_code, hub.room_id, hub.hub_id,
-                    ))  # fmt: skip
-                conn.executemany("INSERT OR IGNORE INTO xapi_statements VALUES (?,?,?,?,?,?,?,?,?,?)", records)
-                total = len(records)
-            elif stream == "readings":
-                conn.executemany(
-                    "INSERT OR IGNORE INTO sensor_readings VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [(hub.hub_id, r[1], r[2], _iso(r[3]), r[4], r[5], r[6], hub.school_code, hub.room_id, now)
-                     for r in rows],
-                )  # fmt: skip
-                total = len(rows)
-            else:
-                states = [(r[1], _iso(r[2]), json.loads(r[4]), r[4]) for r in rows if r[3] == "state"]
-                conn.executemany(
-                    "INSERT OR IGNORE INTO device_state_history VALUES (?,?,?,?,?,?)",
-                    [(hub.hub_id, d, at, _state(detail), raw, now) for d, at, detail, raw in states],
-                )
-                new = conn.total_changes - before
-                for device_id, at, detail, _raw in states:
-                    conn.execute(
-                        "INSERT INTO devices VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (hub_id, device_id) DO UPDATE "
-                        "SET state = excluded.state, state_changed_at = excluded.state_changed_at, "
-                        "last_seen = max(devices.last_seen, excluded.last_seen) "
-                        "WHERE devices.state_changed_at IS NULL "
-                        "OR excluded.state_changed_at > devices.state_changed_at",
-                        (hub.hub_id, device_id, hub.device_kinds.get(device_id, "unknown"), hub.school_code,
-                         hub.room_id, _state(detail), at, at),
-                    )  # fmt: skip
-                conn.execute("COMMIT")
-                return Delivery(new, len(states) - new)
+            return self._insert(conn, stream, rows)
+        except sqlite3.IntegrityError as err:
+            raise Rejected(f"cannot store the record: {err}") from err
+
+    def _insert(self, conn: sqlite3.Connection, stream: str, rows: Sequence[Row]) -> Delivery:
+        hub, now = self.hub, datetime.now(UTC).isoformat()
+        before = conn.total_changes
+        if stream == "statements":
+            records = []
+            for _seq, statement_id, _stored, body in rows:
+                s = json.loads(body)
+                if not isinstance(s, dict):
+                    raise ValueError("a statement must be a JSON object")
+                obj = s["object"] if isinstance(s.get("object"), dict) else {}
+                verb = s["verb"] if isinstance(s.get("verb"), dict) else {}
+                records.append((
+                    statement_id, body, _agent_key(s.get("actor")), verb.get("id"),
+                    obj.get("id") or _agent_key(obj), s.get("timestamp"), now,
+                    hub.school_code, hub.room_id, hub.hub_id,
+                ))  # fmt: skip
+            conn.executemany("INSERT OR IGNORE INTO xapi_statements VALUES (?,?,?,?,?,?,?,?,?,?)", records)
+            total = len(records)
+        elif stream == "readings":
+            conn.executemany(
+                "INSERT OR IGNORE INTO sensor_readings VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(hub.hub_id, r[1], r[2], _iso(r[3]), r[4], r[5], r[6], hub.school_code, hub.room_id, now)
+                 for r in rows],
+            )  # fmt: skip
+            total = len(rows)
+        else:
+            states = [(r[1], _iso(r[2]), json.loads(r[4]), r[4]) for r in rows if r[3] == "state"]
+            conn.executemany(
+                "INSERT OR IGNORE INTO device_state_history VALUES (?,?,?,?,?,?)",
+                [(hub.hub_id, d, at, _state(detail), raw, now) for d, at, detail, raw in states],
+            )
             new = conn.total_changes - before
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            for device_id, at, detail, _raw in states:
+                conn.execute(
+                    "INSERT INTO devices VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (hub_id, device_id) DO UPDATE "
+                    "SET state = excluded.state, state_changed_at = excluded.state_changed_at, "
+                    "last_seen = max(devices.last_seen, excluded.last_seen) "
+                    "WHERE devices.state_changed_at IS NULL "
+                    "OR excluded.state_changed_at > devices.state_changed_at",
+                    (hub.hub_id, device_id, hub.device_kinds.get(device_id, "unknown"), hub.school_code,
+                     hub.room_id, _state(detail), at, at),
+                )  # fmt: skip
+            return Delivery(new, len(states) - new)
+        new = conn.total_changes - before
         return Delivery(new, total - new)

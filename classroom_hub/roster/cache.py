@@ -7,8 +7,9 @@ Pages get :class:`Member` and :class:`PersonCard`, which carry the short ``sourc
 names but never the citizen ID; :meth:`RosterCache.citizen_id` is the one way to read it,
 for the link to the central database.
 
-Synchronous (stdlib sqlite3). The hub calls it from worker threads through an executor, so
-the connection is shared across threads and every call holds a lock.
+Synchronous (stdlib sqlite3, opened by classroom_hub/storage/sqlite.py). The hub calls it from
+worker threads through an executor, so the connection is shared across threads and every call
+holds a lock.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from classroom_hub.roster.models import (
     School,
     class_list_key,
 )
+from classroom_hub.storage.sqlite import MigrationError, Schema, open_connection, transaction, version_of
 
 # One script per schema version; index 0 takes an empty file to version 1.
-_SCHEMA: tuple[str, ...] = (
+SCHEMA = Schema("roster", (
     """
     CREATE TABLE schools (sourced_id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT, record TEXT NOT NULL);
     CREATE TABLE sessions (sourced_id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -55,7 +57,7 @@ _SCHEMA: tuple[str, ...] = (
     CREATE INDEX enrollments_by_class ON enrollments (class_sourced_id, role);
     CREATE INDEX enrollments_by_person ON enrollments (person_sourced_id);
     """,
-)
+))  # fmt: skip
 
 
 class _View(BaseModel):
@@ -114,34 +116,18 @@ class RosterCache:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except (OSError, sqlite3.Error) as err:
+            self._db = open_connection(self.path, SCHEMA)
+        except MigrationError as err:
+            raise RosterError(str(err)) from err
+        except OSError as err:
             raise RosterError(f"{self.path}: cannot open the roster cache ({err})") from err
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._migrate()
-        except (sqlite3.Error, RosterError) as err:
-            self._db.close()
-            if isinstance(err, RosterError):
-                raise
+        except sqlite3.Error as err:
             raise RosterError(f"{self.path}: not a usable roster cache ({err})") from err
-
-    def _migrate(self) -> None:
-        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(_SCHEMA):
-            raise RosterError(
-                f"{self.path}: schema version {version} is newer than this hub knows ({len(_SCHEMA)})"
-            )
-        for number in range(version, len(_SCHEMA)):
-            # executescript commits first, so BEGIN/COMMIT are in the script itself
-            self._db.executescript(f"BEGIN; {_SCHEMA[number]} PRAGMA user_version = {number + 1}; COMMIT;")
 
     @property
     def schema_version(self) -> int:
         with self._reading() as db:
-            version: int = db.execute("PRAGMA user_version").fetchone()[0]
-            return version
+            return version_of(db)
 
     def close(self) -> None:
         with self._lock:
@@ -167,13 +153,8 @@ class RosterCache:
     def _writing(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(self._db):
                     yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
             except sqlite3.Error as err:
                 raise RosterError(f"{self.path}: roster cache write failed ({err})") from err
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from classroom_hub.storage.sqlite import Schema
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
@@ -39,7 +39,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (destination, stream)
     );
     """,
-    # 2: the technician's alarms (classroom_hub/fleet): raised, cleared, acknowledged.
+    # 2: the technician's alarms (then classroom_hub/fleet, now classroom_hub/alarms): raised,
+    # cleared, acknowledged.
     """
     CREATE TABLE alarms (
         id              TEXT    PRIMARY KEY,
@@ -87,20 +88,18 @@ MIGRATIONS: tuple[str, ...] = (
         detail    TEXT    NOT NULL
     );
     """,
+    # 4: one alarm table for devices and labs (classroom_hub/alarms): who raised an alarm, how
+    # severe it is, and for a limit on a sensor the sensor, its value and the limit. The lab's
+    # old table (lab_alarms in labs.db) is moved in by the lab at its first start.
+    """
+    ALTER TABLE alarms ADD COLUMN severity TEXT NOT NULL DEFAULT 'alarm';
+    ALTER TABLE alarms ADD COLUMN source TEXT NOT NULL DEFAULT 'device';
+    ALTER TABLE alarms ADD COLUMN sensor TEXT;
+    ALTER TABLE alarms ADD COLUMN value REAL;
+    ALTER TABLE alarms ADD COLUMN limit_value REAL;
+    """,
 )
 
+SCHEMA = Schema("telemetry", MIGRATIONS)
+
 STREAMS: tuple[str, ...] = ("readings", "statements", "device_events")
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to the newest version; returns the version."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"store schema version {version} is newer than this hub knows ({len(MIGRATIONS)}): "
-            "was the hub downgraded? Keep the newer version or restore a backup."
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with conn:
-            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-    return len(MIGRATIONS)

@@ -5,9 +5,12 @@ everything queued since its last commit and writes it in one transaction (group 
 so a burst of 10,000 readings costs one fsync, not 10,000. A caller learns that its rows
 are durable through a callback (MQTT acks) or a future; nothing is "received" before that.
 
-Readers use their own connection on a second thread: WAL lets them read while the writer
-writes. Every row carries a sequence number per stream; a destination's outbox cursor is
-the last sequence it has confirmed (see classroom_hub/store/schema.py).
+Readers use the store's second connection, ``db``, on a thread of its own (WAL lets them
+read while the writer writes); the alarms keep their few small writes there too. Both
+connections get telemetry's durability from classroom_hub/storage/sqlite.py.
+
+Every row carries a sequence number per stream; a destination's outbox cursor is the last
+sequence it has confirmed (see classroom_hub/store/schema.py).
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from classroom_hub.errors import StoreError
-from classroom_hub.store.schema import STREAMS, migrate
+from classroom_hub.storage.sqlite import Database, MigrationError, Synchronous, open_connection
+from classroom_hub.store.schema import SCHEMA, STREAMS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,7 +69,7 @@ class _Batch:
 
 
 class TelemetryStore:
-    def __init__(self, path: Path, *, synchronous: str = "FULL", batch_max: int = 5000) -> None:
+    def __init__(self, path: Path, *, synchronous: Synchronous = "FULL", batch_max: int = 5000) -> None:
         self.path = path
         self.synchronous = synchronous
         self.batch_max = batch_max
@@ -75,8 +78,7 @@ class TelemetryStore:
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
-        self._reader_conn: sqlite3.Connection | None = None
+        self.db = Database(path, SCHEMA, synchronous=synchronous, thread_name="store-read")
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -95,8 +97,7 @@ class TelemetryStore:
             self._queue.put(_Job("stop"))
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
             self._thread = None
-        await asyncio.get_running_loop().run_in_executor(self._reader, self._close_reader)
-        self._reader.shutdown(wait=True)
+        await self.db.close()
         self.state = "closed"
 
     # --- writes ----------------------------------------------------------------------
@@ -180,38 +181,17 @@ class TelemetryStore:
         )
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            if self._reader_conn is None:
-                self._reader_conn = self._connect()
-            try:
-                return fn(self._reader_conn)
-            except sqlite3.Error as err:
-                raise StoreError(f"reading {self.path}: {err}") from err
-
-        return await asyncio.get_running_loop().run_in_executor(self._reader, run)
-
-    def _close_reader(self) -> None:
-        if self._reader_conn is not None:
-            self._reader_conn.close()
-            self._reader_conn = None
+        return await self.db.run(fn)
 
     # --- the writer thread -----------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True, timeout=30)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
 
     def _writer(self, ready: asyncio.Future[int]) -> None:
         assert self._loop is not None
         loop = self._loop
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = self._connect()
-            version = migrate(conn)
-        except (OSError, sqlite3.Error, RuntimeError) as err:
+            conn = open_connection(self.path, SCHEMA, synchronous=self.synchronous, check_same_thread=True)
+            version = SCHEMA.version
+        except (OSError, sqlite3.Error, MigrationError) as err:
             error = StoreError(f"cannot open the store {self.path}: {err}")
             loop.call_soon_threadsafe(_fail, ready, error)
             return

@@ -7,15 +7,18 @@ from dataclasses import replace
 
 import pytest
 
-from stem_labs.alarms import DEFAULT_LIMITS, LabAlarm, LabAlarms, SensorLimits
+from classroom_hub.alarms import Alarm, AlarmService
+from stem_labs.alarms import DEFAULT_LIMITS, LabAlarms, SensorLimits
 from tests.conftest import wait_for
 
 
 class Clock:
+    """The wall time the alarm service stamps alarms with, moved by hand (these tests are not async)."""
+
     def __init__(self) -> None:
         self.now = 1_780_000_000.0
 
-    def __call__(self) -> float:
+    def time(self) -> float:
         return self.now
 
 
@@ -33,8 +36,8 @@ def test_fao_defaults() -> None:
 
 def test_delay_hysteresis_escalation_and_acknowledge() -> None:
     clock = Clock()
-    alarms = LabAlarms(clock=clock)
-    seen: list[LabAlarm] = []
+    alarms = LabAlarms(AlarmService(clock=clock))
+    seen: list[Alarm] = []
     alarms.on_change(seen.append)
     kit = "vina-1"
     alarms.set_limits(kit, {"ph": replace(DEFAULT_LIMITS["ph"], change=None)})  # the swing is tested below
@@ -70,7 +73,7 @@ def test_delay_hysteresis_escalation_and_acknowledge() -> None:
 
 def test_change_within_the_window_clears_once_the_swing_leaves_it() -> None:
     clock = Clock()
-    alarms = LabAlarms(clock=clock)
+    alarms = LabAlarms(AlarmService(clock=clock))
     limits = SensorLimits("ph", change=0.3, change_window_s=3600, hysteresis=0.05)
     alarms.set_limits("k", {"ph": limits})
     for value in (6.8, 6.7, 6.6, 6.45):
@@ -85,7 +88,7 @@ def test_change_within_the_window_clears_once_the_swing_leaves_it() -> None:
 
 def test_editing_limits_clears_alarms_whose_limit_is_gone() -> None:
     clock = Clock()
-    alarms = LabAlarms(clock=clock)
+    alarms = LabAlarms(AlarmService(clock=clock))
     alarms.set_limits("k", {"water_temp": SensorLimits("water_temp", alarm_high=30.0)})
     alarms.observe("k", "water_temp", 31.0, clock.now)
     assert kinds(alarms) == {("water_temp_high", "alarm")}

@@ -36,7 +36,7 @@ async def test_a_breach_inside_a_burst_raises_its_alarm_and_a_short_dip_does_not
         lab = hub.app[LAB]
         # The pass that stored the last ones has been judged: the kit shows the last report (6.6 only there).
         await wait_for(lambda: lab.kit("node-1").value("ph") == pytest.approx(6.6))
-        history = await lab.book.alarm_history()
+        history = await lab.alarms.history()
         ph_low = [a for a in history if a.kind == "ph_low"]
         by_severity = {a.severity: a for a in ph_low}
         assert set(by_severity) == {"warning", "alarm"}, [a.as_dict() for a in ph_low]  # once each: not the dip

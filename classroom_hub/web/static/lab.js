@@ -95,13 +95,8 @@ function later(fn) {
 
 // --- alarms ---------------------------------------------------------------------------------
 
-function alarmText(a) {
-  if (a.sensor) {
-    const side = a.kind.slice(a.sensor.length + 1);
-    return I18N.t("lab.alarm." + side, { sensor: sensorName(a.sensor), limit: a.limit });
-  }
-  return I18N.t("lab.alarm.kind." + a.kind.split("_")[0]) + " — " + a.detail;
-}
+// The words are the technician page's too (alarm_text.js): one alarm service lists them both.
+function alarmText(a) { return a.sensor ? AlarmText.kind(a) : `${AlarmText.kind(a)} — ${a.detail}`; }
 
 function renderAlarms() {
   const body = document.querySelector("#alarms tbody");
@@ -111,7 +106,7 @@ function renderAlarms() {
   $("alarms-none").hidden = alarms.length > 0;
   for (const a of alarms) {
     const tr = el("tr", null, a.acknowledged_at ? "acknowledged" : "");
-    tr.append(el("td", a.device_id), el("td", I18N.t("lab.severity." + a.severity), "sev-" + a.severity),
+    tr.append(el("td", a.device_id), el("td", AlarmText.severity(a), "sev-" + a.severity),
               el("td", alarmText(a)), el("td", a.value == null ? "–" : fmt(a.value, a.sensor)), el("td", time(a.raised_at)));
     const ack = el("td");
     if (a.acknowledged_at) ack.textContent = `${a.acknowledged_by} · ${time(a.acknowledged_at)}`;

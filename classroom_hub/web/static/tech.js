@@ -1,5 +1,6 @@
 "use strict";
-// The technician's console: every device live (WebSocket /ws/devices), alarms live (/ws/fleet),
+// The technician's console: every device live (WebSocket /ws/devices), every alarm of the room
+// live, devices' and labs' in one list (/ws/fleet; their words in alarm_text.js),
 // commands to one device or a group with a result per device, and each device's last 24 h.
 const devices = new Map();
 const alarms = new Map();
@@ -308,15 +309,19 @@ async function loadScenes() {
 
 // --- alarms -------------------------------------------------------------------------------
 
+// A lab's alarm says how severe it is ("Chú ý: pH dưới 6"); a device's is always an alarm.
+function alarmKind(a) { return a.source === "lab" ? `${AlarmText.severity(a)}: ${AlarmText.kind(a)}` : AlarmText.kind(a); }
+
 function renderAlarms() {
   const body = document.querySelector("#alarms tbody");
   body.replaceChildren();
   const active = [...alarms.values()].sort((a, b) => b.raised_at - a.raised_at);
   for (const a of active) {
-    const tr = el("tr", null, a.acknowledged_at ? "acknowledged" : "");
+    const tr = el("tr", null, (a.acknowledged_at ? "acknowledged " : "") + "sev-" + a.severity);
     tr.dataset.alarm = a.id;
     tr.dataset.kind = a.kind;
     tr.dataset.device = a.device_id;
+    tr.dataset.source = a.source;
     const ack = el("td");
     if (a.acknowledged_at) ack.textContent = I18N.t("alarm.acknowledged_by", { user: a.acknowledged_by });
     else {
@@ -324,7 +329,7 @@ function renderAlarms() {
       b.addEventListener("click", () => acknowledge(a.id, b));
       ack.appendChild(b);
     }
-    tr.append(cell(a.device_id), cell(I18N.t("alarm.kind." + a.kind)), cell(a.detail), cell(I18N.ago(a.raised_at)), ack);
+    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(a.detail), cell(I18N.ago(a.raised_at)), ack);
     body.appendChild(tr);
   }
   const open = active.filter(a => !a.acknowledged_at).length;
@@ -345,7 +350,7 @@ async function loadAlarmHistory() {
   tbody.replaceChildren(...body.history.map(a => {
     const tr = el("tr");
     tr.dataset.alarm = a.id;
-    tr.append(cell(a.device_id), cell(I18N.t("alarm.kind." + a.kind)), cell(a.detail), cell(time(a.raised_at)),
+    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(a.detail), cell(time(a.raised_at)),
       cell(a.cleared_at ? time(a.cleared_at) : I18N.t("alarm.active")), cell(a.acknowledged_by));
     return tr;
   }));

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from classroom_hub.fleet.alarms import AlarmLimits
+from classroom_hub.alarms import AlarmLimits
 from classroom_hub.fleet.keys import FLEET
 from config.settings import HubSettings
 from tests.conftest import RunningHub, add_user, run_hub

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from classroom_hub.alarms import AlarmLimits, AlarmService, DeviceAlarms
 from classroom_hub.app import REGISTRY, STORE
 from classroom_hub.bus.payloads import DeviceStatus
-from classroom_hub.fleet.alarms import AlarmLimits, Alarms
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.registry import DeviceRecord, DeviceRegistry
 from device_drivers.headset.fleet import HeadsetFleet
@@ -29,7 +29,7 @@ def status(**fields: object) -> DeviceStatus:
 
 async def test_battery_and_heat_alarms_rise_and_clear_with_a_margin() -> None:
     registry = registry_with("H01")
-    alarms = Alarms(registry, limits=AlarmLimits(offline_grace_s=0))
+    alarms = DeviceAlarms(AlarmService(), registry, limits=AlarmLimits(offline_grace_s=0))
     alarms.start()
     kinds = lambda: {a.kind for a in alarms.active()}  # noqa: E731
 
@@ -49,7 +49,7 @@ async def test_battery_and_heat_alarms_rise_and_clear_with_a_margin() -> None:
 async def test_a_short_nap_is_not_an_offline_alarm_but_a_long_absence_is() -> None:
     registry = registry_with("H01", "H02")
     # A grace far longer than the nap, so a loaded machine pausing the test cannot outlast it.
-    alarms = Alarms(registry, limits=AlarmLimits(offline_grace_s=1.0))
+    alarms = DeviceAlarms(AlarmService(), registry, limits=AlarmLimits(offline_grace_s=1.0))
     alarms.start()
     for device_id in ("H01", "H02"):
         registry.apply_status(device_id, status())

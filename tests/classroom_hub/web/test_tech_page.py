@@ -1,6 +1,6 @@
 """The technician console in headless Chromium: a technician logs in, sees the room's devices live,
 filters them, sends a group command and a single command, reads a device's chart and
-acknowledges an alarm, in Vietnamese (the default)."""
+acknowledges an alarm, then a lab kit's alarm in the same list, in Vietnamese (the default)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,20 @@ from typing import Any
 from classroom_hub.app import REGISTRY
 from classroom_hub.fleet.keys import FLEET
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
+from device_drivers.sensor_node.simulator import SimulatedSensorNode
 from device_drivers.tablet.simulator import SimulatedTablet
+from stem_labs.alarms import SensorLimits
+from stem_labs.keys import LAB
+from stem_labs.kits import KitRules
 from tests.classroom_hub.fleet.conftest import fleet_hub
 from tests.conftest import add_user, login, room_settings, wait_for, wait_js
+
+
+class AcidTank(SimulatedSensorNode):
+    """A Vinaponics kit whose water has turned acid: pH 5.8, under the 6.0 warning limit."""
+
+    def readings(self) -> list[dict[str, Any]]:
+        return [{"key": "ph", "value": 5.8, "unit": "pH"}]
 
 
 async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, browser: Any) -> None:
@@ -22,6 +33,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
     devices = [
         {"kind": "headset", "id": "H{:02d}", "count": 3},
         {"kind": "tablet", "id": "T{:02d}", "count": 2},
+        {"kind": "sensor_node", "id": "vina-1", "sensors": ["ph"]},  # a lab kit, silent until the end
     ]
     settings = room_settings(tmp_path, url, devices=devices)
     room = settings.room.id
@@ -46,7 +58,7 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
 
             # Every device, live, in Vietnamese; the tablet with its Wi-Fi and app version.
             await page.wait_for_selector("#devices tbody tr[data-device='T02']")
-            assert await page.locator("#devices tbody tr").count() == 5
+            assert await page.locator("#devices tbody tr").count() == 6
             t01 = page.locator("#devices tr[data-device='T01']")
             await wait_js(page,
                 "document.querySelector(\"#devices tr[data-device='T01']\").textContent.includes('dBm')"
@@ -102,6 +114,29 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             assert alarm.acknowledged_by == "kythuat"
             await page.click("#alarm-history-box summary")
             await page.wait_for_selector(f"#alarm-history tr[data-alarm='{alarm.id}']")
+
+            # The lab kit's water turns acid: its alarm joins the same list, with the kit and the
+            # lab's words, and the technician acknowledges it there, for the lab too.
+            lab = hub.app[LAB]
+            lab.update_settings("vina-1", {"ph": SensorLimits("ph", warn_low=6.0, alarm_low=5.5, hysteresis=0.1)},
+                                KitRules(lights_schedule=False), "truong.lab")  # fmt: skip
+            tank_task = asyncio.create_task(AcidTank(url, room, "vina-1").run())
+            lab_row = page.locator("#alarms tr[data-device='vina-1'][data-kind='ph_low'][data-source='lab']")
+            await lab_row.wait_for()
+            text = await lab_row.inner_text()
+            assert "Bộ kit vina-1 (phòng thí nghiệm)" in text and "Chú ý: pH dưới 6" in text, text
+            assert await page.inner_text("#alarm-count") == "1"  # the headset's is acknowledged already
+            await lab_row.locator("button.ack").click()
+            await wait_js(page,
+                "document.querySelector(\"#alarms tr[data-device='vina-1']\").textContent.includes('kythuat')"
+            )
+            (lab_alarm,) = lab.alarms.active("vina-1")
+            assert (lab_alarm.kind, lab_alarm.severity, lab_alarm.acknowledged_by) == ("ph_low", "warning", "kythuat")
+            await page.wait_for_selector(f"#alarm-history tr[data-alarm='{lab_alarm.id}']")
+            assert "Chú ý: pH dưới 6" in await page.inner_text(f"#alarm-history tr[data-alarm='{lab_alarm.id}']")
+            tank_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tank_task
 
             # English on request.
             await page.click("#lang-switch")

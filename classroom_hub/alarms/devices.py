@@ -1,6 +1,7 @@
-"""What the technician must know about: a device offline, a battery running out, a headset
-overheating, a command that failed. Raised and cleared from the registry's events, acknowledged
-by a person, kept in the store's ``alarms`` table so the history survives a restart.
+"""When a device is in trouble: offline, a battery running out, a headset overheating, a command
+that failed. Raised and cleared from the registry's events, with the device's limits, through
+the room's one alarm service (classroom_hub/alarms/service.py), which keeps, tells and
+acknowledges them like every other alarm.
 
 One alarm per device and kind is active at a time. An alarm clears itself when its cause
 goes away (the device is back, charging, cooled down, or a later command worked);
@@ -10,38 +11,17 @@ acknowledging says "I have seen it" and does not clear it.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
+from classroom_hub.alarms.model import Alarm
+from classroom_hub.alarms.service import AlarmService
 from classroom_hub.registry import DeviceChange, DeviceRecord, DeviceRegistry
-
-log = logging.getLogger(__name__)
 
 AlarmKind = Literal["offline", "low_battery", "overheating", "command_failed"]
 ALARM_KINDS: tuple[AlarmKind, ...] = ("offline", "low_battery", "overheating", "command_failed")
-
-
-@dataclass
-class Alarm:
-    id: str
-    device_id: str
-    kind: AlarmKind
-    detail: str
-    raised_at: float
-    cleared_at: float | None = None
-    acknowledged_at: float | None = None
-    acknowledged_by: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.cleared_at is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "active": self.active}
+SOURCE = "device"
 
 
 @dataclass(frozen=True)
@@ -55,34 +35,20 @@ class AlarmLimits:
     offline_grace_s: float = 30.0  # headsets nap and wander out of Wi-Fi for a few seconds
 
 
-class AlarmJournal(Protocol):
-    """Where alarms are kept (classroom_hub/fleet/logbook.py)."""
+class DeviceAlarms:
+    """The registry's rules; the alarms themselves are the service's (source ``device``)."""
 
-    def save(self, alarm: Alarm) -> None: ...
-
-
-AlarmListener = Callable[[Alarm], None]
-
-
-class Alarms:
-    def __init__(
-        self, registry: DeviceRegistry, journal: AlarmJournal | None = None, limits: AlarmLimits | None = None
-    ) -> None:
+    def __init__(self, service: AlarmService, registry: DeviceRegistry, limits: AlarmLimits | None = None) -> None:
+        self.service = service
         self._registry = registry
-        self._journal = journal
         self.limits = limits or AlarmLimits()
-        self._active: dict[tuple[str, str], Alarm] = {}
-        self._listeners: list[AlarmListener] = []
         self._removers: list[Callable[[], None]] = []
         self._pending_offline: dict[str, asyncio.TimerHandle] = {}
-        self.raised: dict[str, int] = dict.fromkeys(ALARM_KINDS, 0)  # for /metrics
 
     # --- lifecycle -------------------------------------------------------------------
 
-    def start(self, still_active: Iterable[Alarm] = ()) -> None:
-        """Take back the alarms that were active when the hub stopped, then follow the registry."""
-        for alarm in still_active:
-            self._active[(alarm.device_id, alarm.kind)] = alarm
+    def start(self) -> None:
+        """Follow the registry (the alarms active when the hub stopped are the service's already)."""
         self._removers = [self._registry.on_change(self._on_change), self._registry.on_update(self._on_update)]
         for record in self._registry.all():  # states known before we started listening
             if record.state == "offline":
@@ -97,61 +63,31 @@ class Alarms:
             handle.cancel()
         self._pending_offline.clear()
 
-    def on_change(self, listener: AlarmListener) -> Callable[[], None]:
-        """``listener`` runs when an alarm is raised, cleared or acknowledged; returns its remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
     # --- queries ---------------------------------------------------------------------
 
     def active(self) -> list[Alarm]:
-        return sorted(self._active.values(), key=lambda a: a.raised_at, reverse=True)
+        """The devices' active alarms, newest first."""
+        return self.service.active(source=SOURCE)
 
-    def find(self, alarm_id: str) -> Alarm | None:
-        return next((a for a in self._active.values() if a.id == alarm_id), None)
+    @property
+    def raised(self) -> dict[str, int]:
+        """Raised since start, per kind (for /metrics)."""
+        return {kind: self.service.raised[(SOURCE, kind)] for kind in ALARM_KINDS}
 
     # --- changes ---------------------------------------------------------------------
 
     def raise_alarm(self, device_id: str, kind: AlarmKind, detail: str) -> Alarm:
-        """Raise (or, if already active, refresh the detail of) the device's alarm of this kind."""
-        current = self._active.get((device_id, kind))
-        if current is not None:
-            if current.detail != detail:
-                current.detail = detail
-                self._changed(current)
-            return current
-        alarm = Alarm(uuid.uuid4().hex, device_id, kind, detail[:300], time.time())
-        self._active[(device_id, kind)] = alarm
-        self.raised[kind] += 1
-        log.warning("event=alarm_raised device=%s kind=%s detail=%r", device_id, kind, alarm.detail)
-        self._changed(alarm)
-        return alarm
+        return self.service.raise_alarm(device_id, kind, detail, source=SOURCE)
 
     def clear(self, device_id: str, kind: AlarmKind) -> Alarm | None:
-        alarm = self._active.pop((device_id, kind), None)
-        if alarm is not None:
-            alarm.cleared_at = time.time()
-            log.info("event=alarm_cleared device=%s kind=%s after_s=%.0f",
-                     device_id, kind, alarm.cleared_at - alarm.raised_at)  # fmt: skip
-            self._changed(alarm)
-        return alarm
-
-    def acknowledge(self, alarm_id: str, username: str) -> Alarm | None:
-        alarm = self.find(alarm_id)
-        if alarm is None or alarm.acknowledged_at is not None:
-            return alarm
-        alarm.acknowledged_at, alarm.acknowledged_by = time.time(), username
-        log.info("event=alarm_acknowledged device=%s kind=%s user=%s", alarm.device_id, alarm.kind, username)
-        self._changed(alarm)
-        return alarm
+        cleared = self.service.clear(device_id, kind, source=SOURCE, severity="alarm")  # a device's are all "alarm"
+        return cleared[0] if cleared else None
 
     def command_failed(self, device_id: str, detail: str) -> None:
         self.raise_alarm(device_id, "command_failed", detail)
 
     def command_ok(self, device_id: str) -> None:
-        if (device_id, "command_failed") in self._active:
-            self.clear(device_id, "command_failed")
-
+        self.clear(device_id, "command_failed")
     # --- rules -----------------------------------------------------------------------
 
     def _on_change(self, change: DeviceChange) -> None:
@@ -190,12 +126,3 @@ class Alarms:
                 self.raise_alarm(record.id, "overheating", f"{record.temperature:.1f} °C")
             elif record.temperature <= limits.cooled_c:
                 self.clear(record.id, "overheating")
-
-    def _changed(self, alarm: Alarm) -> None:
-        if self._journal is not None:
-            self._journal.save(alarm)
-        for listener in list(self._listeners):
-            try:
-                listener(alarm)
-            except Exception:
-                log.exception("event=alarm_listener_failed alarm=%s", alarm.id)

@@ -1,0 +1,1 @@
+"""How the hub keeps things on disk: every SQLite file through one helper (``sqlite.py``)."""
