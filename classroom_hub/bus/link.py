@@ -33,7 +33,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from classroom_hub.backoff import Backoff
 from classroom_hub.bus.message import Handler, LinkStats, Message, Will
 from classroom_hub.bus.paho_adapter import BufferedStream, install_stream, new_client
-from classroom_hub.errors import BusError
+from classroom_hub.errors import BusError, contained
 
 __all__ = ["Handler", "LinkState", "LinkStats", "Message", "MqttLink", "Will"]
 
@@ -93,6 +93,11 @@ class MqttLink:
         self._loop_thread: int | None = None
         self._misc_task: asyncio.Task[None] | None = None
         self._unacked: set[int] = set()  # our QoS-1 messages the broker has not confirmed yet
+        # While paho connects (in an executor thread) its socket exists before its CONNECT is
+        # queued: a message handed to paho in between would go out first, and the broker drops
+        # a connection whose first packet is not CONNECT. Messages published then wait here.
+        self._held: list[tuple[str, bytes | str, int, bool]] | None = None
+        self._held_lock = threading.Lock()
 
         # clean_session=False + a stable client id: the broker keeps our subscriptions and
         # queues QoS-1 messages while the hub restarts.
@@ -152,6 +157,14 @@ class MqttLink:
     def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False) -> None:
         """Queue a message. While the link is down, QoS-1 messages wait in the client and go
         out after the reconnect; QoS-0 messages are dropped (that is what QoS 0 means)."""
+        if self._held is not None:
+            with self._held_lock:
+                if self._held is not None:  # paho is connecting: handed over once its CONNECT is queued
+                    self._held.append((topic, payload, qos, retain))
+                    return
+        self._hand_to_paho(topic, payload, qos, retain)
+
+    def _hand_to_paho(self, topic: str, payload: bytes | str, qos: int, retain: bool) -> None:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise BusError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
@@ -224,10 +237,20 @@ class MqttLink:
         self._lost = asyncio.Event()
         self._connected = loop.create_future()
         # paho's connect is a blocking socket connect (and TLS handshake): keep it off the loop.
-        if first:
-            await loop.run_in_executor(None, self._client.connect, self.host, self.port, self.keepalive_s)
-        else:
-            await loop.run_in_executor(None, self._client.reconnect)
+        with self._held_lock:
+            self._held = []
+        try:
+            if first:
+                await loop.run_in_executor(None, self._client.connect, self.host, self.port, self.keepalive_s)
+            else:
+                await loop.run_in_executor(None, self._client.reconnect)
+        finally:
+            # CONNECT is queued now (or the connect failed: paho keeps QoS-1 messages for the next one).
+            with self._held_lock:
+                held, self._held = self._held or [], None
+            for topic, payload, qos, retain in held:
+                with contained("mqtt_publish_failed", topic=topic):  # its publisher has returned already
+                    self._hand_to_paho(topic, payload, qos, retain)
         sock = self._client.socket()
         if sock is None:
             raise BusError("connection closed during connect")

@@ -134,6 +134,39 @@ async def publish_readings(link: MqttLink, room: str, device_id: str, start: int
             await asyncio.sleep(0)  # let the link write what is queued
 
 
+async def test_a_message_published_while_the_link_connects_waits_for_its_connect(
+    system_mosquitto_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """paho makes its socket before it queues CONNECT (in the executor thread that connects): a
+    part publishing in between must not get its message out first, or the broker drops the
+    connection (protocol error) and the hub connects a second time."""
+    room = f"t{time.monotonic_ns()}"
+    topic = hub_status_topic(room)
+    link = MqttLink(system_mosquitto_url, client_id=f"hub-{room}")
+    loop = asyncio.get_running_loop()
+
+    async def publish() -> None:
+        link.publish(topic, b'{"state": "online"}', qos=1, retain=True)
+
+    def in_the_window(client: paho.Client, _userdata: Any, _sock: Any) -> None:
+        client.on_socket_open = None  # the first connect only
+        asyncio.run_coroutine_threadsafe(publish(), loop).result(5)  # the loop publishes now, in the window
+
+    link._client.on_socket_open = in_the_window
+    task = asyncio.create_task(link.run())
+    try:
+        await link.wait_up(5)
+        assert "event=mqtt_connect_failed" not in caplog.text  # the first connect was the one
+        assert link.stats.connects == 1
+        assert await first_message(system_mosquitto_url, topic) == b'{"state": "online"}'
+        await wait_for(lambda: link.unconfirmed == 0)  # and the broker confirmed it
+    finally:
+        await link.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_broker_restart_loses_no_qos1_telemetry(tmp_path: Path, mosquitto: Mosquitto) -> None:
     settings = room_settings(tmp_path, mosquitto.url)
     room = settings.room.id
