@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from classroom_hub.declarations import load_declared
+
 if TYPE_CHECKING:
     from config.settings import HubSettings
 
@@ -85,21 +87,7 @@ def resolve(reference: str) -> Any:
 
 def load_packages(entries: Iterable[EntryPoint]) -> tuple[dict[str, Package], dict[str, str]]:
     """The declarations behind ``entries`` in setup order, and why the others could not load."""
-    found: dict[str, Package] = {}
-    unavailable: dict[str, str] = {}
-    for entry in entries:
-        try:
-            package = entry.load()
-        except ImportError as err:
-            unavailable[entry.name] = f"cannot be imported: {err}"
-            log.error("event=package_unavailable package=%s entry=%s error=%r", entry.name, entry.value, str(err))
-            continue
-        problem = _problem(entry.name, package, found)
-        if problem is not None:
-            unavailable[entry.name] = problem
-            log.error("event=package_refused package=%s entry=%s reason=%r", entry.name, entry.value, problem)
-            continue
-        found[entry.name] = package
+    found, unavailable = load_declared(entries, "package", _problem)
     return {name: found[name] for name in _setup_order(found, unavailable)}, unavailable
 
 

@@ -24,6 +24,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
+from classroom_hub.declarations import load_declared
 from device_drivers.base import Driver, DriverError
 from device_drivers.commands import AGENT_COMMANDS, CommandSpec
 from device_drivers.entities import FIRMWARE, Entity
@@ -102,21 +103,7 @@ def kind_literal(settings: type[DeviceBase]) -> str | None:
 
 def load_kinds(entries: Iterable[EntryPoint]) -> tuple[dict[str, DeviceKind], dict[str, str]]:
     """The declarations behind ``entries`` by name (sorted), and why the others could not load."""
-    kinds: dict[str, DeviceKind] = {}
-    unavailable: dict[str, str] = {}
-    for entry in entries:
-        try:
-            kind = entry.load()
-        except ImportError as err:
-            unavailable[entry.name] = f"cannot be imported: {err}"
-            log.error("event=device_kind_unavailable kind=%s entry=%s error=%r", entry.name, entry.value, str(err))
-            continue
-        problem = _problem(entry.name, kind, kinds)
-        if problem is not None:
-            unavailable[entry.name] = problem
-            log.error("event=device_kind_refused kind=%s entry=%s reason=%r", entry.name, entry.value, problem)
-            continue
-        kinds[entry.name] = kind
+    kinds, unavailable = load_declared(entries, "device_kind", _problem)
     return dict(sorted(kinds.items())), unavailable
 
 

@@ -30,7 +30,7 @@ TOP = ("classroom_hub", "device_drivers", "stem_labs", "studio", "firmware_bridg
 # lists, backoff): below the application, importing nothing of the hub but one another.
 BELOW_THE_APP = frozenset({
     "classroom_hub.errors", "classroom_hub.problems", "classroom_hub.clock", "classroom_hub.events",
-    "classroom_hub.backoff",
+    "classroom_hub.backoff", "classroom_hub.declarations",
 })  # fmt: skip
 WIRE = frozenset({
     "classroom_hub", "classroom_hub.bus", "classroom_hub.bus.topics", "classroom_hub.bus.payloads",
