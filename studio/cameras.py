@@ -92,7 +92,11 @@ class PtzControl:
             if self.is_open:
                 await self.camera.link.close()
                 self.is_open = False
-            if self.report is not None:
+            if self.report is None:
+                raise
+            if isinstance(err, PtzTimeout) and err.waiting_for == "completion":
+                self.report.answered(error=f"not completed: {err}")  # it ACKed: there, but stuck
+            else:
                 why = "no answer" if isinstance(err, PtzTimeout) else "no connection"
                 self.report.unreachable(f"{why}: {err}")
             raise

@@ -296,3 +296,5 @@ async def metrics(app: Config, out: Exposition) -> None:
         out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
         out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
                 [({"device": d}, h.reconnects) for d, h in healths])
+        out.add("driver_outages_total", "counter", "Times a wired device stopped answering (each outage once).",
+                [({"device": w.device_id}, w.report.outages) for w in wired])

@@ -35,12 +35,8 @@ class _Conversation:
         self._busy = False  # working on a request: what arrives waits in the (small) buffer
 
     def feed(self, data: bytes) -> None:
-        limit = self.panel.profile.rx_buffer
-        if self._busy and limit and len(self._buffer) + len(data) > limit:
-            room = max(0, limit - len(self._buffer))
-            self.panel.overrun += len(data) - room
-            data = data[:room]
         self._buffer += data
+        self._overflow()
         while not self._busy:
             try:
                 frame = self.panel.take_frame(self._buffer)
@@ -56,9 +52,17 @@ class _Conversation:
                 return
             if response.reply is not None and response.delay_s > 0:
                 self._busy = response.busy
+                self._overflow()
                 self._send_later(response.delay_s, response.reply)
             elif response.reply is not None:
                 self._write(response.reply)
+
+    def _overflow(self) -> None:
+        """While the panel works on a request, its receive buffer keeps only so many bytes."""
+        limit = self.panel.profile.rx_buffer
+        if self._busy and limit and len(self._buffer) > limit:
+            self.panel.overrun += len(self._buffer) - limit
+            del self._buffer[limit:]
 
     def _send_later(self, delay_s: float, reply: bytes) -> None:
         def send() -> None:

@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", type=int, default=1, help="display id (default 1)")
     parser.add_argument("--power-on", action="store_true", help="start powered on")
     parser.add_argument("--profile", default=REFERENCE.name, choices=list(PROFILES),
-                        help="how the panel departs from the protocol (docs/display-control.md, Simulator)")  # fmt: skip
+                        help="how the panel departs from the protocol (see docs/display-control.md)")  # fmt: skip
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on TCP (port 0: any free)")
     where.add_argument("--pty", action="store_true", help="open a pseudo-terminal and print its path")

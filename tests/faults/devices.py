@@ -191,8 +191,7 @@ async def unplug_twice(
                 await everything_online(client, url, settings, record, ha)
                 outcome.recovery_s.append(time.monotonic() - replugged)
                 # One more answer after the recovery: a late second verdict would have come by now.
-                seen = record.last_seen or 0.0
-                await wait_for(lambda: (record.last_seen or 0.0) > seen, timeout=TIMEOUT_S)
+                await answered_again(record)
                 outcome.tally(1, counts.offline - before[0])
                 outcome.tally(1, counts.online - before[1])
                 outcome.tally(1, len(counts.alarms) - before[2])
@@ -200,6 +199,11 @@ async def unplug_twice(
         for remove in removers:
             remove()
     return outcome.as_dict()
+
+
+async def answered_again(record: DeviceRecord) -> None:
+    seen = record.last_seen or 0.0
+    await wait_for(lambda: (record.last_seen or 0.0) > seen, timeout=TIMEOUT_S)
 
 
 async def everything_offline(

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from classroom_hub.bus.broker import free_port
@@ -39,15 +40,22 @@ async def display_unplugged(workdir: Path, **opts: Any) -> dict[str, Any]:
     panel = SimulatedPanel("samsung_mdc", 1, PanelState(power=True), profile="no_all_status")
     server = PanelTcpServer(panel)
     async with broker(workdir, opts.get("broker_url")) as url:
+        transport = {"type": "tcp", "host": "127.0.0.1", "port": port}
         devices = [{"kind": "display", "id": "display-86", "protocol": "samsung_mdc", "timeout_s": 0.4,
-                    "poll_interval_s": 0.2, "transport": {"type": "tcp", "host": "127.0.0.1", "port": port}}]  # fmt: skip
+                    "poll_interval_s": 0.2, "transport": transport}]  # fmt: skip
         await server.start("127.0.0.1", port)
         try:
             async with watched_hub(_room(workdir, url, devices)) as hub:
-                return await unplug_twice(
+                cycles = opts.get("cycles", 2)
+                outcome = await unplug_twice(
                     hub, url, "display-86", server.close, lambda: server.start("127.0.0.1", port),
-                    reason=rf"^no connection \(status poll\): tcp://127\.0\.0\.1:{port}: cannot open", cycles=opts.get("cycles", 2),
+                    reason=rf"^no connection \(status poll\): tcp://127\.0\.0\.1:{port}: cannot open",
+                    cycles=cycles,
                 )  # fmt: skip
+                async with aiohttp.ClientSession(hub.url) as client, client.get("/metrics") as response:
+                    outages = f'classroom_hub_driver_outages_total{{device="display-86"}} {cycles}'
+                    assert outages in await response.text()
+                return outcome
         finally:
             await server.close()
 
