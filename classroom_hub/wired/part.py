@@ -3,9 +3,11 @@
 For every configured device whose transport is ``serial`` or ``tcp`` and whose kind has a
 driver (``driver_for(kind)``; the hub never imports a driver by name), this part builds the
 driver from the device's table in the room file, starts it and asks its status every
-``poll_interval_s``: an answer puts the device online in the registry (with what it said:
-power, input, volume...), a lost link or silence puts it offline with the reason, a reply
-that breaks the protocol (wrong checksum) is counted as rejected input.
+``poll_interval_s``. Its state has one owner, its ``DeviceReport`` (report.py), which tells the
+registry and the retained status on the bus together: an answer (a refusal included) puts the
+device online with what it said (power, input, volume...; a command's result at once), a lost
+link or silence (twice in a row) puts it offline with the reason, once per outage; a reply that
+breaks the protocol (wrong checksum) is counted as rejected input.
 
 Commands reach the device two ways, with the same result:
 - directly, from the console and group commands (``FleetCommands.direct``);

@@ -2,11 +2,14 @@
 
 It keeps power, input, volume and mute, answers ACK/NAK (``+``/``-``/``r``) like the real
 panel, and can be told to misbehave: a corrupt reply, silence, a dropped connection or a
-refusal. It listens on TCP (127.0.0.1, port 0 by default) or on a pseudo-terminal whose
-slave path the driver opens as its serial port. No task runs in the background: both
-transports feed bytes to the panel from event-loop callbacks.
+refusal. A profile (profiles.py) makes it behave as a given panel model does: refuse the
+all-status request, answer only power in standby, answer slowly with a small buffer, miss
+requests. It listens on TCP (127.0.0.1, port 0 by default) or on a pseudo-terminal whose
+slave path the driver opens as its serial port (panel_transports.py). No task runs in the
+background: both transports feed bytes to the panel from event-loop callbacks.
 
     python -m device_drivers.display.simulator --protocol samsung_mdc --tcp 127.0.0.1:0
+    python -m device_drivers.display.simulator --profile no_all_status --tcp 127.0.0.1:0
     python -m device_drivers.display.simulator --protocol viewsonic --pty
 """
 
