@@ -45,6 +45,9 @@ class DeviceRecord:
     temperature: float | None = None
     last_error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The hub itself talks to this device (a display on RS-232/TCP, a PTZ camera): its state is
+    # the hub's verdict (``apply_status(..., from_hub=True)``), never a status read off the bus.
+    driven: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,21 +132,38 @@ class DeviceRegistry:
         """Any message from the device: it is alive. Hot path: keep it cheap."""
         record = self._devices[device_id]
         record.last_seen = now or self.clock.time()
-        if record.state != "online":
+        if record.state != "online" and not record.driven:  # a driven device's state is the hub's verdict
             self._set_state(record, "online", "message received")
 
-    def apply_status(self, device_id: str, status: DeviceStatus) -> None:
+    def drive(self, device_id: str) -> None:
+        """The hub talks to this device itself: from now on only its own statuses count."""
+        self._devices[device_id].driven = True
+
+    def apply_status(self, device_id: str, status: DeviceStatus, *, from_hub: bool = False) -> None:
+        """A device's status: from the bus (its agent, its last will), or the hub's own verdict.
+
+        For a device the hub drives, a status from the bus is ignored: it is the hub's own
+        retained status coming back (late, possibly older than the hub's latest verdict) or
+        someone else's claim about a device only the hub talks to.
+        """
         record = self._devices[device_id]
+        if record.driven and not from_hub:
+            return
         record.last_seen = self.clock.time()
         for name in ("battery", "charging", "firmware", "rssi", "temperature"):
             value = getattr(status, name)
             if value is not None:
                 setattr(record, name, value)
-        if status.error is not None:
-            record.last_error = status.error
+        recovered = status.state == "online" and record.state != "online"
+        if from_hub or status.error is not None:
+            record.last_error = status.error  # the hub's verdict is the whole truth: None clears
+        elif recovered:
+            record.last_error = None  # what went wrong before the device came back is history
         if status.model_extra:
             record.extra.update(status.model_extra)
-        self._set_state(record, status.state, "last will" if status.state == "offline" else "status")
+        # An offline status without an error is a device's last will; with one, it says why.
+        reason = (status.error or "last will") if status.state == "offline" else "status"
+        self._set_state(record, status.state, reason)
         self._updates.emit(record)
 
     def note_error(self, device_id: str, error: str) -> None:
@@ -189,6 +209,8 @@ class DeviceRegistry:
         now = now or self.clock.time()
         expired = []
         for record in self._devices.values():
+            if record.driven:
+                continue  # the hub asks it and says when it stops answering
             if record.state == "online" and record.last_seen is not None and now - record.last_seen > record.timeout_s:
                 self._set_state(record, "offline", f"silent for {now - record.last_seen:.0f} s")
                 expired.append(record)

@@ -120,7 +120,9 @@ class BusBridge:
                 status["battery"] = self._battery[device_id]
         else:
             self.online.discard(device_id)
-            status["error"] = "hub stopped" if self._stopping else "serial link lost"
+            supervisor = self.kits.get(device_id)
+            reason = supervisor.offline_reason if supervisor is not None else None
+            status["error"] = "hub stopped" if self._stopping else (reason or "serial link lost")
         self._publish(device_id, "status", status, retain=True)
 
     def on_telemetry(self, device_id: str, readings: Fields) -> None:

@@ -152,6 +152,13 @@ class KitLink:
         if self._transport_closed is not None:
             await self._transport_closed
 
+    @property
+    def lost(self) -> LinkLost | None:
+        """Why the link died, once it has; None while it lives (or before it was opened)."""
+        if self._lost is None or not self._lost.done() or self._lost.cancelled():
+            return None
+        return self._lost.result()
+
     async def wait_lost(self) -> LinkLost:
         """Wait until the link dies; returns why (port vanished, board silent or restarted)."""
         if self._lost is None:

@@ -18,7 +18,7 @@ from aiohttp import web
 from serial.tools import list_ports
 
 from classroom_hub.health import running
-from classroom_hub.keys import HEALTH, LINK, REJECTIONS, SETTINGS
+from classroom_hub.keys import COMMANDS, HEALTH, LINK, REJECTIONS, SETTINGS
 from device_drivers.kinds import declared_kinds
 from device_drivers.settings import SerialTransport
 from firmware_bridge.bus_bridge import BusBridge
@@ -70,6 +70,8 @@ async def kits_part(app: web.Application) -> AsyncIterator[None]:
             await supervisors.enter_async_context(supervisor)
             watched.append(supervisor)
             bridge.attach(device_id, supervisor)
+            if COMMANDS in app:  # the bridge answers the kit's commands: those replies are the hub's own
+                app[COMMANDS].answered_by_hub.add(device_id)
             log.info("event=kit_supervised device=%s kind=%s port=%s usb=%s", device_id, device.kind,
                      transport.port, (transport.usb_vid, transport.usb_pid))  # fmt: skip
         try:

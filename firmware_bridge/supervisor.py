@@ -57,6 +57,8 @@ class KitSupervisor:
         self._offline = asyncio.Event()
         self._offline.set()
         self.connections = 0
+        # Why the kit is offline, in words a technician can act on ("port closed", "board silent").
+        self.offline_reason: str | None = None
 
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._run(), name=f"kit-supervisor {self.device_id or 'any'}")
@@ -130,6 +132,8 @@ class KitSupervisor:
                 was_online = self._online.is_set()
                 self._online.clear()
                 self._offline.set()
+                if link.lost is not None:
+                    self.offline_reason = f"serial link lost: {link.lost}"
                 await link.close()
                 if was_online and link.identity is not None:
                     self._safe_state(link.identity.device_id, LinkState.OFFLINE)
@@ -174,6 +178,11 @@ class KitSupervisor:
                 link = await self._try_port(port)
                 if link is not None:
                     return link
+            if self.connections == 0 and self.offline_reason is None and self.device_id is not None:
+                # Never seen since the hub started: say so once, rather than "unknown" for ever.
+                where = ", ".join(candidates) if candidates else "no matching serial port"
+                self.offline_reason = f"kit not found ({where})"
+                self._safe_state(self.device_id, LinkState.OFFLINE)
             await asyncio.sleep(self._rescan)
 
     async def _try_port(self, port: str) -> KitLink | None:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from classroom_hub import xapi
 from classroom_hub.backoff import Backoff
-from classroom_hub.keys import SETTINGS, SOCKETS, STORE
+from classroom_hub.keys import LINK, REGISTRY, REJECTIONS, SETTINGS, SOCKETS, STORE
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.problems import describe
 from classroom_hub.pusher.materials import MaterialsBank
@@ -40,6 +40,7 @@ from studio.api import (
     RecordRequest,
     SocketCommand,
 )
+from studio.cameras import camera_reports
 from studio.courier import LectureCourier
 from studio.errors import StudioError
 from studio.http import STAFF, actor_of, body_of, running_studio
@@ -111,6 +112,8 @@ async def studio_part(app: web.Application) -> AsyncIterator[None]:
         display_power=functools.partial(_display_power, app),
     )  # fmt: skip
     await studio.start()
+    # Each camera's state (answers its PTZ head, or shows a picture) in the registry and on the bus.
+    studio.cameras.watch(*camera_reports(settings, app[REGISTRY], app.get(LINK), app[REJECTIONS]))
     app[STUDIO] = studio
     courier = lecture_courier(settings, studio)
     task = None

@@ -35,6 +35,9 @@ class Commands:
         self._room = room
         self._rejections = rejections
         self._pending: dict[str, _Pending] = {}
+        # Devices the hub answers for itself (a display it drives, a kit it bridges): their replies
+        # to commands from Node-RED or Home Assistant are the hub's own, not strays.
+        self.answered_by_hub: set[str] = set()
         self.latencies_ms: list[float] = []
         self._unsubscribe = link.subscribe(room_filter(room, "reply"), self._on_reply)
 
@@ -77,6 +80,8 @@ class Commands:
             self._rejections.add(message.topic, "malformed_reply", describe(err, root="payload", limit=1))
             return
         pending = self._pending.get(reply.id)
+        if pending is None and where is not None and where.device_id in self.answered_by_hub:
+            return  # the hub's own answer to someone else's command
         if pending is None:
             # Late (after the timeout) or not ours: normal after a hub restart, worth a count.
             self._rejections.add(message.topic, "unexpected_reply", f"no command {reply.id} in flight")

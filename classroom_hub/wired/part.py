@@ -3,9 +3,11 @@
 For every configured device whose transport is ``serial`` or ``tcp`` and whose kind has a
 driver (``driver_for(kind)``; the hub never imports a driver by name), this part builds the
 driver from the device's table in the room file, starts it and asks its status every
-``poll_interval_s``: an answer puts the device online in the registry (with what it said:
-power, input, volume...), a lost link or silence puts it offline with the reason, a reply
-that breaks the protocol (wrong checksum) is counted as rejected input.
+``poll_interval_s``. Its state has one owner, its ``DeviceReport`` (report.py), which tells the
+registry and the retained status on the bus together: an answer (a refusal included) puts the
+device online with what it said (power, input, volume...; a command's result at once), a lost
+link or silence (twice in a row) puts it offline with the reason, once per outage; a reply that
+breaks the protocol (wrong checksum) is counted as rejected input.
 
 Commands reach the device two ways, with the same result:
 - directly, from the console and group commands (``FleetCommands.direct``);
@@ -30,18 +32,19 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from classroom_hub.bus.link import Message, MqttLink
-from classroom_hub.bus.payloads import COMMAND, DeviceStatus
+from classroom_hub.bus.payloads import COMMAND
 from classroom_hub.bus.topics import device_topic
 from classroom_hub.errors import CommandFailed, CommandTimeout
 from classroom_hub.fleet.commands import InvalidRequest
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.health import running
-from classroom_hub.keys import HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
+from classroom_hub.keys import COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS
 from classroom_hub.metrics import Config, Exposition
 from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
 from classroom_hub.rejects import Rejections
 from classroom_hub.wired.keys import WIRED
+from classroom_hub.wired.report import DeviceReport
 from device_drivers.base import (
     CommandRefused,
     Driver,
@@ -60,7 +63,7 @@ DEFAULT_POLL_S = 10.0
 
 
 class WiredDevice:
-    """One driver, its status poll, and its place in the registry and on the bus."""
+    """One driver, its status poll, and its state (``DeviceReport``) in the registry and on the bus."""
 
     def __init__(
         self,
@@ -76,15 +79,12 @@ class WiredDevice:
         self.device_id = device_id
         self.driver = driver
         self.poll_interval_s = poll_interval_s
-        self._registry = registry
         self._rejections = rejections
-        self._link = link
-        self._room = room
+        self.report = DeviceReport(device_id, driver.kind, registry=registry, link=link, room=room,
+                                   rejections=rejections)  # fmt: skip
         self.failures: Counter[str] = Counter()  # by error class, for /metrics
         self.polls = 0
-        self._last_status: dict[str, Any] | None = None
         self._poll_soon = asyncio.Event()
-        self._offline_error: str | None = None
 
     async def run(self) -> None:
         """Start the driver, then poll until cancelled. Never raises for the device's sake."""
@@ -101,12 +101,22 @@ class WiredDevice:
         if "status" not in self.driver.commands:
             return
         self.polls += 1
-        try:
-            status = await self.driver.execute("status", {})
-        except DriverError as err:
-            self._failed(err, "status poll")
+        for attempt in (1, 2):
+            try:
+                status = await self.driver.execute("status", {})
+            except DriverTimeout as err:
+                # A panel misses a request now and then: ask once more (on a fresh connection)
+                # before calling it an outage.
+                if attempt == 1 and self.report.state != "offline":
+                    self.failures[type(err).__name__] += 1
+                    continue
+                self._failed(err, "status poll")
+                return
+            except DriverError as err:
+                self._failed(err, "status poll")
+                return
+            self.report.answered(status, replace=True)
             return
-        self._online(status)
 
     async def execute(self, name: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Run one command; hub errors out (CommandFailed, CommandTimeout, InvalidRequest)."""
@@ -124,57 +134,31 @@ class WiredDevice:
         except DriverError as err:
             self._failed(err, name)
             raise CommandFailed(self.device_id, name, str(err)) from err
-        self._registry.seen(self.device_id)
-        if name == "status":
-            self._online(result)
-        else:
+        # What the command set is now the device's state (power on -> power: true), at once;
+        # the poll that follows confirms it with everything else the panel reports.
+        self.report.answered(result, replace=name == "status")
+        if name != "status":
             self._poll_soon.set()
         return result
 
-    # --- registry and bus ------------------------------------------------------------
-
-    def _online(self, status: dict[str, Any]) -> None:
-        record = self._registry.get(self.device_id)
-        if record is not None and record.state == "online" and status == self._last_status:
-            self._registry.seen(self.device_id)  # nothing new to tell anyone
-            return
-        self._last_status, self._offline_error = status, None
-        try:
-            fields = {**status, "state": "online", "ts": time.time(), "kind": self.driver.kind}
-            report = DeviceStatus.model_validate(fields)
-        except ValidationError as err:
-            problem = describe(err, root="status", limit=1)
-            self._rejections.add(f"{self.device_id} (status)", "bad_device_status", problem)
-            return
-        self._report(report)
-
     def _failed(self, err: DriverError, what: str) -> None:
         self.failures[type(err).__name__] += 1
-        if isinstance(err, ProtocolError) and not isinstance(err, CommandRefused):
+        if isinstance(err, LinkError):
+            self.report.unreachable(f"no connection ({what}): {err}")
+        elif isinstance(err, DriverTimeout):
+            self.report.unreachable(f"no answer ({what}): {err}")
+        elif isinstance(err, CommandRefused):
+            self.report.answered(error=f"refused ({what}): {err}")  # a NAK is an answer: it is there
+        elif isinstance(err, ProtocolError):
             # The device is there but its bytes are wrong (checksum, framing): bad input.
             self._rejections.add(f"{self.device_id} ({what})", "bad_device_reply", str(err))
-        if isinstance(err, (LinkError, DriverTimeout)):
-            error = str(err)[:500]
-            if error == self._offline_error:
-                return  # a display that is away is polled every few seconds: say so once
-            log.warning("event=wired_device_unreachable device=%s during=%r error=%r", self.device_id, what, error)
-            self._last_status, self._offline_error = None, error
-            self._report(DeviceStatus(state="offline", ts=time.time(), kind=self.driver.kind, error=error))
+            self.report.trouble(f"bad reply ({what}): {err}")
         else:
-            self._registry.note_error(self.device_id, str(err))
-
-    def _report(self, status: DeviceStatus) -> None:
-        self._registry.apply_status(self.device_id, status)
-        if self._link is not None:
-            topic = device_topic(self._room, self.device_id, "status")
-            self._link.publish(topic, status.model_dump_json(exclude_none=True), qos=1, retain=True)
+            self.report.trouble(f"{what}: {err}")
 
     def went_away(self) -> None:
         """The hub stops: nobody polls the device any more, so say so on its retained status."""
-        if self._link is not None and self._link.is_up:
-            status = DeviceStatus(state="offline", ts=time.time(), kind=self.driver.kind, error="hub stopped")
-            topic = device_topic(self._room, self.device_id, "status")
-            self._link.publish(topic, status.model_dump_json(exclude_none=True), qos=1, retain=True)
+        self.report.stopped()
 
 
 class WiredDevices:
@@ -287,6 +271,8 @@ async def drivers_part(app: web.Application) -> AsyncIterator[None]:
                               rejections=app[REJECTIONS], link=link, room=settings.room.id))  # fmt: skip
         log.info("event=wired_device_started device=%s kind=%s transport=%s", device_id, device.kind,
                  device.transport.type)  # fmt: skip
+        if COMMANDS in app:
+            app[COMMANDS].answered_by_hub.add(device_id)
     app[WIRED] = wired
     if FLEET in app:
         app[FLEET].commands.direct = wired
@@ -312,3 +298,5 @@ async def metrics(app: Config, out: Exposition) -> None:
         out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
         out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
                 [({"device": d}, h.reconnects) for d, h in healths])
+        out.add("driver_outages_total", "counter", "Times a wired device stopped answering (each outage once).",
+                [({"device": w.device_id}, w.report.outages) for w in wired])

@@ -81,7 +81,8 @@ async def await_answer(
 ) -> Completion | None:
     """The final answer to the message just sent.
 
-    ``resend`` (VISCA over IP) repeats the same datagram, same sequence number, once after a timeout.
+    ``resend`` (VISCA over IP) repeats the same datagram, same sequence number, once after a timeout
+    waiting for the ACK (or an inquiry's answer); never after the ACK, so one deadline holds.
     ``matched_by_sequence`` means the inbox only holds replies to this message, so a completion whose
     ACK was lost is still ours. Returns None only when the camera said, after a resend, that it had
     already handled this sequence number: the command was performed but its answer was lost.
@@ -92,7 +93,10 @@ async def await_answer(
         limit = timeouts.completion if socket is not None else timeouts.ack
         item = await inbox.next(limit)
         if item is None:
-            if resend is not None and not resent:
+            # Only a message or an ACK lost on the way is worth a resend; a camera that ACKed and
+            # then never completed has the command already: asking again would wait a second
+            # ``completion`` for nothing (and say it waited one).
+            if resend is not None and not resent and socket is None:
                 _LOG.info("%s: no answer within %g s, sending it again with the same number", name, limit)
                 resend()
                 resent = True

@@ -17,3 +17,5 @@ class Camera(DeviceBase):
     size: str | None = Field(None, pattern=r"^\d{2,4}x\d{2,4}$", description="capture size asked of the source")
     fps: float | None = Field(None, gt=0, le=120, description="capture rate asked of the source")
     display_capture: bool = Field(False, description="an HDMI capture of a display, not a camera")
+    poll_interval_s: float = Field(10.0, ge=0.05, le=3600,
+                                   description="how often the hub asks a PTZ head its power (its state)")  # fmt: skip

@@ -108,6 +108,9 @@ class SimulatedHead:
     powered: bool = True
     presets: dict[int, _Preset] = field(default_factory=dict)
     executed: list[ViscaCommand] = field(default_factory=list)
+    # A head that ACKs a command and never reports it complete (a jammed motor, a firmware that
+    # hangs mid-move): its two sockets stay taken, and later commands get "buffer full".
+    completes: bool = True
 
     def __post_init__(self) -> None:
         now = self.clock()
@@ -115,6 +118,7 @@ class SimulatedHead:
         self._tilt = _Axis(*TILT_LIMITS, since=now)
         self._zoom = _Axis(*ZOOM_LIMITS, since=now)
         self._last_socket = 2
+        self._stuck: set[int] = set()  # sockets of commands that never complete
 
     def position(self) -> tuple[int, int, int]:
         now = self.clock()
@@ -144,6 +148,14 @@ class SimulatedHead:
         if not self.powered and not isinstance(command, Power):
             # In standby a head takes only power-on and inquiries.
             return [ErrorReply(self.address, socket, ErrorCode.NOT_EXECUTABLE).encode()]
+        if not self.completes:
+            if len(self._stuck) == 2:
+                return [ErrorReply(self.address, 0, ErrorCode.BUFFER_FULL).encode()]
+            socket = 1 if 1 not in self._stuck else 2
+            self._stuck.add(socket)
+            self._last_socket = socket
+            self.executed.append(command)
+            return [Ack(self.address, socket).encode()]
         self._last_socket = socket
         self._execute(command, self.clock())
         self.executed.append(command)
@@ -194,3 +206,19 @@ class SimulatedHead:
                     for axis in (self._pan, self._tilt, self._zoom):
                         axis.drive(0, now)
                 self.powered = on
+
+
+# How a simulated head departs from the happy path (docs/visca.md, "Simulator"): by name, for tests,
+# benches and the studio's synthetic cameras.
+HEAD_PROFILES: Final[dict[str, bool]] = {  # name -> does the head complete its commands
+    "reference": True,  # ACK then completion for every command, as the command lists show
+    "acks_never_completes": False,
+}
+
+
+def head_with_profile(profile: str, *, address: int = 1) -> SimulatedHead:
+    try:
+        completes = HEAD_PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"no camera profile {profile!r} (known: {', '.join(HEAD_PROFILES)})") from None
+    return SimulatedHead(address=address, completes=completes)

@@ -8,6 +8,7 @@ callable (the driver's link), so protocols are tested without any socket.
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -15,6 +16,8 @@ from typing import Any
 
 from device_drivers.base import CommandRefused, DriverError, InvalidCommand, ProtocolError
 from device_drivers.display import mdc, viewsonic
+
+log = logging.getLogger(__name__)
 
 Exchange = Callable[[bytes], Awaitable[bytes]]
 MDC = "samsung_mdc"
@@ -76,6 +79,9 @@ class MdcProtocol(PanelProtocol):
     baudrate = mdc.BAUDRATE
     display_ids = (0, mdc.BROADCAST_ID - 1)  # 0xFE is never acknowledged
 
+    def __init__(self) -> None:
+        self.all_status: bool | None = None  # does this panel answer 0x00? None: not asked yet
+
     @property
     def inputs(self) -> Sequence[str]:
         return list(mdc.INPUT_CODES)
@@ -118,11 +124,50 @@ class MdcProtocol(PanelProtocol):
         await self._ask(exchange, mdc.encode_mute(display_id, on), f"mute {'on' if on else 'off'}")
 
     async def status(self, exchange: Exchange, display_id: int) -> DisplayStatus:
-        values = await self._ask(exchange, mdc.encode_status(display_id), "status")
-        state = mdc.decode_status(values)
+        """The all-status request ``0x00``; from a panel that refuses it, the per-field gets.
+
+        Some panels answer NAK to ``0x00`` while they answer every single get. The first NAK
+        is remembered for this panel: from then on its status is asked field by field.
+        """
+        if self.all_status is not False:
+            try:
+                values = await self._ask(exchange, mdc.encode_status(display_id), "status")
+            except CommandRefused as err:
+                self.all_status = False
+                log.info("event=display_status_by_field display_id=%d reason=%r", display_id, str(err))
+            else:
+                self.all_status = True
+                state = mdc.decode_status(values)
+                return DisplayStatus(
+                    power=state.power, input=mdc.input_name(state.input), volume=state.volume, mute=state.mute
+                )
+        return await self._status_by_field(exchange, display_id)
+
+    async def _status_by_field(self, exchange: Exchange, display_id: int) -> DisplayStatus:
+        power = await self._get(exchange, mdc.encode_power(display_id), "get power")
+        if power is None:
+            raise CommandRefused(f"display {display_id} refused both the status and the power get (MDC NAK)")
+        volume = await self._get(exchange, mdc.encode_volume(display_id), "get volume")
+        mute = await self._get(exchange, mdc.encode_mute(display_id), "get mute")
+        source = await self._get(exchange, mdc.encode_input(display_id), "get input")
+        if volume is not None and volume > 100:
+            raise ProtocolError(f"MDC get volume: {volume} is above 100")
         return DisplayStatus(
-            power=state.power, input=mdc.input_name(state.input), volume=state.volume, mute=state.mute
+            power=power == 1,
+            input=None if source is None else mdc.input_name(source),
+            volume=volume,
+            mute=None if mute is None else mute == 1,
         )
+
+    async def _get(self, exchange: Exchange, request: bytes, what: str) -> int | None:
+        """One value of a get; None when the panel declines it (some do in standby)."""
+        try:
+            values = await self._ask(exchange, request, what)
+        except CommandRefused:
+            return None
+        if len(values) != 1:
+            raise ProtocolError(f"MDC {what}: expected one value, got {len(values)}: {mdc.hexdump(values)}")
+        return values[0]
 
 
 class AsciiProtocol(PanelProtocol):

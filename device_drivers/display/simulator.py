@@ -2,11 +2,14 @@
 
 It keeps power, input, volume and mute, answers ACK/NAK (``+``/``-``/``r``) like the real
 panel, and can be told to misbehave: a corrupt reply, silence, a dropped connection or a
-refusal. It listens on TCP (127.0.0.1, port 0 by default) or on a pseudo-terminal whose
-slave path the driver opens as its serial port. No task runs in the background: both
-transports feed bytes to the panel from event-loop callbacks.
+refusal. A profile (profiles.py) makes it behave as a given panel model does: refuse the
+all-status request, answer only power in standby, answer slowly with a small buffer, miss
+requests. It listens on TCP (127.0.0.1, port 0 by default) or on a pseudo-terminal whose
+slave path the driver opens as its serial port (panel_transports.py). No task runs in the
+background: both transports feed bytes to the panel from event-loop callbacks.
 
     python -m device_drivers.display.simulator --protocol samsung_mdc --tcp 127.0.0.1:0
+    python -m device_drivers.display.simulator --profile no_all_status --tcp 127.0.0.1:0
     python -m device_drivers.display.simulator --protocol viewsonic --pty
 """
 
@@ -16,18 +19,17 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import tty
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
-from typing import Self
 
 from device_drivers.base import DriverError, ProtocolError
 from device_drivers.display import mdc, viewsonic
+from device_drivers.display.panel_transports import PanelSerialPort, PanelTcpServer
+from device_drivers.display.profiles import PROFILES, REFERENCE, PanelProfile, profile_named
 from device_drivers.display.protocols import MDC, protocol_names
+
+__all__ = ["Fault", "PanelSerialPort", "PanelState", "PanelTcpServer", "Response", "SimulatedPanel", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Response:
     reply: bytes | None = None
     drop: bool = False  # hang up instead of replying
     delay_s: float = 0.0
+    busy: bool = False  # the panel takes no other request until this reply is out (its profile)
 
 
 @dataclass
@@ -61,9 +64,12 @@ class SimulatedPanel:
     """The panel's state and its answers; transports below carry its bytes."""
 
     def __init__(
-        self, protocol: str | viewsonic.PanelTable = MDC, display_id: int = 1, state: PanelState | None = None
-    ) -> None:
-        """``protocol``: "samsung_mdc", the name of a table in ``panels/``, or a table itself."""
+        self, protocol: str | viewsonic.PanelTable = MDC, display_id: int = 1, state: PanelState | None = None,
+        profile: PanelProfile | str = REFERENCE,
+    ) -> None:  # fmt: skip
+        """``protocol``: "samsung_mdc", the name of a table in ``panels/``, or a table itself;
+        ``profile``: how this model departs from the happy path (device_drivers/display/profiles.py)."""
+        self.profile = profile_named(profile) if isinstance(profile, str) else profile
         if isinstance(protocol, viewsonic.PanelTable):
             self.table: viewsonic.PanelTable | None = protocol
         else:
@@ -75,6 +81,7 @@ class SimulatedPanel:
         self.late_s = 1.0
         # Late replies written to the line, or dropped with it: a test waits for them, not for the time.
         self.late_settled = 0
+        self.overrun = 0  # bytes the panel lost because its receive buffer was full
         self._faults: list[Fault] = []
 
     def inject(self, fault: Fault, times: int = 1) -> None:
@@ -92,14 +99,34 @@ class SimulatedPanel:
             return Response()
         if fault is Fault.DROP:
             return Response(drop=True)
+        profile = self.profile
+        if profile.misses_every and len(self.received) % profile.misses_every == 0:
+            return Response()  # this one never got through
         try:
-            reply = self._refuse(frame) if fault is Fault.REFUSE else self.answer(frame)
+            refused = fault is Fault.REFUSE or self._profile_refuses(frame)
+            reply = self._refuse(frame) if refused else self.answer(frame)
         except ProtocolError as err:
             log.info("simulated panel ignores a bad frame: %s", err)
             return Response()
         if reply is not None and fault is Fault.CORRUPT:
             reply = self._corrupt(reply)
-        return Response(reply, delay_s=self.late_s if fault is Fault.LATE else 0.0)
+        if fault is Fault.LATE:
+            return Response(reply, delay_s=self.late_s)
+        return Response(reply, delay_s=profile.reply_delay_s, busy=profile.busy_while_working)
+
+    def _profile_refuses(self, frame: bytes) -> bool:
+        """Whether this model says no to the request, whatever the protocol allows."""
+        if self.table is None:
+            request = mdc.decode_request(frame)
+            key: int | str = request.command
+            power = request.command == mdc.Command.POWER
+        else:
+            ascii_request = viewsonic.decode_request(frame)
+            key = ascii_request.command
+            power = key in (self.table.power.set, self.table.power.get)
+        if key in self.profile.refuses:
+            return True
+        return self.profile.standby_power_only and not self.state.power and not power
 
     def answer(self, frame: bytes) -> bytes | None:
         """The well-behaved panel: apply the request, return the reply (None: not for us)."""
@@ -201,165 +228,6 @@ class SimulatedPanel:
         return b"9" + reply[1:]
 
 
-class _Conversation:
-    """Cuts one byte stream into requests and writes the panel's replies back."""
-
-    def __init__(self, panel: SimulatedPanel, write: Callable[[bytes], None], drop: Callable[[], None]) -> None:
-        self.panel, self._write, self._drop = panel, write, drop
-        self._buffer = bytearray()
-        self._late: set[asyncio.TimerHandle] = set()
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            try:
-                frame = self.panel.take_frame(self._buffer)
-            except ProtocolError as err:
-                log.info("simulated panel discards noise: %s", err)
-                self._buffer.clear()
-                return
-            if frame is None:
-                return
-            response = self.panel.respond(frame)
-            if response.drop:
-                self._drop()
-                return
-            if response.reply is not None and response.delay_s > 0:
-                self._send_later(response.delay_s, response.reply)
-            elif response.reply is not None:
-                self._write(response.reply)
-
-    def _send_later(self, delay_s: float, reply: bytes) -> None:
-        def send() -> None:
-            self._late.discard(handle)
-            self._write(reply)
-            self.panel.late_settled += 1
-
-        handle = asyncio.get_running_loop().call_later(delay_s, send)
-        self._late.add(handle)
-
-    def close(self) -> None:
-        """The line is gone: late replies have nowhere to go."""
-        for handle in self._late:
-            handle.cancel()
-        self.panel.late_settled += len(self._late)
-        self._late.clear()
-
-
-class _TcpPeer(asyncio.Protocol):
-    def __init__(self, server: PanelTcpServer) -> None:
-        self._server = server
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self._talk = _Conversation(self._server.panel, transport.write, transport.close)
-        self._server.peers.add(self)
-
-    def data_received(self, data: bytes) -> None:
-        self._talk.feed(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._talk.close()
-        self._server.peers.discard(self)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class PanelTcpServer:
-    """The panel on a TCP port, as on its LAN socket (MDC 1515, ViewSonic 5000)."""
-
-    def __init__(self, panel: SimulatedPanel) -> None:
-        self.panel = panel
-        self.peers: set[_TcpPeer] = set()
-        self._server: asyncio.Server | None = None
-        self.host, self.port = "127.0.0.1", 0
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _TcpPeer(self), host, port)
-        self.host, self.port = self._server.sockets[0].getsockname()[:2]
-
-    async def drop_connections(self) -> None:
-        """Close every client connection; the server keeps listening."""
-        peers = list(self.peers)
-        for peer in peers:
-            if peer.transport is not None:
-                peer.transport.close()
-        await asyncio.gather(*(peer.closed for peer in peers))
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        await self.drop_connections()
-
-    async def __aenter__(self) -> Self:
-        await self.start(self.host, self.port)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-
-class PanelSerialPort:
-    """The panel behind a pseudo-terminal: the driver opens ``path`` as its RS-232 port."""
-
-    def __init__(self, panel: SimulatedPanel) -> None:
-        self.panel = panel
-        self.path = ""
-        self._fds: tuple[int, int] | None = None
-        self._talk: _Conversation | None = None
-
-    def open(self) -> str:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no CR/LF translation: bytes pass as they are
-        os.set_blocking(master, False)
-        self._fds = (master, slave)  # keep the slave open so the pty outlives the driver's handle
-        self.path = os.ttyname(slave)
-        self._talk = _Conversation(self.panel, self._write, self.close)
-        asyncio.get_running_loop().add_reader(master, self._readable, self._talk)
-        return self.path
-
-    def _readable(self, talk: _Conversation) -> None:
-        assert self._fds is not None
-        try:
-            data = os.read(self._fds[0], 4096)
-        except OSError:  # EAGAIN, or EIO while nobody holds the slave: nothing to read
-            return
-        talk.feed(data)
-
-    def _write(self, data: bytes) -> None:
-        if self._fds is not None:
-            os.write(self._fds[0], data)
-
-    def close(self) -> None:
-        """Unplug the cable: the driver's port reports an error on its next read or write."""
-        if self._fds is None:
-            return
-        master, slave = self._fds
-        self._fds = None
-        if self._talk is not None:
-            self._talk.close()
-        asyncio.get_running_loop().remove_reader(master)
-        os.close(master)
-        os.close(slave)
-
-    async def __aenter__(self) -> Self:
-        self.open()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
 # --- command line ------------------------------------------------------------------------
 
 
@@ -371,7 +239,7 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    panel = SimulatedPanel(args.protocol, args.id, PanelState(power=args.power_on))
+    panel = SimulatedPanel(args.protocol, args.id, PanelState(power=args.power_on), args.profile)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -397,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", default=MDC, choices=protocol_names())
     parser.add_argument("--id", type=int, default=1, help="display id (default 1)")
     parser.add_argument("--power-on", action="store_true", help="start powered on")
+    parser.add_argument("--profile", default=REFERENCE.name, choices=list(PROFILES),
+                        help="how the panel departs from the protocol (see docs/display-control.md)")  # fmt: skip
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on TCP (port 0: any free)")
     where.add_argument("--pty", action="store_true", help="open a pseudo-terminal and print its path")

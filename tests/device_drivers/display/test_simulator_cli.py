@@ -38,7 +38,7 @@ async def _simulator(*args: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def tcp_simulator() -> AsyncIterator[str]:
-    async for line in _simulator("--protocol", "samsung_mdc", "--tcp", "127.0.0.1:0"):
+    async for line in _simulator("--protocol", "samsung_mdc", "--profile", "no_all_status", "--tcp", "127.0.0.1:0"):
         yield line
 
 
