@@ -42,7 +42,7 @@ from yarl import URL
 from classroom_hub.errors import HubError
 from classroom_hub.keys import REJECTIONS, SETTINGS
 from classroom_hub.web import connections
-from classroom_hub.web.access import Access, access_of
+from classroom_hub.web.access import PASSWORD_PAGE, Access, access_of
 from classroom_hub.web.session import current_user
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,11 @@ async def _check_role(request: web.Request, access: Access) -> None:
     if access.open:
         return
     user = await current_user(request)
+    if user is not None and user.must_change and not access.new_password:
+        # Signed in with a one-time password the admin handed out: their own password first.
+        if access.page:
+            raise web.HTTPFound(f"{PASSWORD_PAGE}?next={quote(request.path, safe='/')}")
+        raise problem(403, "password_change_required", "choose your own password first")
     if access.admits(user.role if user else None):
         return
     if access.page:
