@@ -28,13 +28,19 @@ SHORT_LESSON: dict[str, Any] = {
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
 
 
-async def import_short_lesson(hub: RunningHub, folder: Path) -> None:
-    folder.mkdir(parents=True)
+def _write_short_lesson(folder: Path) -> Path:
+    (folder / "slides").mkdir(parents=True)
     (folder / "lesson.json").write_text(json.dumps(SHORT_LESSON, ensure_ascii=False), encoding="utf-8")
-    (folder / "slides").mkdir()
     (folder / "slides" / "01.svg").write_bytes(SVG)
+    return folder
+
+
+async def import_short_lesson(hub: RunningHub, folder: Path) -> None:
+    """A second grade-7 lesson, one quiz worth a point, in the hub's library."""
     library = hub.app[LESSONS].library
-    await asyncio.get_running_loop().run_in_executor(None, library.import_package, folder)
+    loop = asyncio.get_running_loop()
+    written = await loop.run_in_executor(None, _write_short_lesson, folder)
+    await loop.run_in_executor(None, library.import_package, written)
 
 
 async def teach(http: aiohttp.ClientSession, hub: RunningHub, lesson: str,

@@ -77,7 +77,8 @@ async def test_results_leave_the_room_as_csv_and_a_gradebook(tmp_path: Path, sys
         _response, data = await _get(http, f"{hub.url}/api/results/classes/{CLASS}/gradebook.csv?sep=semicolon")
         book_rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
         header, students, footer = book_rows[0], book_rows[1:-1], book_rows[-1]
-        assert header[:2] == ["Mã học sinh", "Họ và tên"] and header[-2:] == ["Điểm trung bình (thang 10)", "Số buổi vắng"]
+        assert header[:2] == ["Mã học sinh", "Họ và tên"]
+        assert header[-2:] == ["Điểm trung bình (thang 10)", "Số buổi vắng"]
         assert header[2].startswith("Vòng tuần hoàn nước") and header[3].startswith("Cá thở bằng gì?")
         marks = {row[0]: row[2:] for row in students}
         # Lesson 1: 3 points on offer (question 1, and the short answer for 2); lesson 2: 1.
