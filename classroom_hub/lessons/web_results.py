@@ -11,16 +11,19 @@ by their id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
-from classroom_hub.errors import HubError, report_crash
+from classroom_hub.errors import HubError, StoreError, report_crash
 from classroom_hub.keys import CATALOGUES, CLOCK, HEALTH, SETTINGS, STORE
 from classroom_hub.lessons import exports
 from classroom_hub.lessons.gradebook import GRADEBOOK_FILE, Gradebook
@@ -50,8 +53,7 @@ def setup(app: web.Application) -> None:
 
 
 async def gradebook_part(app: web.Application) -> AsyncIterator[None]:
-    gradebook = Gradebook(app[SETTINGS].data_dir / GRADEBOOK_FILE)
-    await gradebook.db.open()
+    gradebook = await open_gradebook(app[SETTINGS].data_dir / GRADEBOOK_FILE)
     failing: list[str] = []
 
     async def follow() -> None:
@@ -79,6 +81,26 @@ async def gradebook_part(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await gradebook.close()
+
+
+async def open_gradebook(path: Path) -> Gradebook:
+    """The gradebook at ``path``; a file that cannot be opened (damaged, newer) is set aside and a
+    new one made, which the statements still stored fill again: the hub starts either way."""
+    gradebook = Gradebook(path)
+    try:
+        await gradebook.db.open()
+        return gradebook
+    except StoreError as err:
+        await gradebook.close()
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (path.parent / (path.name + suffix)).rename(aside.parent / (aside.name + suffix))
+        log.error("event=gradebook_unreadable path=%s error=%r action='set aside as %s, made again from the "
+                  "statements still stored'", path, err.detail, aside.name)  # fmt: skip
+    gradebook = Gradebook(path)
+    await gradebook.db.open()
+    return gradebook
 
 
 # --- helpers ---------------------------------------------------------------------------------
