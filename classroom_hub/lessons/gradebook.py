@@ -226,11 +226,12 @@ def _record(conn: sqlite3.Connection, run: str) -> RunRecord | None:
 
 
 def _fold_batch(conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
+    done: set[tuple[Any, ...]] = set()  # rows this batch already wrote that a statement would only repeat
     for seq, body in rows:
         try:
             statement = json.loads(body)
             if isinstance(statement, dict):
-                fold(conn, statement)
+                fold(conn, statement, done)
         except (ValueError, TypeError, KeyError, AttributeError) as err:
             # A statement the hub did not make (or an older shape): skipped, never fatal.
             log.warning("event=gradebook_statement_skipped seq=%d error=%r", seq, str(err))
@@ -241,8 +242,11 @@ def _fold_batch(conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
     )
 
 
-def fold(conn: sqlite3.Connection, statement: Mapping[str, Any]) -> None:
-    """Put one statement's part of the marks in its place (a statement not of a lesson: nothing)."""
+def fold(conn: sqlite3.Connection, statement: Mapping[str, Any], done: set[tuple[Any, ...]] | None = None) -> None:
+    """Put one statement's part of the marks in its place (a statement not of a lesson: nothing).
+    ``done``: what this batch already wrote, so 40 students' statements about one run or one
+    question write it once."""
+    done = set() if done is None else done
     context = statement.get("context") or {}
     run = context.get("registration")
     obj = statement.get("object") or {}
@@ -259,12 +263,14 @@ def fold(conn: sqlite3.Connection, statement: Mapping[str, Any]) -> None:
     klass: Mapping[str, Any] = next((a for a in grouping if _type(a) == _CLASS_TYPE), {})
     room: Mapping[str, Any] = next((a for a in grouping if _type(a) == _ROOM_TYPE), {})
     class_id = (context.get("extensions") or {}).get(xapi.EXT_CLASS) or _last_part(klass.get("id", ""))
-    conn.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (run) DO UPDATE SET "
-        "started_at = min(started_at, excluded.started_at)",
-        (run, class_id, _name(klass) or class_id, _lesson_id(lesson.get("id", "")), _name(lesson),
-         instructor, _name(room), when),
-    )  # fmt: skip
+    if ("run", run) not in done or verb == "launched":
+        conn.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (run) DO UPDATE SET "
+            "started_at = min(started_at, excluded.started_at)",
+            (run, class_id, _name(klass) or class_id, _lesson_id(lesson.get("id", "")), _name(lesson),
+             instructor, _name(room), when),
+        )  # fmt: skip
+        done.add(("run", run))
     if verb == "completed" and actor == instructor and obj is lesson:
         conn.execute("UPDATE runs SET ended_at = ? WHERE run = ?", (when, run))
     elif verb == "joined":
@@ -275,7 +281,10 @@ def fold(conn: sqlite3.Connection, statement: Mapping[str, Any]) -> None:
         )
     elif verb in ("experienced", "answered") and _type(obj) == _INTERACTION:
         step = _step_id(obj.get("id", ""))
-        _question(conn, run, step, obj, statement, context)
+        scored = verb == "answered" and bool(((statement.get("result") or {}).get("score") or {}).get("max"))
+        if ("question", run, step, scored) not in done:
+            _question(conn, run, step, obj, statement, context)
+            done.add(("question", run, step, scored))
         if verb == "answered":
             _answer(conn, run, step, actor, statement.get("result") or {}, when)
 
