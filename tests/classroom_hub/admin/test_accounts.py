@@ -33,28 +33,34 @@ async def test_one_time_passwords_and_disabled_accounts(tmp_path: Path) -> None:
         admin, _ = await _session(hub, "hieu-truong", await add_user(hub, "hieu-truong", "admin"))
         try:
             status, made = await _call(admin, "POST", f"{hub.url}/api/admin/users",
-                                       {"username": "thay-nam", "display_name": "Thầy Nam", "role": "technician"})
+                                       {"username": "thay-nam", "display_name": "Thầy Nam", "role": "teacher"})
             assert status == 201 and len(made["password"]) == 12
             assert (await _call(admin, "POST", f"{hub.url}/api/admin/users",
                                 {"username": "thay-nam", "display_name": "Ai đó", "role": "teacher"}))[0] == 409
             status, listed = await _call(admin, "GET", f"{hub.url}/api/admin/users")
             nam = next(u for u in listed["users"] if u["username"] == "thay-nam")
             assert (nam["role"], nam["must_change"], nam["last_login"], "password" in nam) == (
-                "technician", True, None, False)
+                "teacher", True, None, False)
 
             # The one-time password logs in, to the password page only.
             nam_http, went_to = await _session(hub, "thay-nam", made["password"])
             assert went_to == "/"
-            assert await _call(nam_http, "GET", f"{hub.url}/tech") == (302, "/password?next=/tech")
+            assert await _call(nam_http, "GET", f"{hub.url}/teacher") == (302, "/password?next=/teacher")
             status, refused = await _call(nam_http, "GET", f"{hub.url}/api/devices")
             assert (status, refused["error"]) == (403, "password_change_required")
+            # Nor an open route that decides by the session: the teacher's lesson socket.
+            with pytest.raises(aiohttp.WSServerHandshakeError) as handshake:
+                await nam_http.ws_connect(f"{hub.url}/ws/lesson?role=teacher", headers={"Origin": hub.url})
+            assert handshake.value.status == 401
             guess = {"old": "doan-bua", "new": "x" * 10}
             status, wrong = await _call(nam_http, "POST", f"{hub.url}/api/password", guess)
             assert (status, wrong["error"]) == (400, "bad_credentials")
-            status, changed = await _call(nam_http, "POST", f"{hub.url}/api/password?next=/tech",
+            status, changed = await _call(nam_http, "POST", f"{hub.url}/api/password?next=/teacher",
                                           {"old": made["password"], "new": "mat-khau-cua-nam"})
-            assert (status, changed["next"]) == (200, "/tech")
+            assert (status, changed["next"]) == (200, "/teacher")
             assert (await _call(nam_http, "GET", f"{hub.url}/api/devices"))[0] == 200  # the same session goes on
+            socket = await nam_http.ws_connect(f"{hub.url}/ws/lesson?role=teacher", headers={"Origin": hub.url})
+            await socket.close()
 
             # Reset: a new one-time password, every session of his ends.
             status, reset = await _call(admin, "POST", f"{hub.url}/api/admin/users/thay-nam/reset", {})
