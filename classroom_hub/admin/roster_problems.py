@@ -55,6 +55,12 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("one_of", r"Input should be (?P<values>'.*)"),
 )
 _COMPILED = tuple((code, re.compile(pattern)) for code, pattern in _REASONS)
+# Why a whole bundle cannot be read (BundleError), in the same way.
+_BUNDLE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("not_zip", re.compile(r".*: not a folder or a readable zip file .*")),
+    ("file_too_large", re.compile(r".*: (?P<file>\S+) is larger than (?P<bytes>\d+) bytes")),
+    ("wrong_version", re.compile(r"manifest\.csv: oneroster\.version is '(?P<version>.*)'; this importer reads 1\.1")),
+)
 
 
 def explain(reason: str) -> tuple[str, dict[str, str]]:
@@ -67,6 +73,15 @@ def explain(reason: str) -> tuple[str, dict[str, str]]:
                 values["values"] = values["values"].replace("' or '", "', '")
             return code, values
     return "other", {"text": reason}
+
+
+def explain_bundle(detail: str) -> tuple[str, dict[str, str]]:
+    """The code of a reason the whole bundle was refused, and its values; ``other`` otherwise."""
+    for code, pattern in _BUNDLE:
+        match = pattern.fullmatch(detail)
+        if match is not None:
+            return code, match.groupdict()
+    return "other", {"text": detail}
 
 
 def as_json(problem: Problem) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from classroom_hub.admin.roster_problems import as_json
+from classroom_hub.admin.roster_problems import as_json, explain_bundle
 from classroom_hub.keys import SETTINGS
 from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.roster import RosterCache, import_oneroster
@@ -90,7 +90,9 @@ async def upload_roster(request: web.Request) -> web.Response:
         try:
             done = await loop.run_in_executor(None, import_bundle, roster, target)
         except RosterError as err:  # not a zip, another OneRoster version...: nothing was written
-            raise problem(400, err.code, err.detail.replace(str(target), "the uploaded file")) from None
+            detail = err.detail.replace(str(target), "the uploaded file")
+            code, values = explain_bundle(detail)
+            raise problem(400, err.code, detail, extra={"reason": code, "values": values}) from None
     finally:
         await loop.run_in_executor(None, lambda: target.unlink(missing_ok=True))
     report = done.report

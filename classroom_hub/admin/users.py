@@ -30,6 +30,12 @@ from classroom_hub.web.session import SESSION_COOKIE
 log = logging.getLogger(__name__)
 
 ADMIN = ("admin",)
+# What Accounts.change_password says, as codes the page has words for.
+_PASSWORD_REFUSALS = {
+    "bad_credentials": "bad_credentials",
+    "the new password must differ from the old one": "same_password",
+    f"password must have at least {MIN_PASSWORD} characters": "short",
+}
 
 
 def add_routes(app: web.Application) -> None:
@@ -157,7 +163,6 @@ async def change_password(request: web.Request) -> web.Response:
     try:
         await _in_thread(request.config_dict[ACCOUNTS].change_password, token, body.old, body.new)
     except AuthError as err:
-        code = "bad_credentials" if str(err) == "bad_credentials" else "refused"
-        raise problem(400, code, str(err)) from None
+        raise problem(400, _PASSWORD_REFUSALS.get(str(err), "refused"), str(err)) from None
     log.info("event=password_changed user=%s", user.username)
     return web.json_response({"changed": True, "next": safe_next(request.query.get("next", "/"))})

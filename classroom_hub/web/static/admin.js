@@ -110,6 +110,9 @@ $("roster-form").addEventListener("submit", async event => {
     const res = await fetch("/api/admin/roster", { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/zip" }, body: file });
     const answer = await res.json().catch(() => ({}));
+    if (!res.ok && answer.error === "bad_bundle") {  // the whole file is refused: say why in words
+      throw new ApiError(res.status, "bad_bundle", I18N.t(`admin.roster.bundle.${answer.reason}`, answer.values));
+    }
     if (!res.ok) throw new ApiError(res.status, answer.error || null, answer.detail || null);
     $("roster-result").textContent = I18N.t(answer.replaced ? "admin.roster.done_replaced" : "admin.roster.done_updated", { written: written(answer.written) });
     showProblems(answer.problems);

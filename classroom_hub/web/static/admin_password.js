@@ -14,7 +14,8 @@
       const r = await api(`/api/password?next=${encodeURIComponent(next)}`, { body: { old: $("old").value, new: $("new").value }, login: false });
       location.href = r.next;
     } catch (err) {
-      $("error").textContent = err.code === "bad_credentials" ? I18N.t("password.error.bad_credentials")
+      const known = ["bad_credentials", "same_password", "short"].includes(err.code);
+      $("error").textContent = known ? I18N.t(`password.error.${err.code}`)
         : I18N.t("password.error.refused", { detail: err.detail || err.message });
     }
   });

@@ -55,6 +55,8 @@ async def test_one_time_passwords_and_disabled_accounts(tmp_path: Path) -> None:
             guess = {"old": "doan-bua", "new": "x" * 10}
             status, wrong = await _call(nam_http, "POST", f"{hub.url}/api/password", guess)
             assert (status, wrong["error"]) == (400, "bad_credentials")
+            same = {"old": made["password"], "new": made["password"]}
+            assert (await _call(nam_http, "POST", f"{hub.url}/api/password", same))[1]["error"] == "same_password"
             status, changed = await _call(nam_http, "POST", f"{hub.url}/api/password?next=/teacher",
                                           {"old": made["password"], "new": "mat-khau-cua-nam"})
             assert (status, changed["next"]) == (200, "/teacher")

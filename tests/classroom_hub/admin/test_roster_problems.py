@@ -3,7 +3,9 @@ catalogues; and the upload route refuses what is not a bundle, before or while r
 
 from __future__ import annotations
 
+import asyncio
 import json
+import zipfile
 from pathlib import Path
 
 import aiohttp
@@ -68,6 +70,12 @@ def test_every_reason_of_a_spoilt_bundle_is_translated(tmp_path: Path) -> None:
     assert explain(new_check) == ("other", {"text": new_check})
 
 
+def _zip_with_manifest(target: Path, manifest: str) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("manifest.csv", manifest)
+    return target
+
+
 async def test_the_upload_refuses_what_is_not_a_bundle(tmp_path: Path) -> None:
     async with run_hub(room_settings(tmp_path, None)) as hub:
         password = await add_user(hub, "hieu-truong", "admin")
@@ -77,9 +85,12 @@ async def test_the_upload_refuses_what_is_not_a_bundle(tmp_path: Path) -> None:
 
             async def send(data: object, kind: str = "application/zip") -> tuple[int, str]:
                 async with http.post(url, data=data, headers={"Content-Type": kind}) as response:
-                    return response.status, (await response.json())["error"]
+                    body = await response.json()
+                    return response.status, body["error"] + (f":{body['reason']}" if "reason" in body else "")
 
-            assert await send(b"PK\x03\x04 not really a zip") == (400, "bad_bundle")
+            assert await send(b"PK\x03\x04 not really a zip") == (400, "bad_bundle:not_zip")
+            old = _zip_with_manifest(tmp_path / "old.zip", "propertyName,value\noneroster.version,1.0\n")
+            assert await send(await asyncio.to_thread(old.read_bytes)) == (400, "bad_bundle:wrong_version")
             assert await send(b"a,b\n1,2\n", "text/csv") == (415, "unsupported_media_type")
             assert await send(b"") == (400, "empty_upload")
 
