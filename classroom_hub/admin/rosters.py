@@ -3,9 +3,9 @@
 
 The upload is streamed to a file under ``<data_dir>/admin/uploads`` as it arrives, never held in
 memory, and refused past ``UPLOAD_LIMIT`` (declared on the route: 413 before a byte is read when
-the size is announced, as soon as it is passed otherwise). It is then read by the same importer
-and written by the same rule as ``classroom-hub roster import`` (:func:`import_bundle`), into
-the roster the lessons read: the classes appear on /teacher at once. The file is removed after.
+the size is announced, as soon as it is passed otherwise). It is then imported by the function
+``classroom-hub roster import`` uses (classroom_hub/roster/bundle_import.py), into the roster
+the lessons read: the classes appear on /teacher at once. The file is removed after.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -21,9 +20,9 @@ from aiohttp import web
 from classroom_hub.admin.roster_problems import as_json, explain_bundle
 from classroom_hub.keys import SETTINGS
 from classroom_hub.lessons.keys import LESSONS
-from classroom_hub.roster import RosterCache, import_oneroster
+from classroom_hub.roster import RosterCache
+from classroom_hub.roster.bundle_import import import_bundle
 from classroom_hub.roster.errors import RosterError
-from classroom_hub.roster.oneroster import ImportReport
 from classroom_hub.web.access import MiB, allow
 from classroom_hub.web.routes import require
 from classroom_hub.web.security import problem
@@ -41,24 +40,6 @@ ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "appli
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/admin/classes", classes)
     app.router.add_post("/api/admin/roster", upload_roster)
-
-
-@dataclass(frozen=True, slots=True)
-class RosterImport:
-    report: ImportReport
-    replaced: bool  # the whole roster was replaced (a clean bulk bundle); otherwise rows were added or updated
-    counts: dict[str, int]  # records written, per kind
-
-
-def import_bundle(cache: RosterCache, bundle: Path) -> RosterImport:
-    """Read a OneRoster bundle and write it into ``cache`` as ``classroom-hub roster import`` does:
-    a clean bundle of whole files replaces the roster; one with refused rows (or a delta) only adds
-    and updates, so a refused person keeps their old record rather than vanishing from their class.
-    Raises BundleError when the bundle cannot be read at all. Blocking: call it from a thread."""
-    report = import_oneroster(bundle)
-    whole = report.ok and all(mode == "bulk" for mode in report.modes.values())
-    counts = cache.replace(report.roster) if whole else cache.upsert(report.roster)
-    return RosterImport(report, whole, counts)
 
 
 @allow(*ADMIN)
