@@ -33,7 +33,7 @@ from classroom_hub.errors import HubError
 from classroom_hub.keys import HEALTH, REGISTRY, SETTINGS
 from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRegistry
-from classroom_hub.web.access import allow
+from classroom_hub.web.access import SMALL_FORM, allow
 from classroom_hub.web.routes import require
 from classroom_hub.web.security import problem
 
@@ -176,7 +176,7 @@ async def devices(request: web.Request) -> web.Response:
     return web.json_response({"devices": out, "file": str(labels.path), "problem": labels.problem})
 
 
-@allow(*ADMIN, body=1024)
+@allow(*ADMIN, body=SMALL_FORM)
 async def label_device(request: web.Request) -> web.Response:
     admin = await require(request, *ADMIN)
     device_id = request.match_info["device_id"]

@@ -1,9 +1,10 @@
 """Classes and rosters on the admin page: what the hub's roster holds, and a OneRoster bundle
 (a .zip of CSV files) uploaded into it, with every refused row shown (file, row, column, reason).
 
-The upload is streamed to a file under ``<data_dir>/admin/uploads`` as it arrives, never held in
-memory, and refused past ``UPLOAD_LIMIT`` (declared on the route: 413 before a byte is read when
-the size is announced, as soon as it is passed otherwise). It is then imported by the function
+The upload (the file field ``bundle`` of a multipart form, as a browser sends a file) is streamed
+to a file under ``<data_dir>/admin/uploads`` as it arrives, never held in memory, and refused
+past ``UPLOAD_LIMIT`` (declared on the route: 413 before a byte is read when the size is
+announced, as soon as it is passed otherwise). It is then imported by the function
 ``classroom-hub roster import`` uses (classroom_hub/roster/bundle_import.py), into the roster
 the lessons read: the classes appear on /teacher at once. The file is removed after.
 """
@@ -15,7 +16,7 @@ import logging
 import secrets
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from classroom_hub.admin.roster_problems import as_json, explain_bundle
 from classroom_hub.keys import SETTINGS
@@ -34,7 +35,7 @@ ADMIN = ("admin",)
 # district's without letting an upload fill the hub's disk.
 UPLOAD_LIMIT = 32 * MiB
 _CHUNK = 256 * 1024
-ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/octet-stream"})
+FIELD = "bundle"  # the form's file field
 
 
 def add_routes(app: web.Application) -> None:
@@ -57,11 +58,12 @@ async def classes(request: web.Request) -> web.Response:
     })  # fmt: skip
 
 
-@allow(*ADMIN, body=UPLOAD_LIMIT)
+@allow(*ADMIN, body=UPLOAD_LIMIT, form=True)
 async def upload_roster(request: web.Request) -> web.Response:
+    """The bundle as the file field ``bundle`` of a multipart form (what a browser's file upload sends)."""
     admin = await require(request, *ADMIN)
-    if request.content_type not in ZIP_TYPES:
-        raise problem(415, "unsupported_media_type", "send the OneRoster bundle as a .zip file (application/zip)")
+    if request.content_type != "multipart/form-data":
+        raise problem(415, "unsupported_media_type", f"send the .zip as the file field {FIELD!r} of a multipart form")
     folder = request.config_dict[SETTINGS].data_dir / "admin" / "uploads"
     target = folder / f"roster-{secrets.token_hex(8)}.zip"
     loop = asyncio.get_running_loop()
@@ -88,13 +90,14 @@ async def upload_roster(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request, target: Path) -> int:
-    """Write the request's body to ``target`` chunk by chunk; 413 past the limit."""
+    """Write the form's file to ``target`` chunk by chunk as it arrives; 413 past the limit."""
     loop = asyncio.get_running_loop()
+    part = await _file_field(request)
     await loop.run_in_executor(None, lambda: target.parent.mkdir(parents=True, exist_ok=True))
     size = 0
     out = await loop.run_in_executor(None, target.open, "wb")
     try:
-        while chunk := await request.content.read(_CHUNK):
+        while chunk := await part.read_chunk(_CHUNK):
             size += len(chunk)
             if size > UPLOAD_LIMIT:
                 raise problem(413, "body_too_large", f"this route takes at most {UPLOAD_LIMIT} bytes")
@@ -104,3 +107,15 @@ async def _receive(request: web.Request, target: Path) -> int:
     if size == 0:
         raise problem(400, "empty_upload", "the uploaded file is empty")
     return size
+
+
+async def _file_field(request: web.Request) -> BodyPartReader:
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == FIELD:
+                return part
+            await part.release()
+    except ValueError as err:  # a malformed multipart body
+        raise problem(400, "malformed_request", f"not a readable multipart form: {err}") from None
+    raise problem(400, "no_file", f"the form has no file field {FIELD!r}")

@@ -106,9 +106,10 @@ $("roster-form").addEventListener("submit", async event => {
   $("roster-problems-box").hidden = true;
   $("roster-submit").disabled = true;
   try {
-    // The file as the body, streamed to the hub's disk (not a form: nothing else to send).
-    const res = await fetch("/api/admin/roster", { method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/zip" }, body: file });
+    // A multipart form with the file, which the hub streams to its disk as it arrives.
+    const form = new FormData();
+    form.append("bundle", file);
+    const res = await fetch("/api/admin/roster", { method: "POST", credentials: "same-origin", body: form });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok && answer.error === "bad_bundle") {  // the whole file is refused: say why in words
       throw new ApiError(res.status, "bad_bundle", I18N.t(`admin.roster.bundle.${answer.reason}`, answer.values));

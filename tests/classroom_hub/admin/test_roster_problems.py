@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+from aiohttp.payload import AsyncIterablePayload
 
 from classroom_hub.admin.roster_problems import explain
 from classroom_hub.admin.rosters import UPLOAD_LIMIT
@@ -83,23 +85,28 @@ async def test_the_upload_refuses_what_is_not_a_bundle(tmp_path: Path) -> None:
             await http.post(f"{hub.url}/login", data={"username": "hieu-truong", "password": password})
             url = f"{hub.url}/api/admin/roster"
 
-            async def send(data: object, kind: str = "application/zip") -> tuple[int, str]:
-                async with http.post(url, data=data, headers={"Content-Type": kind}) as response:
+            async def send(data: object, name: str = "bundle") -> tuple[int, str]:
+                form = aiohttp.MultipartWriter("form-data")
+                part = form.append(data)  # type: ignore[arg-type]
+                part.set_content_disposition("form-data", name=name, filename="danh-sach.zip")
+                async with http.post(url, data=form) as response:
                     body = await response.json()
                     return response.status, body["error"] + (f":{body['reason']}" if "reason" in body else "")
 
             assert await send(b"PK\x03\x04 not really a zip") == (400, "bad_bundle:not_zip")
             old = _zip_with_manifest(tmp_path / "old.zip", "propertyName,value\noneroster.version,1.0\n")
             assert await send(await asyncio.to_thread(old.read_bytes)) == (400, "bad_bundle:wrong_version")
-            assert await send(b"a,b\n1,2\n", "text/csv") == (415, "unsupported_media_type")
             assert await send(b"") == (400, "empty_upload")
+            assert await send(b"a,b\n1,2\n", name="other") == (400, "no_file")
+            async with http.post(url, data=b"PK\x03\x04", headers={"Content-Type": "application/zip"}) as response:
+                assert response.status == 415  # a form, as browsers send files
 
-            async def too_much() -> object:  # sent chunked: no Content-Length to refuse it early
+            async def too_much() -> AsyncIterator[bytes]:  # sent chunked: no Content-Length to refuse it early
                 chunk = b"\0" * (1024 * 1024)
                 for _ in range(UPLOAD_LIMIT // len(chunk) + 2):
                     yield chunk
 
-            assert await send(too_much()) == (413, "body_too_large")
+            assert await send(AsyncIterablePayload(too_much())) == (413, "body_too_large")
             # Nothing of those is left on the hub's disk.
             assert list((tmp_path / "hub" / "admin" / "uploads").iterdir()) == []
             async with http.get(f"{hub.url}/api/admin/classes") as response:
