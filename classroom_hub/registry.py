@@ -107,6 +107,14 @@ class DeviceRegistry:
     def all(self) -> Iterable[DeviceRecord]:
         return self._devices.values()
 
+    def relabel(self, device_id: str, name: str | None, group: str | None) -> None:
+        """Show the device with this name and in this group (the admin's overlay on the room
+        file, classroom_hub/admin/devices.py): pages and group commands follow at once."""
+        record = self._devices[device_id]
+        if (record.name, record.group) != (name, group):
+            record.name, record.group = name, group
+            self._updates.emit(record)
+
     def by_kind(self, kind: str) -> list[DeviceRecord]:
         return [d for d in self._devices.values() if d.kind == kind]
 

@@ -1,4 +1,12 @@
-"""What the teacher and the display see of a run: the class list, live results, the summary."""
+"""What the teacher and the display see of a run: the class list, live results, the summary;
+and what leaves the room afterwards: a lesson's results and a class's gradebook, made from the
+gradebook's record of the stored statements (classroom_hub/lessons/gradebook.py), never from a
+run in memory, so they are the same after a restart.
+
+Marks: a question counts once someone answered it (one shown but never opened, or opened
+and left unanswered by everyone, is listed and scores nothing); a student's mark is their points
+over those questions' points, also on the 10-point scale Vietnamese schools use.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,11 @@ from classroom_hub.lessons.answers import tidy
 from classroom_hub.lessons.manifest import PollStep, QuizStep, Step
 
 if TYPE_CHECKING:
+    from classroom_hub.lessons.gradebook import AnswerRow, QuestionRow, RunRecord
     from classroom_hub.lessons.run import LessonRun
+
+Student = tuple[str, str]  # sourcedId, name as the class list shows it
+CHOICES_JOINED = "[,]"  # how xAPI joins the ids of a choice response
 
 # A student "needs help" below this share of right answers, or when they answered fewer
 # than this share of the questions asked while they were there.
@@ -158,3 +170,127 @@ def summarise(run: LessonRun) -> dict[str, Any]:
         "students": students,
         "needs_help": needs_help,
     }
+
+
+# --- after the lesson: results and the gradebook ----------------------------------------------
+
+
+def out_of_ten(points: float, maximum: float) -> float | None:
+    return round(10 * points / maximum, 1) if maximum > 0 else None
+
+
+def response_text(question: QuestionRow, response: str) -> str:
+    """An answer as a person reads it: the choices' texts, or what the student typed."""
+    if not question.choices:
+        return response
+    texts = dict(question.choices)
+    return "; ".join(texts.get(part, part) for part in response.split(CHOICES_JOINED) if part)
+
+
+def correct_text(question: QuestionRow) -> str:
+    """The right answer of a quiz as a person reads it ("" for a poll)."""
+    patterns = question.correct or []
+    if question.choices:
+        return " | ".join(response_text(question, pattern) for pattern in patterns)
+    return " | ".join(patterns)
+
+
+def scored(record: RunRecord) -> list[QuestionRow]:
+    """The questions that count: quizzes someone answered, with their points."""
+    answered = {a.step for a in record.answers}
+    return [q for q in record.questions if q.kind == "quiz" and q.step in answered and q.points]
+
+
+def lesson_results(record: RunRecord, class_list: list[Student]) -> dict[str, Any]:
+    """One lesson run: each question with its results, each student with their answers and mark."""
+    run = record.run
+    counted = scored(record)
+    maximum = sum(q.points or 0 for q in counted)
+    by_student: dict[str, dict[str, AnswerRow]] = {}
+    for answer in record.answers:
+        by_student.setdefault(answer.student, {})[answer.step] = answer
+    questions = []
+    for number, q in enumerate(record.questions, start=1):
+        answers = [a for a in record.answers if a.step == q.step]
+        right = sum(1 for a in answers if a.correct)
+        counts: Counter[str] = Counter()
+        for a in answers:
+            counts.update(part for part in a.response.split(CHOICES_JOINED) if part)
+        questions.append({
+            "step": q.step, "number": number, "kind": q.kind, "prompt": q.prompt, "points": q.points,
+            "choices": [{"id": cid, "text": text, "count": counts[cid]} for cid, text in q.choices],
+            "correct": correct_text(q) if q.kind == "quiz" else None,
+            "answered": len(answers), "right": right if q.kind == "quiz" else None,
+            "percent": round(100 * right / len(answers)) if answers and q.kind == "quiz" else None,
+        })  # fmt: skip
+    students: list[dict[str, Any]] = []
+    for sourced_id, name in _everyone(class_list, record):
+        mine = by_student.get(sourced_id, {})
+        points = sum(mine[q.step].points or 0 for q in counted if q.step in mine)
+        given = {
+            q.step: {"response": got.response, "text": response_text(q, got.response), "correct": got.correct,
+                     "points": got.points, "seconds": got.seconds, "at": got.at}
+            for q in record.questions if (got := mine.get(q.step)) is not None
+        }  # fmt: skip
+        present = sourced_id in record.present
+        students.append({
+            "id": sourced_id, "name": name, "present": present, "answers": given,
+            "answered": len(given), "right": sum(1 for a in mine.values() if a.correct),
+            "points": points if present else None, "max": maximum,
+            "score10": out_of_ten(points, maximum) if present else None,
+        })  # fmt: skip
+    present_marks: list[float] = [s["score10"] for s in students if s["score10"] is not None]
+    return {
+        "run": run.run,
+        "class": {"id": run.class_id, "title": run.class_title},
+        "lesson": {"id": run.lesson_id, "title": run.lesson_title},
+        "teacher": run.teacher,
+        "room": run.room,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "max": maximum,
+        "attendance": {"present": sum(1 for s in students if s["present"]), "total": len(students)},
+        "average10": _mean(present_marks),
+        "questions": questions,
+        "students": students,
+    }
+
+
+def class_results(class_id: str, title: str, records: list[RunRecord], class_list: list[Student]) -> dict[str, Any]:
+    """A class's gradebook: students x lesson runs (oldest first), marks out of 10, averages."""
+    runs = []
+    marks: dict[str, dict[str, float | None]] = {}
+    for record in records:
+        result = lesson_results(record, class_list)
+        runs.append({"run": record.run.run, "lesson": result["lesson"], "started_at": record.run.started_at,
+                     "max": result["max"], "average10": result["average10"]})  # fmt: skip
+        for student in result["students"]:
+            marks.setdefault(student["id"], {})[record.run.run] = student["score10"]
+    everyone = list(dict.fromkeys([*class_list, *((sid, sid) for r in records for sid in r.present)]))
+    names = dict(reversed(everyone))  # a roster name wins over a bare id
+    students: list[dict[str, Any]] = []
+    for sourced_id in dict.fromkeys(sid for sid, _ in everyone):
+        row = marks.get(sourced_id, {})
+        students.append({
+            "id": sourced_id, "name": names[sourced_id],
+            "marks": {r["run"]: row.get(r["run"]) for r in runs},
+            "average10": _mean([m for m in row.values() if m is not None]),
+            "absent": sum(1 for r in runs if row.get(r["run"]) is None),
+        })  # fmt: skip
+    return {
+        "class": {"id": class_id, "title": title},
+        "runs": runs,
+        "students": students,
+        "average10": _mean([s["average10"] for s in students if s["average10"] is not None]),
+    }
+
+
+def _everyone(class_list: list[Student], record: RunRecord) -> list[Student]:
+    """The class list, then anyone who took part but is no longer on it (by their id)."""
+    listed = {sid for sid, _ in class_list}
+    extra = sorted({*record.present, *(a.student for a in record.answers)} - listed)
+    return [*class_list, *((sid, sid) for sid in extra)]
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.errors import HubError
 from classroom_hub.keys import SETTINGS, SOCKETS
-from classroom_hub.lessons import web_displays, web_files
+from classroom_hub.lessons import web_displays, web_files, web_results
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.part import lessons_part
@@ -67,6 +67,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/lesson/{ref}/{path:.+}", web_files.asset)
     app.router.add_get("/ws/lesson", lesson_ws)
     web_displays.setup(app)
+    web_results.setup(app)  # exports and the gradebook (docs/results.md)
 
 
 # --- teacher APIs ------------------------------------------------------------------------

@@ -263,19 +263,18 @@ def _push_quarantine(args: argparse.Namespace) -> int:
 
 def _roster_import(args: argparse.Namespace) -> int:
     from classroom_hub.pusher.roster_pull import roster_cache_path
-    from classroom_hub.roster import RosterCache, import_oneroster
+    from classroom_hub.roster import RosterCache
+    from classroom_hub.roster.bundle_import import import_bundle
 
     settings = load_settings(args.config)
-    report = import_oneroster(args.file)
-    for line in report.lines():
-        print(line)
     with RosterCache(roster_cache_path(settings.data_dir)) as cache:
-        whole = report.ok and all(mode == "bulk" for mode in report.modes.values())
         # A bundle with refused rows only adds and updates: the refused people keep their old record.
-        counts = cache.replace(report.roster) if whole else cache.upsert(report.roster)
-    print(("replaced the hub's roster: " if whole else "added/updated in the hub's roster: ")
-          + ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
-    return 0 if report.ok else 3
+        done = import_bundle(cache, args.file)
+    for line in done.report.lines():
+        print(line)
+    print(("replaced the hub's roster: " if done.replaced else "added/updated in the hub's roster: ")
+          + ", ".join(f"{k} {v}" for k, v in done.counts.items()))  # fmt: skip
+    return 0 if done.report.ok else 3
 
 
 def _roster_export(args: argparse.Namespace) -> int:

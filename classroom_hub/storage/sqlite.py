@@ -71,6 +71,10 @@ DURABILITY: Mapping[str, Durability] = MappingProxyType({
     # Bookings are promises to teachers and the materials outbox hands recordings to the
     # pusher; its tables refer to each other.
     "studio": Durability("FULL", 5.0, foreign_keys=True),
+    # Marks folded from the stored statements (classroom_hub/lessons/gradebook.py), kept for the
+    # school year after the statements are delivered and removed: a report given to a teacher
+    # must not change after a power cut. Few writes: a fold every few minutes.
+    "gradebook": Durability("FULL", 5.0),
     # A SQLite file as the central database: the pusher moves its cursor after this commit.
     # It may live on a share where WAL cannot work.
     "push_file": Durability("FULL", 30.0, wal_required=False),
@@ -336,3 +340,53 @@ class Database:
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     with transaction(conn):
         return fn(conn)
+
+
+# --- backups ------------------------------------------------------------------------------
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_database(path: Path) -> bool:
+    """Whether ``path`` is a SQLite file (by its header, whatever its name)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def backup(source: Path, target: Path) -> int:
+    """A consistent copy of the database ``source`` at ``target`` (a new file), made with SQLite's
+    online backup API while the hub keeps writing; returns its schema version.
+
+    One step (``pages=-1``): the copy is read in one read transaction, a snapshot of one moment.
+    In WAL mode that transaction never blocks the hub's writers, whereas a copy in several
+    steps starts over whenever another connection writes between two steps, which the telemetry
+    store, committing several times a second, would do forever. The copy is checked
+    (``PRAGMA integrity_check``) and left in rollback-journal mode: a single file, no -wal beside it.
+    """
+    if target.exists():
+        raise StoreError(f"{target}: already exists")
+    if not is_database(source):
+        raise StoreError(f"{source}: not a SQLite database")
+    try:
+        src = sqlite3.connect(source, isolation_level=None, timeout=30.0)
+        try:
+            dst = sqlite3.connect(target, isolation_level=None)
+            try:
+                src.backup(dst, pages=-1)
+                dst.execute("PRAGMA journal_mode = DELETE")
+                verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
+                version = version_of(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as err:
+        target.unlink(missing_ok=True)
+        raise StoreError(f"cannot back up {source}: {err}") from err
+    if verdict != "ok":
+        target.unlink(missing_ok=True)
+        raise StoreError(f"the backup of {source} is damaged: {verdict}")
+    return version

@@ -23,6 +23,9 @@ KiB = 1024
 MiB = 1024 * KiB
 JSON_BODY = 64 * KiB  # the default for a JSON API
 SMALL_FORM = 4 * KiB  # login, logout
+# Where a user signed in with a one-time password is sent until they choose their own (the
+# admin package serves it, classroom_hub/admin/); only routes declared ``new_password=True`` let them through.
+PASSWORD_PAGE = "/password"
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -34,6 +37,7 @@ class Access:
     body: int = JSON_BODY
     form: bool = False
     narrowed: bool = False  # the handler refuses some of these visitors itself (see allow())
+    new_password: bool = False  # open to a user who must first replace a one-time password
 
     @property
     def open(self) -> bool:
@@ -49,17 +53,23 @@ class Access:
 
 
 def allow(
-    *roles: str, page: bool = False, body: int = JSON_BODY, form: bool = False, narrowed: bool = False
+    *roles: str,
+    page: bool = False,
+    body: int = JSON_BODY,
+    form: bool = False,
+    narrowed: bool = False,
+    new_password: bool = False,
 ) -> Callable[[H], H]:
     """Declare who may use a handler: ``@allow("technician")``, ``@allow(ANYONE)``...
 
     ``body`` is the largest request body in bytes (413 beyond it, before it is read);
     ``form``: the body is an HTML form, not JSON; ``narrowed``: what the request carries
     decides further (the running lesson's files, a calendar key, ``/ws/lesson?role=teacher``),
-    so the handler may still answer 401/403 to a visitor the roles admit."""
+    so the handler may still answer 401/403 to a visitor the roles admit; ``new_password``: a user
+    signed in with a one-time password may use it (every other route sends them to PASSWORD_PAGE)."""
     if not roles:
         raise ValueError("name the roles that may use the route, ANYONE or SIGNED_IN")
-    access = Access(frozenset(roles), page=page, body=body, form=form, narrowed=narrowed)
+    access = Access(frozenset(roles), page=page, body=body, form=form, narrowed=narrowed, new_password=new_password)
 
     def mark(handler: H) -> H:
         handler.__dict__["hub_access"] = access

@@ -42,8 +42,8 @@ from yarl import URL
 from classroom_hub.errors import HubError
 from classroom_hub.keys import REJECTIONS, SETTINGS
 from classroom_hub.web import connections
-from classroom_hub.web.access import Access, access_of
-from classroom_hub.web.session import current_user
+from classroom_hub.web.access import PASSWORD_PAGE, Access, access_of
+from classroom_hub.web.session import as_anonymous, current_user
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,19 @@ async def _guarded(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _check_role(request: web.Request, access: Access) -> None:
     if access.open:
+        if access.narrowed and not access.new_password:
+            # An open route whose handler decides by the session (the teacher's lesson socket...):
+            # a user who must first replace a one-time password is nobody there.
+            user = await current_user(request)
+            if user is not None and user.must_change:
+                as_anonymous(request)
         return
     user = await current_user(request)
+    if user is not None and user.must_change and not access.new_password:
+        # Signed in with a one-time password the admin handed out: their own password first.
+        if access.page:
+            raise web.HTTPFound(f"{PASSWORD_PAGE}?next={quote(request.path, safe='/')}")
+        raise problem(403, "password_change_required", "choose your own password first")
     if access.admits(user.role if user else None):
         return
     if access.page:

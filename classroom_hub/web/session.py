@@ -28,3 +28,8 @@ async def current_user(request: web.Request) -> User | None:
         user = await asyncio.get_running_loop().run_in_executor(None, accounts.session, token)
     request[_USER] = (user,)
     return user
+
+
+def as_anonymous(request: web.Request) -> None:
+    """From here on, this request has no signed-in user (whatever its cookie says)."""
+    request[_USER] = (None,)

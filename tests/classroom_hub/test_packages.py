@@ -31,7 +31,7 @@ sys.meta_path.insert(0, NoOpenCV())
 
 def test_every_package_declares_itself_and_comes_after_what_it_needs() -> None:
     order = list(declared_packages())
-    assert set(order) == {"discovery", "fleet", "kits", "labs", "lessons", "pusher", "studio", "wired"}
+    assert set(order) == {"admin", "discovery", "fleet", "kits", "labs", "lessons", "pusher", "studio", "wired"}
     for package in declared_packages().values():
         assert all(order.index(before) < order.index(package.name) for before in package.after), package.name
 

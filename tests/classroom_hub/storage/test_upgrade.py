@@ -14,8 +14,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+from classroom_hub.auth import SCHEMA as ACCOUNTS
 from classroom_hub.auth import hash_password
-from classroom_hub.keys import ACCOUNTS, ALARMS, STORE
+from classroom_hub.keys import ACCOUNTS as ACCOUNTS_KEY
+from classroom_hub.keys import ALARMS, STORE
 from classroom_hub.lessons.keys import DISPLAYS
 from classroom_hub.pusher import sqlite_file
 from classroom_hub.roster.cache import SCHEMA as ROSTER
@@ -158,7 +160,7 @@ async def test_a_hub_upgraded_in_place_opens_its_old_files(tmp_path: Path, syste
             assert (await hub.app[STORE].counts())["readings"] == 1
             assert await hub.app[STORE].cursor("central", "readings") == 1
             loop = asyncio.get_running_loop()
-            user, _token = await loop.run_in_executor(None, hub.app[ACCOUNTS].login, "lan", "mat-khau-cu-1", 1.0)
+            user, _token = await loop.run_in_executor(None, hub.app[ACCOUNTS_KEY].login, "lan", "mat-khau-cu-1", 1.0)
             assert user.display_name == "Cô Lan"
             display = await loop.run_in_executor(None, hub.app[DISPLAYS].check, "old-credential")
             assert display is not None and display.name == "Màn hình 86"
@@ -167,7 +169,7 @@ async def test_a_hub_upgraded_in_place_opens_its_old_files(tmp_path: Path, syste
     assert query(data / "telemetry.db", "SELECT id, source FROM alarms ORDER BY id") == [
         ("a-headset", "device"), ("a-ph", "lab"), ("a-temp", "lab")]
     assert query(data / "labs" / "labs.db", "SELECT name FROM sqlite_master WHERE name = 'lab_alarms'") == []
-    assert query(data / "accounts.db", "PRAGMA user_version") == [(1,)]
+    assert query(data / "accounts.db", "PRAGMA user_version") == [(ACCOUNTS.version,)]
     with RosterCache(data / "roster.sqlite3") as roster:
         assert roster.counts()["schools"] == 1 and roster.schema_version == 1
 

@@ -64,7 +64,7 @@ async def _answer(client: aiohttp.ClientSession, url: str, method: str, path: st
     body: dict[str, object] = {"data": {}} if access.form else {"json": {}}
     kwargs = body if method in STATE_CHANGING else {}
     async with client.request(method, target, headers=origin, allow_redirects=False, **kwargs) as response:  # type: ignore[arg-type]
-        text = await response.text()
+        text = (await response.read()).decode("utf-8", errors="replace")  # a backup is a zip
         return response.status, response.headers.get("Location", "") or text[:200]
 
 
