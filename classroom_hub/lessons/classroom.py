@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from classroom_hub import xapi
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import report_crash
+from classroom_hub.lessons import tablets, tools
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import FileKeys
 from classroom_hub.lessons.library import LessonLibrary
@@ -47,6 +48,9 @@ from classroom_hub.lessons.protocol import (
     Question,
     Resume,
     Resync,
+    Shown,
+    Status,
+    ToolMessage,
     error,
     read,
 )
@@ -57,6 +61,7 @@ from classroom_hub.lessons.seats import Seat
 from classroom_hub.lessons.settings import lessons_of
 from classroom_hub.lessons.statements import StatementWriter
 from classroom_hub.lessons.sync import Link, Links, frame_of
+from classroom_hub.lessons.tablets import Devices
 from classroom_hub.lessons.views import files_url
 from classroom_hub.pusher.settings import central_of
 from classroom_hub.roster import RosterCache
@@ -93,8 +98,10 @@ class Classroom:
         self.run: LessonRun | None = None
         self.links = Links()
         self.statements = StatementWriter(store)
-        self.feed = ScreenFeed()
+        self.feed = ScreenFeed(self._tablet_fields)
         self.headsets: LessonHeadsets | None = None  # the room's headsets follow vr_scene steps
+        self.devices: Devices | None = None  # the room's devices: a tablet's agent tells its battery
+        self.links_allowed = timing.links  # where a link sent to tablets may point (lessons/links.py)
         self._screens_dirty = asyncio.Event()
         self._beat = 0
         self._beat_times: deque[tuple[int, float]] = deque(maxlen=16)
@@ -158,7 +165,7 @@ class Classroom:
         return await asyncio.get_running_loop().run_in_executor(None, room_classes, self.roster, room.school_code,
                                                                 room.id)  # fmt: skip
 
-    async def launch(self, lesson_key: str, class_id: str, teacher: str) -> LessonRun:
+    async def launch(self, lesson_key: str, class_id: str, teacher: str, *, confirm: bool = False) -> LessonRun:
         if self.run is not None and not self.run.ended:
             raise ProtocolError("busy", "a lesson is running in this room: end it first", "launch")
         loop = asyncio.get_running_loop()
@@ -169,6 +176,7 @@ class Classroom:
         found = [c for c in await self.classes() if c["id"] == class_id]
         if not found:
             raise ProtocolError("unknown_class", f"no class {class_id!r} in this school's roster", "launch")
+        tools.check_grade(lesson.manifest, found[0], confirm=confirm, teacher=teacher)
         members = await loop.run_in_executor(None, self.roster.students, class_id)
         room, central = self.settings.room, central_of(self.settings)
         started_ms = int(time.time() * 1000)
@@ -274,8 +282,13 @@ class Classroom:
                 "mode": "snapshot",
                 "state": run.state.snapshot() if run else {},
                 "beat_s": self.beat_s,
+                "ts": self.clock.time(),
             }
         )
+        if link.role == "teacher":
+            room = self.settings.room
+            robots = sum(1 for _id, device in self.settings.device_list() if device.kind == "robot")
+            link.send({"t": "room", "kind": room.kind, "robots": robots, "links": self.links_allowed})
         if run is not None:
             teacher = link.role == "teacher"
             for message in self.feed.welcome(run, teacher=teacher):
@@ -298,6 +311,7 @@ class Classroom:
                 "mode": "snapshot" if changes is None else "delta",
                 "state": run.state.snapshot() if changes is None else changes,
                 "beat_s": self.beat_s,
+                "ts": self.clock.time(),
                 "me": run.me(seat),
                 "student": {"id": seat.sourced_id, "name": seat.name},
             }
@@ -330,6 +344,7 @@ class Classroom:
                     old.drop()
             if link.seat is not seat:
                 link.seat = seat
+                seat.beat_heard = self._beat  # missed heartbeats count from now
                 if not seat.online:
                     run.joined(seat)
             self.welcome_tablet(link, seat, message.rev, message.run)
@@ -338,7 +353,11 @@ class Classroom:
         if seat is None or run is None:
             raise ProtocolError("not_joined", "say hello with your seat token first", message.t)
         if isinstance(message, Ack):
+            tablets.heard(seat, message.beat)
             run.ack(seat, message.rev, self._beat_sent(message.beat))
+        elif isinstance(message, Status | Shown):
+            if tablets.report(seat, message, run.state.values.get("sent")):
+                self.screens_changed()
         elif isinstance(message, Answer):
             record, duplicate = run.answer(seat, message)
             link.send({"t": "answered", "id": record.id, "step": record.step, "duplicate": duplicate})
@@ -357,7 +376,7 @@ class Classroom:
         if isinstance(message, Ack):
             return
         if isinstance(message, Launch):
-            await self.launch(message.lesson, message.class_id, link.user or "teacher")
+            await self.launch(message.lesson, message.class_id, link.user or "teacher", confirm=message.confirm)
             return
         run = self.run
         if run is None:
@@ -381,12 +400,17 @@ class Classroom:
                 raise ProtocolError("offline", f"{seat.name} has no tablet connected", "resync")
             for tablet in tablets:
                 self.welcome_tablet(tablet, seat, None, None)
+        elif isinstance(message, ToolMessage):
+            tools.handle(run, message, now=self.clock.time(), links=self.links_allowed)
         elif isinstance(message, End):
             summary = run.end()
             for seat in run.seats.values():
                 self.tell(seat, {"t": "me", "me": run.me(seat)})
             self.links.broadcast(frame_of({"t": "summary", "summary": summary}), self.links.teachers)
             log.info("event=lesson_ended run=%s present=%d", run.id, summary["attendance"]["present"])
+
+    def _tablet_fields(self, seat: Seat, row: dict[str, Any]) -> dict[str, Any]:
+        return tablets.fields(seat, row, self._beat, self.devices)
 
     def _beat_sent(self, beat: int | None) -> float | None:
         if beat is None:
@@ -411,6 +435,8 @@ class Classroom:
             for link in self.links.silent_since(now - self.dead_after_s):
                 log.info("event=link_dead role=%s peer=%s silent_s=%.1f", link.role, link.peer, now - link.last_heard)
                 link.drop()
+            if self.links.teachers:
+                self.screens_changed()  # the grid counts each tablet's missed heartbeats
 
     async def _update_screens(self) -> None:
         while True:
@@ -427,3 +453,4 @@ class Classroom:
                 if links:
                     for frame in self.feed.changes(run, teacher=teacher):
                         self.links.broadcast(frame, links)
+

@@ -52,6 +52,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
         log.error("event=displays_unreadable problems=%r action='set aside as %s.damaged: pair the displays again'",
                   str(damaged), DISPLAYS_FILE)  # fmt: skip
     classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys, app[CLOCK])
+    classroom.devices = app[REGISTRY]  # a tablet's agent tells its battery when the page cannot
 
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)

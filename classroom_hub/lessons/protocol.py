@@ -30,6 +30,7 @@ from pydantic import (
 from classroom_hub.lessons.errors import LessonError, Problem
 from classroom_hub.lessons.manifest import SLUG_PATTERN
 from classroom_hub.problems import where
+from config.options import ID_PATTERN
 
 Role = Literal["student", "teacher", "display"]
 ROLES: tuple[Role, ...] = ("student", "teacher", "display")
@@ -111,6 +112,25 @@ class Hand(Inbound):
     up: bool
 
 
+class Status(Inbound):
+    """How the tablet is (lessons/tablets.py): its page shown or hidden (Page Visibility), its
+    battery in % (Battery API, when the browser has it), and the id of the room's device whose
+    agent runs beside the page (``/join?device=T07``): its MQTT status gives the battery otherwise."""
+
+    t: Literal["status"]
+    visible: bool
+    battery: float | None = Field(None, ge=0, le=100)
+    charging: bool | None = None
+    device: Annotated[str, StringConstraints(pattern=ID_PATTERN)] | None = None
+
+
+class Shown(Inbound):
+    """"What the teacher sent (``sent.n`` of the state) is on my screen"."""
+
+    t: Literal["shown"]
+    n: int = Field(ge=1, le=MAX_REV)
+
+
 # --- teacher -> hub ---------------------------------------------------------------------
 
 
@@ -120,6 +140,7 @@ class Launch(Inbound):
     t: Literal["launch"]
     lesson: LessonKey | Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")]
     class_id: SourcedId = Field(alias="class")
+    confirm: bool = False  # launch even though the lesson is for another grade than the class
 
 
 class Goto(Inbound):
@@ -167,9 +188,86 @@ class End(Inbound):
     t: Literal["end"]
 
 
-StudentMessage = Annotated[Hello | Ack | Resume | Answer | Hand, Field(discriminator="t")]
+# --- teacher -> hub: the classroom tools (lessons/tools.py) ----------------------------------
+
+Seconds = Annotated[int, Field(ge=1, le=4 * 3600)]
+MAX_STUDENTS = 200
+
+
+class Timer(Inbound):
+    """The countdown of the current step: ``start`` (or ``add``) ``seconds``, ``pause``, ``resume``, ``clear``."""
+
+    t: Literal["timer"]
+    action: Literal["start", "add", "pause", "resume", "clear"]
+    seconds: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _seconds(self) -> Self:
+        if (self.action in ("start", "add")) != (self.seconds is not None):
+            raise ValueError("'seconds' goes with start and add, and only with them")
+        return self
+
+
+class LiveResults(Inbound):
+    """Show the open question's answers on the display as they come (``on``), or only once revealed."""
+
+    t: Literal["live_results"]
+    on: bool
+
+
+class Pick(Inbound):
+    """Pick a present student at random (``next``; nobody twice until all were picked), or hide the pick."""
+
+    t: Literal["pick"]
+    action: Literal["next", "clear"] = "next"
+
+
+class Groups(Inbound):
+    """Make groups of ``size`` from the present students at random, ``set`` the teacher's groups, or ``clear``."""
+
+    t: Literal["groups"]
+    action: Literal["random", "set", "clear"]
+    size: int | None = Field(None, ge=2, le=20)
+    groups: list[Annotated[list[SourcedId], Field(min_length=1, max_length=MAX_STUDENTS)]] | None = Field(
+        None, min_length=1, max_length=100
+    )
+
+    @model_validator(mode="after")
+    def _fields(self) -> Self:
+        if (self.action == "random") != (self.size is not None):
+            raise ValueError("'size' goes with random, and only with it")
+        if (self.action == "set") != (self.groups is not None):
+            raise ValueError("'groups' goes with set, and only with it")
+        return self
+
+
+class Send(Inbound):
+    """Show a step (``step``: its index), a link (``url``) or a file of the lesson (``path``) on
+    the tablets of ``to`` (student ids; every tablet when left out); ``none`` takes it back."""
+
+    t: Literal["send"]
+    kind: Literal["step", "link", "file", "none"]
+    step: int | None = Field(None, ge=0, le=10000)
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    path: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    title: Annotated[str, StringConstraints(max_length=120)] | None = None
+    to: list[SourcedId] | None = Field(None, min_length=1, max_length=MAX_STUDENTS)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        given = {name for name in ("step", "url", "path") if getattr(self, name) is not None}
+        needed = {"step": {"step"}, "link": {"url"}, "file": {"path"}, "none": set()}[self.kind]
+        if given != needed:
+            what = f"'{next(iter(needed))}'" if needed else "no step, url or path"
+            raise ValueError(f"a send of kind {self.kind!r} takes {what}")
+        return self
+
+
+ToolMessage = Timer | LiveResults | Pick | Groups | Send
+
+StudentMessage = Annotated[Hello | Ack | Resume | Answer | Hand | Status | Shown, Field(discriminator="t")]
 TeacherMessage = Annotated[
-    Ack | Launch | Goto | Next | Prev | Lock | Question | Lower | Resync | End, Field(discriminator="t")
+    Ack | Launch | Goto | Next | Prev | Lock | Question | Lower | Resync | End | ToolMessage, Field(discriminator="t")
 ]
 DisplayMessage = Annotated[Ack, Field(discriminator="t")]
 
@@ -179,8 +277,11 @@ _READERS: dict[Role, TypeAdapter[Any]] = {
     "display": TypeAdapter(DisplayMessage),
 }
 _TYPES: dict[Role, frozenset[str]] = {
-    "student": frozenset({"hello", "ack", "resume", "answer", "hand"}),
-    "teacher": frozenset({"ack", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"}),
+    "student": frozenset({"hello", "ack", "resume", "answer", "hand", "status", "shown"}),
+    "teacher": frozenset(
+        {"ack", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"}
+        | {"timer", "live_results", "pick", "groups", "send"}
+    ),
     "display": frozenset({"ack"}),
 }
 ALL_TYPES = frozenset().union(*_TYPES.values())
@@ -249,6 +350,7 @@ class WelcomeOut(Outbound):
     mode: Literal["snapshot", "delta"]
     state: dict[str, Any]
     beat_s: float
+    ts: float | None = None  # the hub's clock (Unix seconds), as in a beat: for countdowns
     me: dict[str, Any] | None = None
     student: dict[str, str] | None = None
 
@@ -330,9 +432,18 @@ class HeadsetsOut(Outbound):
     results: list[HeadsetResultOut] | None = None  # done: one per headset
 
 
+class RoomOut(Outbound):
+    """Teacher only, right after its welcome: the room the lesson runs in and what it allows."""
+
+    t: Literal["room"]
+    kind: Literal["classroom", "stem_lab", "studio"]
+    robots: int  # robots in the room file: the lab card (and its emergency stop) stays open
+    links: list[str]  # where a link may point besides the hub's own pages ([lessons] links)
+
+
 ServerMessage = Annotated[
     WelcomeOut | DeltaOut | BeatOut | AnsweredOut | MeOut | ErrorOut | ClassOut | ResultsOut | SummaryOut | ByeOut
-    | HeadsetsOut,
+    | HeadsetsOut | RoomOut,
     Field(discriminator="t"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

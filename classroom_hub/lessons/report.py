@@ -35,7 +35,8 @@ def _kind(step: Step) -> str:
 
 
 def results_of(run: LessonRun, *, teacher: bool) -> dict[str, Any] | None:
-    """Live results of the current question; right/wrong only for the teacher until revealed."""
+    """Live results of the current question; right/wrong only for the teacher until revealed, and for
+    the display the counts too (``hidden``), unless the teacher turned ``live_results`` on."""
     step = run.step
     question = run.questions.get(step.id)
     if question is None or not isinstance(step, QuizStep | PollStep):
@@ -52,6 +53,11 @@ def results_of(run: LessonRun, *, teacher: bool) -> dict[str, Any] | None:
         "of": sum(1 for seat in run.seats.values() if seat.online),
         "choices": [{"id": c.id, "text": c.text} for c in step.choices],
     }
+    if not teacher and not question.revealed and not run.state.values.get("live_results"):
+        # The display shows how many answered, not what, until the teacher reveals the answer (or
+        # turns live results on): a class that sees the vote follows the majority (lessons/tools.py).
+        out["hidden"] = True
+        return out
     counts: Counter[str] = Counter({c.id: 0 for c in step.choices})
     for record in records:
         if isinstance(record.value, list):

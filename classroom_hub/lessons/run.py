@@ -385,6 +385,11 @@ class LessonRun:
 
     # --- internals ----------------------------------------------------------------------
 
+    def change(self, values: dict[str, Any]) -> int:
+        """Set these keys of the state in one revision: the classroom tools' keys (lessons/tools.py)."""
+        self._check_running()
+        return self._change(values)
+
     def _check_running(self) -> None:
         if self.ended:
             raise ProtocolError("ended", "this lesson has ended")

@@ -3,31 +3,41 @@
 With 40 tablets acknowledging every step and every heartbeat, the class list would be
 resent many times a second. The feed remembers what it last sent and sends only the
 students whose row changed in a way the teacher can see (state, step, answered, hand,
-link quality, round trip in 50 ms steps), and the results only when they changed. A
+link quality, round trip in 50 ms steps, missed heartbeats, page shown, battery in 5 %
+steps, what the teacher sent shown), and the results only when they changed. A
 screen that connects gets everything once, in its welcome.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from classroom_hub.lessons.sync import frame_of
 
 if TYPE_CHECKING:
     from classroom_hub.lessons.run import LessonRun
+    from classroom_hub.lessons.seats import Seat
 
 RTT_STEP_MS = 50.0
+BATTERY_STEP = 5.0
+
+# The grid's fields of a student (lessons/tablets.py), from the seat and the class list's row.
+TabletFields = Callable[["Seat", dict[str, Any]], dict[str, Any]]
 
 
 def _signature(row: dict[str, Any]) -> tuple[Any, ...]:
-    rtt = row.get("rtt_ms")
+    rtt, battery = row.get("rtt_ms"), row.get("battery")
     return (row["state"], row["at_step"], row["behind"] > 0, row["quality"], row["hand"], row["answered"],
-            row["answers"], row["points"], row["joins"], None if rtt is None else round(rtt / RTT_STEP_MS))  # fmt: skip
+            row["answers"], row["points"], row["joins"], None if rtt is None else round(rtt / RTT_STEP_MS),
+            row.get("visible"), None if battery is None else round(battery / BATTERY_STEP), row.get("charging"),
+            row.get("missed"), row.get("shown"), row.get("device"))  # fmt: skip
 
 
 class ScreenFeed:
-    def __init__(self) -> None:
+    def __init__(self, tablet_fields: TabletFields | None = None) -> None:
+        self._tablet_fields = tablet_fields
         self._run: str | None = None
         self._rows: dict[str, tuple[Any, ...]] = {}
         self._names: list[dict[str, Any]] | None = None
@@ -41,7 +51,7 @@ class ScreenFeed:
     def welcome(self, run: LessonRun, *, teacher: bool) -> list[dict[str, Any]]:
         """Everything, for a screen that just connected."""
         self._follow(run)
-        rows = run.class_status(teacher=teacher)
+        rows = self._class(run, teacher)
         if teacher:
             self._rows.update((row["id"], _signature(row)) for row in rows)
         return [
@@ -53,7 +63,7 @@ class ScreenFeed:
         """Frames with what changed since the last call (none when nothing did)."""
         self._follow(run)
         frames = []
-        rows = run.class_status(teacher=teacher)
+        rows = self._class(run, teacher)
         if teacher:
             changed = [row for row in rows if self._rows.get(row["id"]) != _signature(row)]
             self._rows.update((row["id"], _signature(row)) for row in changed)
@@ -69,6 +79,13 @@ class ScreenFeed:
             self._results[teacher] = text
             frames.append(frame_of({"t": "results", "results": results}))
         return frames
+
+    def _class(self, run: LessonRun, teacher: bool) -> list[dict[str, Any]]:
+        rows = run.class_status(teacher=teacher)
+        if teacher and self._tablet_fields is not None:
+            for row in rows:
+                row.update(self._tablet_fields(run.seats[row["id"]], row))
+        return rows
 
 
 def _joined(run: LessonRun) -> int:

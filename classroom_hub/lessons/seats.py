@@ -44,6 +44,13 @@ class Seat:
     answers: dict[str, AnswerRecord] = field(default_factory=dict)
     answer_ids: dict[str, str] = field(default_factory=dict)
     viewed: set[str] = field(default_factory=set)
+    # What the tablet reports of itself (lessons/tablets.py), for the teacher's grid.
+    visible: bool | None = None  # its page shown (False: hidden, or the app in the background)
+    battery: float | None = None  # % from the browser's Battery API
+    charging: bool | None = None
+    device: str | None = None  # the room's device (its agent) the tablet says it is
+    beat_heard: int = 0  # the last heartbeat it answered
+    shown: int = 0  # the last item the teacher sent that it shows (``sent.n``)
 
     @property
     def joined(self) -> bool:

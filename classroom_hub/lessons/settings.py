@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from classroom_hub.lessons.links import check_prefix
 from config.options import Option
 
 if TYPE_CHECKING:
@@ -21,6 +22,17 @@ class Lessons(Option):
     beat_s: float = Field(2.0, ge=0.05, le=60, description="a heartbeat to every lesson connection this often")
     dead_after_s: float = Field(6.0, gt=0, le=600, description="a connection silent this long is cut")
     screens_every_s: float = Field(0.15, ge=0.01, le=10, description="the teacher's view is redrawn at most this often")
+    links: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="addresses a teacher may send to the tablets besides the hub's own pages, by prefix "
+        "(https://vi.wikipedia.org/wiki/): see docs/protocol.md section 9",
+    )
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: list[str]) -> list[str]:
+        return [check_prefix(prefix) for prefix in value]
 
     @model_validator(mode="after")
     def _beats_before_death(self) -> Lessons:

@@ -137,7 +137,9 @@ class LessonClient:
             self.me = message.get("me") or self.me
             ack = self.rev
         elif kind == "delta":
-            if message.get("since") is None and message["rev"] != self.rev + 1:
+            if message.get("since") is None and message["rev"] <= self.rev:
+                pass  # old news, or (teacher, display) a lesson just launched: its welcome comes next
+            elif message.get("since") is None and message["rev"] != self.rev + 1 and self.role == "student":
                 await self.send({"t": "resume", "rev": self.rev})  # a gap: ask for what was missed
             else:
                 self.state.update(message["set"])

@@ -27,6 +27,7 @@ from classroom_hub.lessons import web_displays, web_files, web_results
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.part import lessons_part
+from classroom_hub.lessons.paths import MANIFEST_NAME
 from classroom_hub.lessons.protocol import MAX_FRAME_BYTES, ROLES, ClientKey, ProtocolError, SourcedId, error
 from classroom_hub.lessons.sync import Link
 from classroom_hub.lessons.web_displays import require_screen
@@ -86,15 +87,17 @@ async def lessons_list(request: web.Request) -> web.Response:
 
 @allow("teacher")
 async def lesson_detail(request: web.Request) -> web.Response:
-    """The whole manifest, answers and notes included: for the teacher's screen only."""
+    """The whole manifest, answers and notes included, and the package's files (the teacher may
+    send one to the tablets): for the teacher's screen only."""
     await require(request, "teacher")
     library = request.config_dict[LESSONS].library
     try:
         lesson = await asyncio.get_running_loop().run_in_executor(None, library.open, request.match_info["key"])
     except LessonError as err:
         raise problem(404, "unknown_lesson", str(err)) from err
+    files = sorted(name for name in lesson.files if name != MANIFEST_NAME)
     return web.json_response({"record": lesson.record.model_dump(mode="json"),
-                              "manifest": lesson.manifest.model_dump(mode="json")})  # fmt: skip
+                              "manifest": lesson.manifest.model_dump(mode="json"), "files": files})  # fmt: skip
 
 
 @allow("teacher")

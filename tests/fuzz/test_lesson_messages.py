@@ -42,8 +42,9 @@ MAX_MESSAGE = 4 * MAX_FRAME_BYTES  # aiohttp closes the connection (1009) above 
 
 CODES = {"too_large", "bad_json", "invalid", "forbidden", "unknown_type"}
 TYPES = {
-    "student": {"hello", "ack", "resume", "answer", "hand"},
-    "teacher": {"ack", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"},
+    "student": {"hello", "ack", "resume", "answer", "hand", "status", "shown"},
+    "teacher": {"ack", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"}
+    | {"timer", "live_results", "pick", "groups", "send"},
     "display": {"ack"},
 }
 
@@ -85,10 +86,33 @@ STUDENT_MESSAGES = st.one_of(
     st.fixed_dictionaries({"t": st.just("resume"), "rev": revs}),
     answers(),
     st.fixed_dictionaries({"t": st.just("hand"), "up": st.booleans()}),
+    st.fixed_dictionaries({"t": st.just("status"), "visible": st.booleans()},
+                          optional={"battery": st.one_of(st.none(), NUMBERS, st.floats(0, 100)),
+                                    "charging": st.booleans(),
+                                    "device": st.one_of(st.sampled_from(["T01", "H01", "T99"]), text)}),
+    st.fixed_dictionaries({"t": st.just("shown"), "n": revs}),
+)  # fmt: skip
+# The classroom tools (lessons/tools.py): a link, a file or a step that may or may not be allowed.
+TOOL_MESSAGES = st.one_of(
+    st.fixed_dictionaries({"t": st.just("timer"),
+                           "action": st.sampled_from(["start", "add", "pause", "resume", "clear"])},
+                          optional={"seconds": st.one_of(st.integers(1, 600), NUMBERS)}),
+    st.fixed_dictionaries({"t": st.just("live_results"), "on": st.booleans()}),
+    st.fixed_dictionaries({"t": st.just("pick")}, optional={"action": st.sampled_from(["next", "clear"])}),
+    st.fixed_dictionaries({"t": st.just("groups"), "action": st.sampled_from(["random", "set", "clear"])},
+                          optional={"size": st.one_of(st.integers(2, 6), NUMBERS),
+                                    "groups": st.lists(st.lists(students, max_size=4), max_size=4)}),
+    st.fixed_dictionaries({"t": st.just("send"), "kind": st.sampled_from(["step", "link", "file", "none"])},
+                          optional={"step": st.one_of(st.integers(0, 14), NUMBERS),
+                                    "url": st.one_of(st.sampled_from(["/join", "//evil.example/", "javascript:x",
+                                                                      "https://vi.wikipedia.org/wiki/A"]), text),
+                                    "path": st.one_of(st.sampled_from(["slides/01-gioi-thieu.svg", "lesson.json",
+                                                                       "../x"]), text),
+                                    "to": st.lists(students, max_size=3), "title": text}),
 )  # fmt: skip
 TEACHER_MESSAGES = st.one_of(
     st.fixed_dictionaries({"t": st.just("launch"), "lesson": st.sampled_from([LESSON, "chuyen-dong-thang-10", "0" * 8]),
-                           "class": st.sampled_from([CLASS, "khtn-7b", "x"])}),
+                           "class": st.sampled_from([CLASS, "khtn-7b", "x"])}, optional={"confirm": st.booleans()}),
     st.fixed_dictionaries({"t": st.just("goto"), "step": st.one_of(st.integers(0, 14), NUMBERS)}),
     st.sampled_from([{"t": "next"}, {"t": "prev"}, {"t": "end"}]),
     st.fixed_dictionaries({"t": st.just("lock"), "on": st.booleans()}),
@@ -96,6 +120,7 @@ TEACHER_MESSAGES = st.one_of(
     st.fixed_dictionaries({"t": st.just("lower")}, optional={"student": students}),
     st.fixed_dictionaries({"t": st.just("resync"), "student": students}),
     st.fixed_dictionaries({"t": st.just("ack"), "rev": revs}),
+    TOOL_MESSAGES,
 )  # fmt: skip
 ANY_MESSAGE = st.one_of(STUDENT_MESSAGES, TEACHER_MESSAGES)
 FRAMES = {

@@ -35,6 +35,7 @@ function render() {
   $("lesson-title").textContent = st.lesson ? st.lesson.title : I18N.t("display.title");
   $("class-title").textContent = st.class ? st.class.title : "";
   renderRoll(st);
+  renderTools(st);
   if (!running) { shownStep = null; $("step-no").textContent = ""; return; }
   const step = st.step;
   $("step-no").textContent = I18N.t("display.step_of", { n: step.index + 1, total: st.lesson.steps.length });
@@ -51,7 +52,10 @@ function renderResults(st) {
   $("question").hidden = !isQuestion;
   if (!isQuestion) return;
   const mine = results && results.step === step.id ? results : null;
-  Lesson.chart($("chart"), mine);
+  // Until the teacher reveals the answer the display shows how many answered, not what.
+  const hidden = Boolean(mine && mine.hidden);
+  $("results-hidden").hidden = !hidden || (st.question && st.question.state === "ready");
+  Lesson.chart($("chart"), hidden ? null : mine);
   const q = st.question;
   let line = "";
   if (mine) line = I18N.t("display.answered", { n: mine.answered, of: mine.of });
@@ -61,11 +65,22 @@ function renderResults(st) {
   $("explanation").textContent = reveal && reveal.explanation ? reveal.explanation : "";
 }
 
+// The teacher's tools on the big screen: the student picked, the groups (lessons/tools.py).
+function renderTools(st) {
+  const running = Boolean(st.step) && !st.ended;
+  const picked = running && st.picked ? st.picked.student : null;
+  $("picked").hidden = !picked;
+  $("picked-name").textContent = picked ? picked.name : "";
+  const groups = running ? st.groups : null;
+  $("groups").hidden = !groups;
+  $("group-cards").replaceChildren(...(groups ? Lesson.groupCards(groups, null) : []));
+}
+
 function renderRoll(st) {
   const online = names.filter(n => n.online);
   $("joined").textContent = st.step && !st.ended ? I18N.t("display.joined", { n: online.length }) : "";
   // Names fill the screen while the class arrives (first step); later only the count shows.
-  const lobby = Boolean(st.step) && !st.ended && st.step.index === 0;
+  const lobby = Boolean(st.step) && !st.ended && st.step.index === 0 && !st.groups;
   $("roll").hidden = !lobby;
   if (lobby) $("names").replaceChildren(...online.map(n => el("span", { class: "roll-name", text: n.name })));
 }
@@ -92,7 +107,7 @@ function showPairing() {
   if (socket) socket.stop();
   socket = null;
   shownCode = undefined;
-  for (const id of ["waiting", "stage", "roll", "join-box"]) $(id).hidden = true;
+  for (const id of ["waiting", "stage", "roll", "join-box", "timer", "groups"]) $(id).hidden = true;
   for (const id of ["step-no", "joined", "code", "big-code", "join-url"]) $(id).textContent = "";
   for (const id of ["qr-small", "qr-big"]) $(id).src = "data:,";
   $("link").dataset.state = "offline";
@@ -138,5 +153,6 @@ async function start() {
     history.replaceState(null, "", "/display");
     try { if (await whoAmI() === null) await pairWith(code); } catch (e) { /* shown by start() */ }
   }
+  setInterval(() => { if (socket) Lesson.showTimer($("timer"), socket.state, socket.hubNow()); }, 250);
   start();
 })();

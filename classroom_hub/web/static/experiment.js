@@ -77,7 +77,9 @@
     const sensor = el("select"), canvas = el("canvas");
     const estop = el("button", { class: "xp-estop", type: "button", "data-i18n": "lab.estop" }), estopNote = el("span", { class: "xp-note", id: "xp-estop-note" });
     const label = (key, input) => el("label", {}, el("span", { "data-i18n": key }), input);
-    const card = el("details", { class: "card xp", id: "experiment", open: "" },
+    // Open by itself for a lab lesson or in a room with robots (teacher.js says which: body's
+    // data-lab); otherwise folded at the bottom of the page, the emergency stop one click away.
+    const card = el("details", { class: "card xp", id: "experiment", open: document.body.dataset.lab === "open" },
       el("summary", { "data-i18n": "lab.teacher.title" }),
       el("div", { class: "xp-row" }, estop, estopNote),
       el("div", { class: "xp-row" }, label("lab.run.name", name), label("lab.kit", kit), label("lab.run.rate", rate),
@@ -85,6 +87,7 @@
       boxes, status, el("div", { class: "xp-row" }, label("lab.sensor", sensor), stop, share, csv), canvas);
     main.append(card);
     I18N.apply(card);
+    document.addEventListener("labchange", () => { card.open = document.body.dataset.lab === "open"; });
     const chart = new LabChart(canvas, { empty: () => t("lab.no_data") });
     const sources = new Map();
     let run = null;

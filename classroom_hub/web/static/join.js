@@ -102,8 +102,9 @@ function connect() {
     hello: s => ({ t: "hello", token: seat.token, run: s.run, rev: s.run ? s.rev : null }),
     state: onState,
     message: onMessage,
-    status: s => { $("link").dataset.state = s; $("conn").hidden = s === "online"; },
+    status: s => { $("link").dataset.state = s; $("conn").hidden = s === "online"; if (s !== "online") JoinTools.offline(); },
   });
+  JoinTools.attach(socket);
   const sync = saved.get("sync");
   if (sync && sync.run === seat.run) socket.restore(sync);
   render();  // what we knew before the reload, at once, even before the hub answers
@@ -113,6 +114,7 @@ function connect() {
 function onState(keys, msg) {
   if (msg.t === "welcome") {
     if (msg.me) me = msg.me;
+    JoinTools.welcome();
     for (const answer of Object.values(pending)) socket.send(answer);  // same ids: counted once
   }
   saved.set("sync", { run: socket.run, rev: socket.rev, state: socket.state });
@@ -140,6 +142,7 @@ function render() {
   const st = socket ? socket.state : {};
   if (!st.step) return;
   $("title").textContent = st.lesson ? st.lesson.title : t("join.title");
+  JoinTools.render(st, seat.student.id);
   if (st.ended) { showEnded(st); return; }
   const step = st.step;
   const total = st.lesson ? st.lesson.steps.length : 0;
@@ -245,6 +248,7 @@ function showEnded(st) {
 }
 
 function tick() {
+  if (socket) JoinTools.tick(socket.state);
   const box = $("countdown");
   const q = socket && socket.state.question;
   if (!box || !q || !q.deadline) return;
@@ -260,6 +264,7 @@ function tick() {
   $("hand").addEventListener("click", () => socket && socket.send({ t: "hand", up: !me.hand }));
   $("take-back").addEventListener("click", () => connect());
   $("done").addEventListener("click", () => leaveSeat());
+  $("sent-close").addEventListener("click", () => JoinTools.close());
   setInterval(tick, 500);
   const code = new URLSearchParams(location.search).get("code");
   if (seat && seat.token && (!code || code === seat.code)) { connect(); return; }

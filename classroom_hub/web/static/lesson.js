@@ -56,6 +56,7 @@ class LessonSocket {
   receive(msg) {
     if (msg.t === "welcome") {
       this.beatS = msg.beat_s || 2;
+      if (msg.ts) this.clockOffset = msg.ts * 1000 - Date.now();
       const fresh = msg.mode === "snapshot" || msg.run !== this.run;
       this.state = fresh ? { ...msg.state } : { ...this.state, ...msg.state };
       this.run = msg.run;
@@ -63,6 +64,9 @@ class LessonSocket {
       this.send({ t: "ack", rev: this.rev });
       this.handlers.state(fresh ? null : Object.keys(msg.state), msg);
     } else if (msg.t === "delta") {
+      // At or below our revision: old news, or (teacher, display) the first revision of a lesson
+      // just launched, whose welcome with the whole state comes next.
+      if (msg.since == null && msg.rev <= this.rev) return;
       if (msg.since == null && msg.rev !== this.rev + 1 && this.role === "student") {
         this.send({ t: "resume", rev: this.rev });  // a gap: ask for what we missed
         return;
@@ -155,4 +159,25 @@ Lesson.chart = function (box, results) {
     svg.append(label, bar, count);
   });
   box.append(svg);
+};
+
+// The countdown of the current step (the state's "timers", lessons/tools.py), drawn into `node`:
+// "4:59", with data-state running, paused or over; hidden when the step has none.
+Lesson.showTimer = function (node, state, hubNow) {
+  const timer = state.timers && state.step && !state.ended ? state.timers[state.step.id] : null;
+  node.hidden = !timer;
+  if (!timer) return null;
+  const left = Math.max(0, timer.ends_at == null ? timer.left_s : timer.ends_at - hubNow / 1000);
+  const whole = Math.ceil(left);
+  node.textContent = `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+  node.dataset.state = timer.ends_at == null ? "paused" : whole === 0 ? "over" : "running";
+  return left;
+};
+
+// The groups (the state's "groups") as cards: "Nhóm 1" and its members; `mine` (a student id) marked.
+Lesson.groupCards = function (groups, mine) {
+  return groups.groups.map((members, i) => el("div", {
+    class: "group-card" + (members.some(m => m.id === mine) ? " mine" : ""), "data-group": i + 1,
+  }, el("h3", { text: I18N.t("lesson.group_n", { n: i + 1 }) }),
+  el("ul", {}, members.map(m => el("li", { class: m.id === mine ? "me" : null, "data-student": m.id, text: m.name })))));
 };

@@ -1,5 +1,6 @@
 // The teacher's console: pick a class and a lesson, launch, lead the steps, lock the
-// tablets, run questions, watch every student, end with a summary.
+// tablets, run questions, watch every tablet (teacher_tablets.js), use the classroom tools
+// (teacher_tools.js), end with a summary.
 "use strict";
 
 const t = (key, vars) => I18N.t(key, vars);
@@ -12,6 +13,10 @@ let summary = null;
 let lessons = [];
 let showingSummary = false;
 let headsets = null;       // the last "headsets" message: the room's headsets on a vr_scene step
+let files = [];            // the running lesson's files (one can be sent to the tablets)
+let classes = [];
+let room = null;           // the "room" message: its kind, robots, the links a teacher may send
+let launching = null;      // the last launch asked for (sent again once a grade mismatch is confirmed)
 
 function toast(text) {
   const box = $("toast");
@@ -32,7 +37,8 @@ function view(name) {
 // --- before the lesson ----------------------------------------------------------------------
 
 async function loadChoices() {
-  const [classes, list] = await Promise.all([api("/api/classes"), api("/api/lessons")]);
+  const [found, list] = await Promise.all([api("/api/classes"), api("/api/lessons")]);
+  classes = found;
   $("class-select").replaceChildren(...classes.map(c =>
     el("option", { value: c.id, text: `${c.title} (${t("teacher.n_students", { n: c.students })})` })));
   lessons = list;
@@ -51,12 +57,27 @@ function describeLesson() {
 async function ensureManifest(hash) {
   if (manifestHash === hash) return;
   manifestHash = hash;
-  manifest = await api(`/api/lessons/${hash}`).then(body => body.manifest, () => null);
+  const body = await api(`/api/lessons/${hash}`).catch(() => null);
+  manifest = body ? body.manifest : null;
+  files = body ? body.files || [] : [];
   render();
+}
+
+// The lab card (experiment.js, with the robots' emergency stop) opens by itself for a lab lesson
+// or in a room with robots; otherwise it stays folded at the bottom, one click away.
+function updateLab() {
+  const st = socket.state;
+  const lab = Boolean(room && (room.kind === "stem_lab" || room.robots > 0))
+    || Boolean(st.lesson && !st.ended && st.lesson.steps.some(s => s.kind === "experiment"));
+  const value = lab ? "open" : "folded";
+  if (document.body.dataset.lab === value) return;
+  document.body.dataset.lab = value;
+  document.dispatchEvent(new Event("labchange"));
 }
 
 function render() {
   const st = socket.state;
+  updateLab();
   if (!st.step) { if (!showingSummary) view("setup"); return; }
   if (st.ended) { if (summary) showSummary(); return; }
   view("running");
@@ -93,6 +114,7 @@ function render() {
     $("q-start").disabled = q.state === "open" || q.revealed;
     $("q-close").disabled = q.state !== "open";
     $("q-reveal").disabled = q.revealed;
+    $("q-live").checked = Boolean(st.live_results);
   }
   renderResults();
   renderStudents();
@@ -126,22 +148,15 @@ function correctChoices(step) {
 }
 
 function renderStudents() {
+  const st = socket.state;
   const online = students.filter(s => s.state === "online").length;
   $("joined-count").textContent = t("teacher.joined", { n: online, total: students.length });
-  const grid = $("student-grid");
-  grid.replaceChildren(...students.map(s => {
-    const where = s.state !== "online" ? t("teacher.state." + s.state)
-      : s.behind ? t("teacher.behind") : s.at_step == null ? "" : t("teacher.at_step", { n: s.at_step + 1 });
-    const link = s.state === "online" && s.rtt_ms != null ? `${Math.round(Math.max(s.rtt_ms, s.pending_ms))} ms` : "";
-    return el("div", { class: `student st-${s.state} q-${s.quality}` + (s.hand ? " hand" : ""), "data-student": s.id },
-      el("span", { class: "dot", title: t("teacher.quality." + s.quality) }),
-      el("span", { class: "name", text: s.name }),
-      el("span", { class: "where", text: where }),
-      s.answered ? el("span", { class: "badge ok", title: t("teacher.has_answered"), text: "✓" }) : null,
-      s.hand ? el("button", { type: "button", class: "badge hand", title: t("teacher.lower"), onclick: () => send("lower", { student: s.id }), text: "✋" }) : null,
-      el("span", { class: "link", text: link }),
-      s.state === "online" ? el("button", { type: "button", class: "resync", title: t("teacher.resync"), "aria-label": t("teacher.resync"), onclick: () => send("resync", { student: s.id }), text: "⟳" }) : null);
-  }));
+  const hands = students.filter(s => s.hand);
+  $("hands").hidden = hands.length === 0;
+  $("hand-names").replaceChildren(...hands.map(s => el("button", { type: "button", class: "hand-name", title: t("teacher.lower"),
+    onclick: () => send("lower", { student: s.id }), text: s.name })));
+  TeacherTablets.render(students, st, manifest, send);
+  TeacherTools.render(st, students, files, room);
 }
 
 // "38/40 đã mở cảnh, 2 mất kết nối: H07, H22": the fleet's group command, in the page's language.
@@ -190,8 +205,18 @@ function showSummary() {
   document.title = I18N.t("teacher.title");
   $("lesson-select").addEventListener("change", describeLesson);
   $("launch").addEventListener("click", () => {
+    const lesson = lessons.find(l => l.id === $("lesson-select").value);
+    const chosen = classes.find(c => c.id === $("class-select").value);
+    if (!lesson || !chosen) return;
+    launching = { lesson: lesson.id, class: chosen.id };
+    // A grade-10 lesson for a grade-7 class is most likely the wrong pick: say so first.
+    const grade = /^[0-9]+$/.test(chosen.grade || "") ? Number(chosen.grade) : null;
+    if (grade !== null && grade !== lesson.grade) {
+      if (!confirm(t("teacher.grade_mismatch", { lesson: lesson.grade, grade, title: chosen.title }))) return;
+      launching.confirm = true;
+    }
     showingSummary = false;
-    send("launch", { lesson: $("lesson-select").value, class: $("class-select").value });
+    send("launch", launching);
   });
   $("prev").addEventListener("click", () => send("prev"));
   $("next").addEventListener("click", () => send("next"));
@@ -201,6 +226,10 @@ function showSummary() {
   $("q-start").addEventListener("click", () => send("question", { action: "start" }));
   $("q-close").addEventListener("click", () => send("question", { action: "close" }));
   $("q-reveal").addEventListener("click", () => send("question", { action: "reveal" }));
+  $("q-live").addEventListener("change", () => send("live_results", { on: $("q-live").checked }));
+  $("choose-none").addEventListener("click", () => TeacherTablets.clear());
+  TeacherTools.init(send);
+  setInterval(() => { if (socket && socket.state.step) Lesson.showTimer($("timer-left"), socket.state, socket.hubNow()); }, 250);
   $("new-lesson").addEventListener("click", () => { showingSummary = false; summary = null; view("setup"); });
   document.addEventListener("keydown", ev => {  // a presenter's clicker sends arrow / page keys
     if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT" || $("running").hidden) return;
@@ -217,11 +246,19 @@ function showSummary() {
         } else students = msg.students;
         if (!$("running").hidden) renderStudents();
       }
+      else if (msg.t === "room") { room = msg; updateLab(); if (!$("running").hidden) renderStudents(); }
       else if (msg.t === "results") { results = msg.results; if (!$("running").hidden) renderResults(); }
       else if (msg.t === "summary") { summary = msg.summary; showSummary(); }
       else if (msg.t === "headsets") {
         if (msg.command === "launch_scene") { headsets = msg; if (!$("running").hidden) renderHeadsets(); }
         else if (msg.state === "done") toast(headsetsLine(msg));
+      }
+      else if (msg.t === "error" && msg.code === "grade_mismatch" && launching) {
+        // The hub knows a grade this page did not: ask, as before launching.
+        if (confirm(t("teacher.grade_mismatch_hub"))) send("launch", { ...launching, confirm: true });
+      }
+      else if (msg.t === "error" && msg.code === "link_not_allowed") {
+        toast(t("teacher.error.link_not_allowed", { links: room && room.links.length ? room.links.join(", ") : t("teacher.send.no_links") }));
       }
       else if (msg.t === "error") toast(t("teacher.error." + msg.code) + (msg.code === "invalid" ? ` (${msg.message})` : ""));
     },

@@ -215,8 +215,12 @@ async def test_teacher_apis_and_commands(tmp_path: Path, system_mosquitto_url: s
             await teacher.command("end")
             await teacher.wait(lambda c: c.summary is not None)
             assert (await http.get(f"{hub.url}/api/lesson/summary")).status == 200
-            # A new lesson: tablets of the last one are sent back to join.
+            # A new lesson: tablets of the last one are sent back to join. It is for grade 10, the
+            # class is grade 7: the hub says so, and launches it once the teacher confirms.
             await teacher.command("launch", lesson="chuyen-dong-thang-10", **{"class": "khtn-7a"})
+            await teacher.wait(lambda c: len(c.errors) == 5)
+            assert teacher.errors[-1]["code"] == "grade_mismatch" and "grade 10" in teacher.errors[-1]["message"]
+            await teacher.command("launch", lesson="chuyen-dong-thang-10", confirm=True, **{"class": "khtn-7a"})
             await student.wait(lambda c: any('"reason":"relaunched"' in f for f in c.frames))
             await teacher.wait(lambda c: c.state.get("lesson", {}).get("id") == "chuyen-dong-thang-10")
             assert teacher.state["code"] != code and teacher.state["ended"] is None

@@ -123,7 +123,7 @@ MANIFEST: dict[str, Any] = {
     "id": LESSON_ID,
     "title": "Bài kiểm tra bảo mật",
     "subject": "informatics",
-    "grade": 10,
+    "grade": 7,  # the class it is launched into is grade 7
     "language": "vi",
     "authors": ["Nhóm kiểm thử"],
     "version": "1.0",

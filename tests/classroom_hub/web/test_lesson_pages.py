@@ -78,12 +78,10 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
             await tablet.wait_for_selector("#question .answered")
         await wait_js(teacher, "document.getElementById('answered-line').textContent.startsWith('3/')")
         assert "2 đúng, 1 sai" in await teacher.inner_text("#answered-line")
-        # The display draws the live results: two for b, one for a, before anything is revealed.
-        await wait_js(display,
-            "document.querySelector(\"#chart text.bar-count[data-choice='b']\")?.textContent === '2'"
-        )
-        assert await display.text_content("#chart text.bar-count[data-choice='a']") == "1"
-        assert await display.locator("#chart rect.bar-right").count() == 0
+        # The display shows how many answered, not what, until the teacher reveals the answer.
+        await wait_js(display, "document.getElementById('answered').textContent.startsWith('3/')")
+        assert await display.locator("#results-hidden").is_visible()
+        assert await display.locator("#chart text.bar-count").count() == 0
 
         # A reload keeps the student's place and answer (seat and state are in localStorage).
         await tablets[1].reload()
@@ -94,6 +92,9 @@ async def test_teacher_tablets_and_display_run_a_quiz(tmp_path: Path, system_mos
         await tablets[0].wait_for_selector("#question .answered.right")
         await tablets[1].wait_for_selector("#question .answered.wrong")
         await display.wait_for_selector("#chart rect.bar-right[data-choice='b']")
+        assert await display.text_content("#chart text.bar-count[data-choice='b']") == "2"
+        assert await display.text_content("#chart text.bar-count[data-choice='a']") == "1"
+        assert not await display.locator("#results-hidden").is_visible()
         assert "thành nitrit rồi thành nitrat" in await display.inner_text("#explanation")
 
         # "Eyes on me" covers every tablet.
@@ -138,7 +139,8 @@ def test_pages_hold_no_hard_coded_text(page_name: str) -> None:
     from classroom_hub.web.catalogue import catalogue
 
     vi, en = catalogue("vi"), catalogue("en")  # the core's, each package's and each kind's, merged
-    script = "".join((static / name).read_text(encoding="utf-8") for name in (f"{page_name}.js", "lesson.js"))
+    scripts = [static / f"{page_name}.js", static / "lesson.js", *sorted(static.glob(f"{page_name}_*.js"))]
+    script = "".join(path.read_text(encoding="utf-8") for path in scripts)
     used = set(re.findall(r'data-i18n="([^"]+)"', html)) | set(re.findall(r'\bt\("([a-z_.]+[a-z_])"', script))
     used |= set(re.findall(r'I18N\.t\("([a-z_.]+[a-z_])"', script))
     assert used and not (used - set(vi)) and not (used - set(en)), sorted(used - set(vi))
