@@ -1,0 +1,155 @@
+"""What the flows share: one Chromium per module (pages get their own contexts), a TCP relay that
+can go silent, and the small steps every flow takes (a teacher logged in, a lesson launched, a
+paired display, a tablet seated by its code)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from classroom_hub.lessons.keys import DISPLAYS
+from tests.conftest import CHROMIUM_ARGS, RunningHub, login, wait_js
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, once for the whole module: each page gets a fresh context."""
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(executable, os.X_OK):
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+class SilentRelay:
+    """A TCP proxy between a browser and the hub that can go silent: it stops forwarding in both
+    directions without closing anything, as a Wi-Fi link that fades does (the sockets on both sides
+    stay open, nothing arrives). Connections made meanwhile are accepted and wait too. Once resumed
+    it forwards what waited, closes included. Playwright's offline mode cannot do this: it leaves
+    open WebSockets working."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.connections = 0
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def go_silent(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        self.resume()
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pump(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                await self._flowing.wait()
+                sink.write(data)
+                await sink.drain()
+            await self._flowing.wait()  # an end of stream waits for the link like any data
+        except OSError:
+            await self._flowing.wait()
+        finally:
+            with contextlib.suppress(OSError):
+                sink.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def relay_factory() -> AsyncIterator[Any]:
+    relays: list[SilentRelay] = []
+
+    async def make(hub: RunningHub) -> SilentRelay:
+        relay = SilentRelay(int(hub.url.rsplit(":", 1)[1]))
+        await relay.start()
+        relays.append(relay)
+        return relay
+
+    yield make
+    for relay in relays:
+        await relay.close()
+
+
+async def teacher_page(browser: Any, hub: RunningHub, username: str, password: str, *, width: int = 1366,
+                       height: int = 768) -> Any:  # fmt: skip
+    """The teacher's console on a 1366x768 laptop, logged in through the form, every dialog answered yes."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await login(page, hub, username, password, "/teacher")
+    await page.wait_for_selector("#class-select option[value='khtn-7a']", state="attached")
+    return page
+
+
+async def launch(teacher: Any, lesson: str, klass: str = "khtn-7a") -> str:
+    """Launch ``lesson`` for the class from the teacher's page; the class code it shows."""
+    await teacher.select_option("#class-select", klass)
+    await teacher.select_option("#lesson-select", lesson)
+    await teacher.click("#launch")
+    await teacher.wait_for_selector("#running", state="visible")
+    return (await teacher.inner_text("#code")).strip()
+
+
+async def paired_display(browser: Any, hub: RunningHub) -> Any:
+    """The 86-inch screen, paired by a technician's link."""
+    pairing = await asyncio.get_running_loop().run_in_executor(None, hub.app[DISPLAYS].new_code, "86", "kythuat")
+    page = await (await browser.new_context(viewport={"width": 1920, "height": 1080})).new_page()
+    await page.goto(f"{hub.url}/display?pair={pairing.code}")
+    await wait_js(page, "document.getElementById('code').textContent.length === 4")
+    return page
+
+
+async def seat_by_code(browser: Any, base_url: str, code: str, student: str) -> Any:
+    """A tablet opens /join, types the class code from the board and taps its name."""
+    page = await (await browser.new_context(viewport={"width": 800, "height": 1280})).new_page()
+    await page.goto(f"{base_url}/join")
+    await page.fill("#code", code)
+    await page.press("#code", "Enter")
+    await page.click(f"#names [data-student='{student}']")
+    await page.wait_for_selector("#lesson-screen", state="visible")
+    return page

@@ -1,0 +1,71 @@
+"""A tablet loses the hub and comes back, in headless Chromium. The tablet reaches the hub through a
+relay that goes silent (the Wi-Fi fades: nothing arrives, nothing is closed); its page must say
+"Mất kết nối" within a few beats, the teacher's grid must show it lost, and once the link is back
+the tablet must show where the class went meanwhile, without anyone touching it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_js
+from tests.flows.conftest import launch, seat_by_code, teacher_page
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+AQUAPONICS = "vong-tuan-hoan-nuoc-aquaponics"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def hub(tmp_path_factory: pytest.TempPathFactory, system_mosquitto_url: str) -> AsyncIterator[RunningHub]:
+    # Beats every 0.5 s: a tablet hears the silence after 3 x 0.5 + 1 s; the hub cuts it after 3 s.
+    place = {"school_code": "THCS-DEMO", "id": f"lop-7a-offline-{os.getpid()}", "name": "Lớp 7A"}
+    settings = room_settings(tmp_path_factory.mktemp("offline"), system_mosquitto_url, room=place,
+                             lessons={"beat_s": 0.5, "dead_after_s": 3.0})  # fmt: skip
+    async with run_hub(settings) as running:
+        yield running
+
+
+def tile(student: str) -> str:
+    return f"#student-grid .tablet-tile[data-student='{student}']"
+
+
+async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
+    hub: RunningHub, module_browser: Any, relay_factory: Any
+) -> None:
+    password = await add_user(hub, "co-lan", "teacher")
+    teacher = await teacher_page(module_browser, hub, "co-lan", password)
+    code = await launch(teacher, AQUAPONICS)
+    relay = await relay_factory(hub)
+    far = await seat_by_code(module_browser, relay.url, code, "hs-7a-01")  # at the back of the room
+    near = await seat_by_code(module_browser, hub.url, code, "hs-7a-02")
+    assert await far.inner_text("#step-title") == "Giới thiệu bài học"
+    assert await far.locator("#conn").is_hidden()
+    await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\")?.dataset.state === 'online'")
+
+    relay.go_silent()
+    await wait_js(far, "!document.getElementById('conn').hidden", timeout=10_000)
+    assert await far.inner_text("#conn") == "Mất kết nối, đang kết nối lại…"
+    assert await far.get_attribute("#link", "data-state") == "offline"
+    await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\").dataset.state === 'offline'")
+    assert await teacher.inner_text(f"{tile('hs-7a-01')} .link") == "mất kết nối"
+
+    # Meanwhile the class moves on and the teacher takes every tablet's eyes.
+    await teacher.click("#steps li[data-index='3'] button")
+    await teacher.click("#lock")
+    await near.wait_for_selector("#lock", state="visible")
+    assert await near.inner_text("#step-title") == "Đường đi của nước"
+    assert await far.inner_text("#step-title") == "Giới thiệu bài học"  # it has heard nothing
+
+    relay.resume()
+    await wait_js(far, "document.getElementById('conn').hidden", timeout=15_000)
+    await wait_js(far, "document.getElementById('step-title').textContent === 'Đường đi của nước'")
+    await far.wait_for_selector("#lock", state="visible")
+    assert await far.get_attribute("#link", "data-state") == "online"
+    await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\").dataset.state === 'online'")
+    await teacher.click("#lock")
+    await far.wait_for_selector("#lock", state="hidden")
