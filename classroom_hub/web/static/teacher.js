@@ -188,6 +188,7 @@ function showSummary() {
   view("summary");
   const s = summary;
   $("sum-lesson").textContent = `${s.lesson.title} · ${s.class.title}`;
+  $("sum-results").href = `/gradebook?run=${encodeURIComponent(s.run)}`;  // CSV, printing, the class's gradebook
   $("sum-attendance").textContent = t("teacher.present", { n: s.attendance.present, total: s.attendance.total });
   $("sum-absent").textContent = s.attendance.absent.length ? t("teacher.absent", { names: s.attendance.absent.map(a => a.name).join(", ") }) : "";
   $("sum-questions").tBodies[0].replaceChildren(...s.questions.map(q => el("tr", {},
