@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from classroom_hub.lessons.keys import DISPLAYS
-from tests.conftest import CHROMIUM_ARGS, RunningHub, login, wait_js
+from tests.conftest import CHROMIUM_ARGS, RunningHub, wait_js
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -115,13 +115,22 @@ async def relay_factory() -> AsyncIterator[Any]:
         await relay.close()
 
 
-async def teacher_page(browser: Any, hub: RunningHub, username: str, password: str, *, width: int = 1366,
+async def teacher_page(browser: Any, base_url: str, username: str, password: str, *, width: int = 1366,
                        height: int = 768) -> Any:  # fmt: skip
-    """The teacher's console on a 1366x768 laptop, logged in through the form, every dialog answered yes."""
+    """The teacher's console on a 1366x768 laptop, logged in through the form at ``base_url`` (the hub,
+    or a relay to it), every dialog answered yes."""
     context = await browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     page = await context.new_page()
-    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    await login(page, hub, username, password, "/teacher")
+
+    async def yes(dialog: Any) -> None:
+        await dialog.accept()
+
+    page.on("dialog", yes)
+    await page.goto(f"{base_url}/login?next=/teacher")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base_url}/teacher")
     await page.wait_for_selector("#class-select option[value='khtn-7a']", state="attached")
     return page
 

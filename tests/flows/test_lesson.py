@@ -60,7 +60,7 @@ async def test_a_whole_lesson_then_its_results(
 ) -> None:
     hub, fleet = classroom
     password = await add_user(hub, "co-lan", "teacher")
-    teacher = await teacher_page(module_browser, hub, "co-lan", password)  # 1366x768
+    teacher = await teacher_page(module_browser, hub.url, "co-lan", password)  # 1366x768
     code = await launch(teacher, AQUAPONICS)
     display = await paired_display(module_browser, hub)
     assert await display.inner_text("#code") == code

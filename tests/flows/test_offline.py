@@ -38,7 +38,9 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     hub: RunningHub, module_browser: Any, relay_factory: Any
 ) -> None:
     password = await add_user(hub, "co-lan", "teacher")
-    teacher = await teacher_page(module_browser, hub, "co-lan", password)
+    laptop = await relay_factory(hub)  # the teacher's laptop is on the Wi-Fi too
+    teacher = await teacher_page(module_browser, laptop.url, "co-lan", password)
+    assert await teacher.locator("#conn").is_hidden()
     code = await launch(teacher, AQUAPONICS)
     relay = await relay_factory(hub)
     far = await seat_by_code(module_browser, relay.url, code, "hs-7a-01")  # at the back of the room
@@ -69,3 +71,17 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\").dataset.state === 'online'")
     await teacher.click("#lock")
     await far.wait_for_selector("#lock", state="hidden")
+
+    # The teacher's own link fades: the console says so in words, a command cannot go, and once
+    # back the console takes up the lesson where it is.
+    laptop.go_silent()
+    await wait_js(teacher, "!document.getElementById('conn').hidden", timeout=10_000)
+    assert await teacher.inner_text("#conn") == "Mất kết nối với máy chủ lớp học, đang kết nối lại…"
+    await teacher.click("#next")
+    await wait_js(teacher, "document.getElementById('toast').textContent.startsWith('Mất kết nối')")
+    assert await near.inner_text("#step-title") == "Đường đi của nước"  # nothing was sent
+    laptop.resume()
+    await wait_js(teacher, "document.getElementById('conn').hidden", timeout=15_000)
+    await teacher.click("#next")
+    for page in (near, far):
+        await wait_js(page, "document.getElementById('step-title').textContent.startsWith('Vi khuẩn')")

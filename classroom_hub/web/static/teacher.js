@@ -263,7 +263,7 @@ function showSummary() {
       }
       else if (msg.t === "error") toast(t("teacher.error." + msg.code) + (msg.code === "invalid" ? ` (${msg.message})` : ""));
     },
-    status: s => { $("link").dataset.state = s; },
+    status: s => { $("link").dataset.state = s; $("conn").hidden = s === "online"; },
   });
   view("setup");
   await loadChoices();
