@@ -1,7 +1,9 @@
-"""A tablet loses the hub and comes back, in headless Chromium. The tablet reaches the hub through a
-relay that goes silent (the Wi-Fi fades: nothing arrives, nothing is closed); its page must say
-"Mất kết nối" within a few beats, the teacher's grid must show it lost, and once the link is back
-the tablet must show where the class went meanwhile, without anyone touching it."""
+"""A tablet, then the teacher's laptop, loses the hub and comes back, in headless Chromium. Each
+reaches the hub through a relay that goes silent (the Wi-Fi fades: nothing arrives, nothing is
+closed). The tablet must say "Mất kết nối" within a few beats and the teacher's grid show it lost;
+once the link is back the tablet shows where the class went meanwhile, without anyone touching it,
+and an answer tapped during the silence arrives, counted once. The teacher's console says it is
+offline in words and refuses to pretend a command went."""
 
 from __future__ import annotations
 
@@ -85,3 +87,20 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     await teacher.click("#next")
     for page in (near, far):
         await wait_js(page, "document.getElementById('step-title').textContent.startsWith('Vi khuẩn')")
+
+    # An answer tapped while the link is silent: the tablet says it is sending, and once back it
+    # arrives, counted once, as the student's own.
+    await teacher.click("#steps li[data-index='9'] button")
+    await teacher.click("#q-start")
+    for page in (near, far):
+        await page.wait_for_selector("#question button[data-choice='b']")
+    relay.go_silent()
+    await far.click("#question button[data-choice='b']")
+    await wait_js(far, "document.querySelector('#question .answered')?.textContent.startsWith('Đang gửi:')")
+    await wait_js(far, "!document.getElementById('conn').hidden", timeout=10_000)
+    await near.click("#question button[data-choice='a']")
+    await wait_js(teacher, "document.getElementById('answered-line').textContent.startsWith('1/')")
+    relay.resume()
+    await wait_js(far, "document.querySelector('#question .answered')?.textContent.startsWith('Em đã trả lời:')")
+    await wait_js(teacher, "document.getElementById('answered-line').textContent.startsWith('2/2')")
+    assert "1 đúng, 1 sai" in await teacher.inner_text("#answered-line")
