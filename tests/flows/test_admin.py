@@ -40,6 +40,7 @@ def state_of(username: str) -> str:
     return f"document.querySelector(\"#user-table tr[data-user='{username}'] .state\")?.textContent"
 
 
+@pytest.mark.timeout(180)  # a module's hub and browser start within it; waits are for events
 async def test_reset_disable_enable_and_a_roster_the_teacher_sees(
     hub: RunningHub, module_browser: Any, tmp_path: Path
 ) -> None:

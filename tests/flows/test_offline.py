@@ -36,6 +36,7 @@ def tile(student: str) -> str:
     return f"#student-grid .tablet-tile[data-student='{student}']"
 
 
+@pytest.mark.timeout(180)  # a module's hub and browser start within it; waits are for events
 async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     hub: RunningHub, module_browser: Any, relay_factory: Any
 ) -> None:
