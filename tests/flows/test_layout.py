@@ -1,7 +1,8 @@
 """The teacher's results chart on a 1366x768 laptop, for the longest questions a lesson may have:
 a poll of eight choices and a question of twelve (the manifest's limit), with a hand raised so the
 header holds a name. The whole chart must be on the screen under the controls, without
-scrolling, and its text still readable; the display shows the same chart on 1920x1080."""
+scrolling, and its text still readable; the display shows the same chart on 1920x1080. Before
+that, the setup screen flags a lesson for another grade than the class's."""
 
 from __future__ import annotations
 
@@ -67,6 +68,15 @@ CHART_FACTS = """() => {
 async def test_the_longest_questions_fit_the_laptop_screen(hub: RunningHub, module_browser: Any) -> None:
     password = await add_user(hub, "co-lan", "teacher")
     teacher = await teacher_page(module_browser, hub.url, "co-lan", password)  # 1366x768
+    # A grade-10 lesson for a grade-7 class is flagged under the choice, before anything is clicked.
+    await teacher.select_option("#class-select", "khtn-7a")
+    await teacher.select_option("#lesson-select", "chuyen-dong-thang-10")
+    await teacher.wait_for_selector("#grade-warning", state="visible")
+    assert await teacher.inner_text("#grade-warning") == (
+        "Lưu ý: bài này dành cho lớp 10, còn Khoa học tự nhiên - Lớp 7A là lớp 7."
+    )
+    await teacher.select_option("#lesson-select", LESSON["id"])  # grade 7: nothing to say
+    await teacher.wait_for_selector("#grade-warning", state="hidden")
     code = await launch(teacher, LESSON["id"])
     display = await paired_display(module_browser, hub)
     tablet = await seat_by_code(module_browser, hub.url, code, "hs-7a-01")

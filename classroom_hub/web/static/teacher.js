@@ -47,9 +47,20 @@ async function loadChoices() {
   describeLesson();
 }
 
+// The grade of the class's roster ("07"), when it is a number.
+function classGrade(chosen) {
+  return chosen && /^[0-9]+$/.test(chosen.grade || "") ? Number(chosen.grade) : null;
+}
+
 function describeLesson() {
   const chosen = lessons.find(l => l.id === $("lesson-select").value);
   $("lesson-info").textContent = chosen ? t("teacher.lesson_info", { steps: chosen.step_count, version: chosen.version }) : "";
+  // Said before the click, not only in the question after it: a grade-10 lesson for grade 7.
+  const klass = classes.find(c => c.id === $("class-select").value);
+  const grade = classGrade(klass);
+  const off = Boolean(chosen && klass && grade !== null && grade !== chosen.grade);
+  $("grade-warning").hidden = !off;
+  $("grade-warning").textContent = off ? t("teacher.grade_warning", { lesson: chosen.grade, grade, title: klass.title }) : "";
 }
 
 // --- during the lesson ----------------------------------------------------------------------
@@ -205,13 +216,14 @@ function showSummary() {
   await I18N.load();
   document.title = I18N.t("teacher.title");
   $("lesson-select").addEventListener("change", describeLesson);
+  $("class-select").addEventListener("change", describeLesson);
   $("launch").addEventListener("click", () => {
     const lesson = lessons.find(l => l.id === $("lesson-select").value);
     const chosen = classes.find(c => c.id === $("class-select").value);
     if (!lesson || !chosen) return;
     launching = { lesson: lesson.id, class: chosen.id };
     // A grade-10 lesson for a grade-7 class is most likely the wrong pick: say so first.
-    const grade = /^[0-9]+$/.test(chosen.grade || "") ? Number(chosen.grade) : null;
+    const grade = classGrade(chosen);
     if (grade !== null && grade !== lesson.grade) {
       if (!confirm(t("teacher.grade_mismatch", { lesson: lesson.grade, grade, title: chosen.title }))) return;
       launching.confirm = true;
