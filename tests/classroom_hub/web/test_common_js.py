@@ -107,3 +107,39 @@ async def test_live_comes_back_after_the_hub_drops_it(tmp_path: Path, system_mos
         await page.evaluate("conn.close()")
         await wait_for(lambda: not sockets)
         assert await page.evaluate("[conn.state, conn.send({ hello: 2 })]") == ["stopped", False]
+
+
+async def test_live_gives_a_silent_link_up_at_once(tmp_path: Path, system_mosquitto_url: str, browser: Any) -> None:
+    """conn.reconnect() on a link that went silent (a relay that forwards nothing and closes
+    nothing): the page hears "close" at once, not after the browser's minute-long wait for the
+    hub's half of the closing handshake; the next connection goes through once the link is back."""
+    from tests.flows.conftest import SilentRelay
+
+    async with run_hub(room_settings(tmp_path, system_mosquitto_url)) as hub:
+        relay = SilentRelay(int(hub.url.rsplit(":", 1)[1]))
+        await relay.start()
+        try:
+            password = await add_user(hub, "kythuat", "technician")
+            page = await browser.new_page()
+            await page.goto(f"{relay.url}/login?next=/")
+            await page.fill("#username", "kythuat")
+            await page.fill("#password", password)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(f"{relay.url}/")
+            await page.evaluate("""() => {
+              window.seen = [];
+              window.conn = live("/ws/devices", {
+                onOpen: () => seen.push("open"), onClose: () => seen.push("close"), onMessage: m => seen.push(m.type),
+              });
+            }""")
+            await wait_js(page, "seen.join() === 'open,snapshot'")
+
+            relay.go_silent()
+            await page.evaluate("conn.reconnect()")
+            assert await page.evaluate("[seen.join(), conn.state]") == ["open,snapshot,close", "closed"]
+            assert await page.evaluate("conn.send({ hello: 1 })") is False
+            relay.resume()
+            await wait_js(page, "seen.join() === 'open,snapshot,close,open,snapshot'")
+            assert await page.evaluate("conn.state") == "open"
+        finally:
+            await relay.close()
