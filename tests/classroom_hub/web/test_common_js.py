@@ -11,6 +11,7 @@ import aiohttp
 
 from classroom_hub.web.routes import SOCKETS
 from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
+from tests.flows.relay import SilentRelay
 
 # Calls api() in the page and returns what it gave or threw, as plain data.
 CALL = """async ([path, options]) => {
@@ -113,8 +114,6 @@ async def test_live_gives_a_silent_link_up_at_once(tmp_path: Path, system_mosqui
     """conn.reconnect() on a link that went silent (a relay that forwards nothing and closes
     nothing): the page hears "close" at once, not after the browser's minute-long wait for the
     hub's half of the closing handshake; the next connection goes through once the link is back."""
-    from tests.flows.conftest import SilentRelay
-
     async with run_hub(room_settings(tmp_path, system_mosquitto_url)) as hub:
         relay = SilentRelay(int(hub.url.rsplit(":", 1)[1]))
         await relay.start()
