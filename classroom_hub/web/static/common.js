@@ -131,7 +131,8 @@ async function api(path, options = {}) {
 // after the hub restarts; a connection that opens starts the waits over.
 // handlers: onMessage(message, conn) for each message (text parsed as JSON, binary as its Blob),
 // onOpen(conn) and onClose(conn) each time the connection comes and goes (not after close()),
-// minDelay, maxDelay in ms. While the page sits in the browser's back-forward cache the socket
+// minDelay, maxDelay, openTimeout in ms (10 s: an attempt that has not opened by then, its
+// packets lost on a Wi-Fi that is gone, is given up and the next one starts afresh). While the page sits in the browser's back-forward cache the socket
 // is closed (an open one would keep the page out of it, or hold a connection for nobody), and
 // opened again when the page comes back.
 // Returns conn: conn.state ("connecting", "open", "closed" until the next try, "hidden",
@@ -151,7 +152,11 @@ function live(path, handlers = {}) {
     conn.state = "connecting";
     const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`);
     ws = socket;
+    const opening = setTimeout(() => {
+      if (ws === socket && socket.readyState === WebSocket.CONNECTING) { lost(socket); socket.close(); }
+    }, handlers.openTimeout || 10000);
     socket.onopen = () => {
+      clearTimeout(opening);
       if (ws !== socket) return;
       delay = minDelay;
       conn.state = "open";
@@ -161,7 +166,7 @@ function live(path, handlers = {}) {
       if (ws !== socket || !handlers.onMessage) return;
       handlers.onMessage(typeof ev.data === "string" ? JSON.parse(ev.data) : ev.data, conn);
     };
-    socket.onclose = () => lost(socket);
+    socket.onclose = () => { clearTimeout(opening); lost(socket); };
   }
 
   // The connection is gone: tell, and try again after the wait.
