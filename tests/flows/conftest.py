@@ -78,11 +78,12 @@ async def launch(teacher: Any, lesson: str, klass: str = "khtn-7a") -> str:
     return (await teacher.inner_text("#code")).strip()
 
 
-async def paired_display(browser: Any, hub: RunningHub) -> Any:
-    """The 86-inch screen, paired by a technician's link."""
+async def paired_display(browser: Any, hub: RunningHub, base_url: str | None = None) -> Any:
+    """The 86-inch screen, paired by a technician's link, reaching the hub at ``base_url`` (the hub's
+    own address, or a relay to it)."""
     pairing = await asyncio.get_running_loop().run_in_executor(None, hub.app[DISPLAYS].new_code, "86", "kythuat")
     page = await (await browser.new_context(viewport={"width": 1920, "height": 1080})).new_page()
-    await page.goto(f"{hub.url}/display?pair={pairing.code}")
+    await page.goto(f"{base_url or hub.url}/display?pair={pairing.code}")
     await wait_js(page, "document.getElementById('code').textContent.length === 4")
     return page
 

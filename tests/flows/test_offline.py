@@ -1,9 +1,9 @@
 """A tablet, then the teacher's laptop, loses the hub and comes back, in headless Chromium. Each
 reaches the hub through a relay that goes silent (the Wi-Fi fades: nothing arrives, nothing is
-closed). The tablet must say "Mất kết nối" within a few beats and the teacher's grid show it lost;
-once the link is back the tablet shows where the class went meanwhile, without anyone touching it,
-and an answer tapped during the silence arrives, counted once. The teacher's console says it is
-offline in words and refuses to pretend a command went."""
+closed). The tablet, and the display on the same link, must say "Mất kết nối" within a few beats
+and the teacher's grid show the tablet lost; once the link is back both show where the class went
+meanwhile, without anyone touching them, and an answer tapped during the silence arrives, counted
+once. The teacher's console says it is offline in words and refuses to pretend a command went."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_js
-from tests.flows.conftest import launch, seat_by_code, teacher_page
+from tests.flows.conftest import launch, paired_display, seat_by_code, teacher_page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,6 +48,8 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     relay = await relay_factory(hub)
     far = await seat_by_code(module_browser, relay.url, code, "hs-7a-01")  # at the back of the room
     near = await seat_by_code(module_browser, hub.url, code, "hs-7a-02")
+    display = await paired_display(module_browser, hub, relay.url)  # its box is on the same Wi-Fi
+    assert await display.locator("#conn").is_hidden()
     assert await far.inner_text("#step-title") == "Giới thiệu bài học"
     assert await far.locator("#conn").is_hidden()
     await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\")?.dataset.state === 'online'")
@@ -58,6 +60,8 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     assert await far.get_attribute("#link", "data-state") == "offline"
     await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\").dataset.state === 'offline'")
     assert await teacher.inner_text(f"{tile('hs-7a-01')} .link") == "mất kết nối"
+    await wait_js(display, "!document.getElementById('conn').hidden")
+    assert await display.inner_text("#conn") == "Mất kết nối với máy chủ lớp học, đang kết nối lại…"
 
     # Meanwhile the class moves on and the teacher takes every tablet's eyes.
     await teacher.click("#steps li[data-index='3'] button")
@@ -70,6 +74,8 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     await wait_js(far, "document.getElementById('conn').hidden", timeout=15_000)
     await wait_js(far, "document.getElementById('step-title').textContent === 'Đường đi của nước'")
     await far.wait_for_selector("#lock", state="visible")
+    await wait_js(display, "document.getElementById('conn').hidden")
+    await wait_js(display, "document.getElementById('step-no').textContent === '4/14'")
     assert await far.get_attribute("#link", "data-state") == "online"
     await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-01')}\").dataset.state === 'online'")
     await teacher.click("#lock")
