@@ -408,7 +408,7 @@ class SummaryOut(Outbound):
 
 class ByeOut(Outbound):
     t: Literal["bye"]
-    reason: Literal["replaced", "ended", "relaunched", "shutdown", "unpaired"]
+    reason: Literal["replaced", "relaunched", "unpaired"]  # the reasons docs/protocol.md gives, all the hub sends
 
 
 class HeadsetResultOut(Outbound):

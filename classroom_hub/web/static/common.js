@@ -131,12 +131,14 @@ async function api(path, options = {}) {
 // after the hub restarts; a connection that opens starts the waits over.
 // handlers: onMessage(message, conn) for each message (text parsed as JSON, binary as its Blob),
 // onOpen(conn) and onClose(conn) each time the connection comes and goes (not after close()),
-// minDelay, maxDelay in ms. While the page sits in the browser's back-forward cache the socket
+// minDelay, maxDelay, openTimeout in ms (10 s: an attempt that has not opened by then, its
+// packets lost on a Wi-Fi that is gone, is given up and the next one starts afresh). While the page sits in the browser's back-forward cache the socket
 // is closed (an open one would keep the page out of it, or hold a connection for nobody), and
 // opened again when the page comes back.
 // Returns conn: conn.state ("connecting", "open", "closed" until the next try, "hidden",
 // "stopped"), conn.send(message) -> false when not open, conn.reconnect() drops the connection
-// now (the next one follows as after any drop), conn.close() for good.
+// now, without waiting for a silent link to finish closing (the next one follows as after any
+// drop), conn.close() for good.
 function live(path, handlers = {}) {
   const minDelay = handlers.minDelay || 500;
   const maxDelay = handlers.maxDelay || 10000;
@@ -150,7 +152,11 @@ function live(path, handlers = {}) {
     conn.state = "connecting";
     const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`);
     ws = socket;
+    const opening = setTimeout(() => {
+      if (ws === socket && socket.readyState === WebSocket.CONNECTING) { lost(socket); socket.close(); }
+    }, handlers.openTimeout || 10000);
     socket.onopen = () => {
+      clearTimeout(opening);
       if (ws !== socket) return;
       delay = minDelay;
       conn.state = "open";
@@ -160,15 +166,18 @@ function live(path, handlers = {}) {
       if (ws !== socket || !handlers.onMessage) return;
       handlers.onMessage(typeof ev.data === "string" ? JSON.parse(ev.data) : ev.data, conn);
     };
-    socket.onclose = () => {
-      if (ws !== socket) return;  // closed by close() or while hidden: nothing to tell, no retry
-      ws = null;
-      conn.state = "closed";
-      const wait = delay / 2 + Math.random() * delay / 2;
-      delay = Math.min(delay * 2, maxDelay);
-      timer = setTimeout(open, wait);
-      if (handlers.onClose) handlers.onClose(conn);
-    };
+    socket.onclose = () => { clearTimeout(opening); lost(socket); };
+  }
+
+  // The connection is gone: tell, and try again after the wait.
+  function lost(socket) {
+    if (ws !== socket) return;  // closed by close(), while hidden, or given up already: no retry
+    ws = null;
+    conn.state = "closed";
+    const wait = delay / 2 + Math.random() * delay / 2;
+    delay = Math.min(delay * 2, maxDelay);
+    timer = setTimeout(open, wait);
+    if (handlers.onClose) handlers.onClose(conn);
   }
 
   function drop(state) {
@@ -185,7 +194,14 @@ function live(path, handlers = {}) {
     ws.send(JSON.stringify(message));
     return true;
   };
-  conn.reconnect = () => { if (ws) ws.close(); };
+  // Given up at once, not after the closing handshake: over a link that went silent the browser
+  // waits up to a minute for the hub's answer to its close, and the page would say nothing.
+  conn.reconnect = () => {
+    const socket = ws;
+    if (!socket) return;
+    lost(socket);
+    socket.close();
+  };
   conn.close = () => {
     drop("stopped");
     removeEventListener("pagehide", hide);
