@@ -37,6 +37,7 @@ T = TypeVar("T")
 ReadingRow = tuple[str, str, float, float, str | None]  # device_id, key, ts, value, unit
 EventRow = tuple[str, float, str, str]  # device_id, ts, type, data (JSON)
 Done = Callable[[], None]
+Failed = Callable[[StoreError], None]
 StoreState = Literal["new", "up", "failing", "closed"]
 
 
@@ -57,6 +58,7 @@ class _Job:
     rows: Sequence[Any] = ()
     done: Done | None = None
     future: asyncio.Future[int] | None = None
+    failed: Failed | None = None
     cursor: tuple[str, str, int] | None = None
 
 
@@ -102,13 +104,16 @@ class TelemetryStore:
 
     # --- writes ----------------------------------------------------------------------
 
-    def add_readings(self, rows: Sequence[ReadingRow], done: Done | None = None) -> None:
-        """Queue readings; ``done`` runs on the event loop once they are committed.
+    def add_readings(self, rows: Sequence[ReadingRow], done: Done | None = None, failed: Failed | None = None) -> None:
+        """Queue readings; ``done`` runs on the event loop once they are committed, ``failed``
+        (with the error) if their commit failed: a full disk, a locked file...
         A reading already stored (same device, key and time) is ignored: redelivery is harmless."""
-        self._put(_Job("readings", rows, done))
+        self._put(_Job("readings", rows, done, failed=failed))
 
-    def add_device_events(self, rows: Sequence[EventRow], done: Done | None = None) -> None:
-        self._put(_Job("events", rows, done))
+    def add_device_events(
+        self, rows: Sequence[EventRow], done: Done | None = None, failed: Failed | None = None
+    ) -> None:
+        self._put(_Job("events", rows, done, failed=failed))
 
     async def add_statements(self, statements: Sequence[dict[str, Any]]) -> int:
         """Store xAPI statements (each with its stable ``id``); returns how many were new."""
@@ -272,9 +277,13 @@ class TelemetryStore:
             log.error("event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
                       len(batch.readings) + len(batch.statements))  # fmt: skip
             error = StoreError(f"could not write to {self.path}: {err}")
-            self._loop.call_soon_threadsafe(_fail_all, [j.future for j in batch.jobs if j.future], error)
+            self._loop.call_soon_threadsafe(_fail_all, batch.jobs, error)
             return
-        self.state = "up"
+        if batch.readings or batch.events or any(j.kind in ("statements", "cursor") for j in batch.jobs):
+            # Not on an empty commit (a barrier): that one writes nothing, so it proves nothing.
+            if self.state == "failing":
+                log.info("event=store_recovered path=%s", self.path)
+            self.state = "up"
         self.stats.device_events += len(batch.events)
         self.stats.commits += 1
         self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
@@ -297,9 +306,15 @@ def _fail(future: asyncio.Future[int], error: Exception) -> None:
         future.set_exception(error)
 
 
-def _fail_all(futures: list[asyncio.Future[int]], error: Exception) -> None:
-    for future in futures:
-        _fail(future, error)
+def _fail_all(jobs: list[_Job], error: StoreError) -> None:
+    for job in jobs:
+        if job.failed is not None:
+            try:
+                job.failed(error)
+            except Exception:
+                log.exception("event=store_failed_callback_failed")
+        if job.future is not None:
+            _fail(job.future, error)
 
 
 def _complete(jobs: list[_Job], new: dict[int, int]) -> None:
