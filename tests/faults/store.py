@@ -273,9 +273,9 @@ async def central_down(workdir: Path, **opts: Any) -> dict[str, Any]:
         await relay.start()
         relayed = dsn.replace(f":{pg_port}/", f":{relay.port}/")
         hub_id = f"hub-faults-{secrets.token_hex(3)}"
+        destination = {"name": "central", "kind": "postgres", "dsn": relayed, "batch_size": 200}
         central = {"hub_id": hub_id, "retry_min_s": 0.1, "retry_max_s": 1.0, "idle_check_s": 0.2,
-                   "roster_pull_interval_min": 0,
-                   "destinations": [{"name": "central", "kind": "postgres", "dsn": relayed, "batch_size": 200}]}  # fmt: skip
+                   "roster_pull_interval_min": 0, "destinations": [destination]}  # fmt: skip
         settings = _quick(workdir, url, central=central)
         try:
             async with run_hub(settings) as hub, Sensor(url, settings) as sensor:
@@ -308,19 +308,19 @@ async def central_down(workdir: Path, **opts: Any) -> dict[str, Any]:
             await relay.cut()
         conn = await asyncpg.connect(dsn)
         try:
-            rows, distinct = await conn.fetchrow(
-                "SELECT count(*), count(DISTINCT value) FROM sensor_readings WHERE hub_id = $1 AND sensor_key = 'n'", hub_id
-            )
+            rows, distinct = await conn.fetchrow(f"SELECT count(*), count(DISTINCT value) {_CENTRAL_N}", hub_id)
         finally:
             await conn.close()
         return _outcome(sensor.next, int(rows), int(distinct), recovery)
 
 
+_CENTRAL_N = "FROM sensor_readings WHERE hub_id = $1 AND sensor_key = 'n'"
+
+
 async def _central_count(dsn: str, hub_id: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        return int(await conn.fetchval(
-            "SELECT count(DISTINCT value) FROM sensor_readings WHERE hub_id = $1 AND sensor_key = 'n'", hub_id))  # fmt: skip
+        return int(await conn.fetchval(f"SELECT count(DISTINCT value) {_CENTRAL_N}", hub_id))
     finally:
         await conn.close()
 
