@@ -190,6 +190,8 @@ async def disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
                 assert status == 503 and body["parts"]["store"] == "down", body
                 reasons = " ".join(a["detail"] for a in body["alarms"])
                 assert "full" in reasons, reasons
+                async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as r:
+                    assert 'hub_alarm_active{part="store",kind="store_failing",severity="alarm"} 1' in await r.text()
                 await login_works(hub, "giaovien", password)
                 filler.unlink()
                 cleared = time.monotonic()
