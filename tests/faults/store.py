@@ -29,7 +29,7 @@ import asyncpg
 from classroom_hub.alarms.hub import SOURCE
 from classroom_hub.bus.link import MqttLink
 from classroom_hub.bus.topics import device_topic
-from classroom_hub.keys import ALARMS, HUB_WATCH, LINK
+from classroom_hub.keys import ALARMS, HUB_WATCH, LINK, STORE
 from config.settings import HubSettings
 from tests.conftest import Mosquitto, RunningHub, add_user, room_settings, run_hub, wait_for
 from tests.faults.devices import broker
@@ -327,8 +327,66 @@ async def _central_count(dsn: str, hub_id: str) -> int:
         await conn.close()
 
 
+# --- the LRS away -----------------------------------------------------------------------------
+
+
+async def lrs_down(workdir: Path, **opts: Any) -> dict[str, Any]:
+    """The link to an xAPI LRS (a real Ralph, behind a relay) is cut while lessons record learning
+    statements; the alarm names the LRS and its error; once back, the LRS holds each statement once."""
+    from tests.classroom_hub.pusher.conftest import RALPH_PASSWORD, RALPH_PYTHON, RALPH_USER, Cuttable, Ralph, statement
+
+    if not RALPH_PYTHON.exists():
+        raise NotPossibleHere("Ralph LRS is not installed: run `make ralph` (a venv of its own in .venv-ralph)")
+    ralph = Ralph(workdir / "ralph")
+    (workdir / "ralph").mkdir(parents=True, exist_ok=True)
+    await asyncio.get_running_loop().run_in_executor(None, ralph.add_user)
+    await asyncio.get_running_loop().run_in_executor(None, ralph.start)
+    relay = Cuttable(ralph.port)
+    await relay.start()
+    try:
+        async with broker(workdir, opts.get("broker_url")) as url:
+            destination = {"name": "lrs", "kind": "xapi", "url": f"http://127.0.0.1:{relay.port}/xAPI",
+                           "username": RALPH_USER, "password": RALPH_PASSWORD, "batch_size": 50}  # fmt: skip
+            central = {"retry_min_s": 0.1, "retry_max_s": 1.0, "idle_check_s": 0.2, "roster_pull_interval_min": 0,
+                       "destinations": [destination]}  # fmt: skip
+            settings = _quick(workdir, url, central=central)
+            async with run_hub(settings) as hub:
+                store = hub.app[STORE]
+                sent = [statement(i) for i in range(100)]
+                await store.add_statements(sent)
+                await _lrs_has(ralph, len(sent))
+                await relay.cut()
+                more = [statement(i) for i in range(200)]
+                await store.add_statements(more)
+                sent += more
+                await hub_alarm(hub, "push_failing")
+                status, body = await healthz(hub)
+                alarm = next(a for a in body["alarms"] if a["kind"] == "push_failing")
+                assert status == 200 and alarm["part"] == "lrs" and alarm["detail"], body
+                await relay.start()
+                back = time.monotonic()
+                await _lrs_has(ralph, len(sent))
+                await hub_alarm(hub, "push_failing", present=False)
+                await healthy(hub)
+                recovery = time.monotonic() - back
+        ids = [s["id"] for s in ralph.statements()]
+        lost = len({s["id"] for s in sent} - set(ids))
+        return {"lost": lost, "duplicated": len(ids) - len(set(ids)), "recovery_s": round(recovery, 3)}
+    finally:
+        await relay.cut()
+        await asyncio.get_running_loop().run_in_executor(None, ralph.stop)
+
+
+async def _lrs_has(ralph: Any, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while len({s["id"] for s in ralph.statements()}) < count:
+        assert time.monotonic() < deadline, f"the LRS has {len(ralph.statements())} of {count} statements"
+        await asyncio.sleep(0.1)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "disk_full": disk_full,
     "broker_restart": broker_restart,
     "central_down": central_down,
+    "lrs_down": lrs_down,
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.store import NotPossibleHere, broker_restart, central_down, disk_full
+from tests.faults.store import NotPossibleHere, broker_restart, central_down, disk_full, lrs_down
 
 
 async def test_a_full_disk_is_alarmed_login_still_works_and_ingest_resumes_when_space_returns(
@@ -30,4 +30,9 @@ async def test_the_central_database_away_then_back_gets_every_reading_once(
     tmp_path: Path, system_mosquitto_url: str
 ) -> None:
     outcome = await central_down(tmp_path, broker_url=system_mosquitto_url)
+    assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
+
+
+async def test_the_lrs_away_then_back_gets_every_statement_once(tmp_path: Path, system_mosquitto_url: str) -> None:
+    outcome = await lrs_down(tmp_path, broker_url=system_mosquitto_url)
     assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
