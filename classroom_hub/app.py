@@ -60,6 +60,8 @@ from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
+STORE_STALL_S = 5.0  # a group commit takes milliseconds; one this long is stuck
+
 # The keys used to live here; they are in classroom_hub/keys.py (importable from anywhere
 # without a cycle). Named again for code written against the old place.
 __all__ = [
@@ -138,7 +140,7 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
         synchronous=settings.store.synchronous,
         batch_max=settings.store.batch_max,
     )
-    app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" else "down"
+    app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" and store.stalled_s() < STORE_STALL_S else "down"
     await store.open()
     app[STORE] = store
     yield
@@ -166,6 +168,10 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
     free_min = settings.store.disk_free_min_mb
 
     def store_check() -> list[Fault]:
+        waited = store.stalled_s()
+        if waited >= STORE_STALL_S:
+            return [Fault("store", "store_failing", f"{store.path.name}: a commit has waited {waited:.0f} s "
+                          "(locked by another program, or the disk is failing)")]  # fmt: skip
         if store.state != "failing":
             return []
         detail = f"{store.path.name} cannot be written: {store.stats.last_error}"

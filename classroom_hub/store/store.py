@@ -80,6 +80,9 @@ class TelemetryStore:
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # When the commit under way began (time.monotonic()): one that waits long is waiting for
+        # a lock another program holds (busy_timeout, 30 s) or for a dying disk.
+        self.committing_since: float | None = None
         self.db = Database(path, SCHEMA, synchronous=synchronous, thread_name="store-read")
 
     # --- lifecycle -------------------------------------------------------------------
@@ -101,6 +104,11 @@ class TelemetryStore:
             self._thread = None
         await self.db.close()
         self.state = "closed"
+
+    def stalled_s(self) -> float:
+        """How long the commit under way has been waiting (0: none is)."""
+        since = self.committing_since
+        return 0.0 if since is None else time.monotonic() - since
 
     # --- writes ----------------------------------------------------------------------
 
@@ -235,6 +243,7 @@ class TelemetryStore:
     def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
         assert self._loop is not None
         started = time.perf_counter()
+        self.committing_since = time.monotonic()
         new: dict[int, int] = {}
         try:
             conn.execute("BEGIN")
@@ -279,6 +288,8 @@ class TelemetryStore:
             error = StoreError(f"could not write to {self.path}: {err}")
             self._loop.call_soon_threadsafe(_fail_all, batch.jobs, error)
             return
+        finally:
+            self.committing_since = None
         if batch.readings or batch.events or any(j.kind in ("statements", "cursor") for j in batch.jobs):
             # Not on an empty commit (a barrier): that one writes nothing, so it proves nothing.
             if self.state == "failing":

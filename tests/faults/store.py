@@ -206,6 +206,41 @@ async def disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
                 return _outcome(sensor.next, rows, distinct, recovery)
 
 
+# --- the store locked by another program ------------------------------------------------------
+
+
+async def store_locked(workdir: Path, **opts: Any) -> dict[str, Any]:
+    """Another program (an ``sqlite3`` shell left in a transaction, a copy tool) holds the store's
+    write lock while a sensor sends: the alarm says the commit waits, /healthz is 503; once the
+    lock is let go every reading is stored, without a restart."""
+    async with broker(workdir, opts.get("broker_url")) as url:
+        settings = _quick(workdir, url)
+        async with run_hub(settings) as hub, Sensor(url, settings) as sensor:
+            await sensor.send(200)
+            await sensor.confirmed()
+            await all_stored(settings, sensor.next)
+            other = sqlite3.connect(settings.data_dir / "telemetry.db", isolation_level=None, check_same_thread=False)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                await sensor.send(300)
+                await sensor.confirmed()
+                await hub_alarm(hub, "store_failing")
+                status, body = await healthz(hub)
+                assert status == 503 and body["parts"]["store"] == "down", body
+                detail = next(a["detail"] for a in body["alarms"] if a["kind"] == "store_failing")
+                assert "locked by another program" in detail, detail
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+            released = time.monotonic()
+            await all_stored(settings, sensor.next)
+            await hub_alarm(hub, "store_failing", present=False)
+            await healthy(hub)
+            recovery = time.monotonic() - released
+            rows, distinct = stored(settings)
+            return _outcome(sensor.next, rows, distinct, recovery)
+
+
 # --- the broker restarted ----------------------------------------------------------------------
 
 
@@ -292,6 +327,7 @@ async def central_down(workdir: Path, **opts: Any) -> dict[str, Any]:
                 status, body = await healthz(hub)
                 alarm = next(a for a in body["alarms"] if a["kind"] == "push_failing")
                 assert status == 200 and body["status"] == "warning" and alarm["part"] == "central", body
+                assert body["figures"]["backlog_age_s"] is not None, body  # readings wait on the hub
                 await relay.start()
                 back = time.monotonic()
 
@@ -386,6 +422,7 @@ async def _lrs_has(ralph: Any, count: int) -> None:
 
 SCENARIOS: dict[str, Scenario] = {
     "disk_full": disk_full,
+    "store_locked": store_locked,
     "broker_restart": broker_restart,
     "central_down": central_down,
     "lrs_down": lrs_down,

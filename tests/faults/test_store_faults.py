@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.store import NotPossibleHere, broker_restart, central_down, disk_full, lrs_down
+from tests.faults.store import NotPossibleHere, broker_restart, central_down, disk_full, lrs_down, store_locked
 
 
 async def test_a_full_disk_is_alarmed_login_still_works_and_ingest_resumes_when_space_returns(
@@ -18,6 +18,13 @@ async def test_a_full_disk_is_alarmed_login_still_works_and_ingest_resumes_when_
         outcome = await disk_full(tmp_path, broker_url=system_mosquitto_url)
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
+    assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
+
+
+async def test_the_store_locked_by_another_program_is_alarmed_and_ingest_resumes_when_it_lets_go(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    outcome = await store_locked(tmp_path, broker_url=system_mosquitto_url)
     assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
 
 
