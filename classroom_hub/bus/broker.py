@@ -21,6 +21,8 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
+import pwd
 import shutil
 import socket
 from pathlib import Path
@@ -90,7 +92,10 @@ class EmbeddedBroker:
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert process.stdin is not None and process.stderr is not None
-        conf = (f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+        # Started by root, Mosquitto switches to a user of its own ('mosquitto', which a box
+        # without the Debian package's setup lacks): it needs no file, so 'nobody' does.
+        user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        conf = (f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\nuser {user}\n"
                 "log_dest stderr\nlog_type error\nlog_type warning\nmax_queued_messages 100000\n")  # fmt: skip
         process.stdin.write(conf.encode())
         process.stdin.close()
