@@ -102,6 +102,7 @@ async def run(only: set[str] | None, opts: dict[str, Any]) -> dict[str, Any]:
                 print(f"{name}: FAILED: {err}", file=sys.stderr)
                 continue
             recovery = outcome.get("recovery_s")
+            recovery = round(recovery, 3) if recovery is not None else None
             met = outcome["lost"] == 0 and outcome["duplicated"] == 0 and (recovery or 0) <= TARGET_RECOVERY_S
             results[name] = {"lost": outcome["lost"], "duplicated": outcome["duplicated"], "recovery_s": recovery,
                              "met": met}  # fmt: skip
