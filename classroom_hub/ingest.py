@@ -158,8 +158,10 @@ class Ingest:
         self.last_failure = detail
         self._rejections.add("telemetry", "store_unavailable", detail)
         if self._redelivery is None:
+            first = self._retry.attempt == 0
             delay = self._retry.next()
-            log.warning("event=ingest_commit_failed detail=%r redeliver_in_s=%.1f", detail, delay)
+            log.log(logging.WARNING if first else logging.DEBUG,
+                    "event=ingest_commit_failed detail=%r redeliver_in_s=%.1f", detail, delay)  # fmt: skip
             self._redelivery = asyncio.get_running_loop().call_later(delay, self._redeliver)
 
     def _redeliver(self) -> None:

@@ -281,10 +281,12 @@ class TelemetryStore:
             # redelivers it later and callers see the error; the hub stays up.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # One line when the store starts failing (or the reason changes), not one per retry.
+            level = logging.DEBUG if self.state == "failing" and self.stats.last_error == str(err) else logging.ERROR
             self.state = "failing"
             self.stats.last_error = str(err)
-            log.error("event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
-                      len(batch.readings) + len(batch.statements))  # fmt: skip
+            log.log(level, "event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
+                    len(batch.readings) + len(batch.statements))  # fmt: skip
             error = StoreError(f"could not write to {self.path}: {err}")
             self._loop.call_soon_threadsafe(_fail_all, batch.jobs, error)
             return
