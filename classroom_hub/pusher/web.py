@@ -71,8 +71,9 @@ def _faults(pusher: Pusher) -> list[Fault]:
     for name, reason in pusher.unavailable.items():
         faults.append(Fault(name, "push_failing", reason, "warning"))
     budget = pusher.budget.state
-    if budget.level != "ok":
-        severity: Severity = "alarm" if budget.level == "over" else "warning"
+    # The store's own size; a disk filling up for any reason is the hub's disk_low alarm.
+    if budget.percent >= pusher.central.disk_alarm_percent:
+        severity: Severity = "alarm" if budget.percent >= 100 else "warning"
         faults.append(Fault("store", "store_budget", budget.message(), severity))
     return faults
 
