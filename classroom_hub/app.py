@@ -178,6 +178,8 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
         ingest = app.get(INGEST)
         if ingest is not None and ingest.waiting_for_redelivery:
             detail += " (the broker keeps the readings; tried again shortly)"
+        else:
+            store.probe()  # nothing else may write soon: find out when it can again
         return [Fault("store", "store_failing", detail)]
 
     broker_down_since: list[float] = []

@@ -54,7 +54,7 @@ class StoreStats:
 
 @dataclass
 class _Job:
-    kind: Literal["readings", "events", "statements", "cursor", "barrier", "stop"]
+    kind: Literal["readings", "events", "statements", "cursor", "probe", "barrier", "stop"]
     rows: Sequence[Any] = ()
     done: Done | None = None
     future: asyncio.Future[int] | None = None
@@ -133,6 +133,11 @@ class TelemetryStore:
         if stream not in STREAMS:
             raise StoreError(f"unknown stream {stream!r}")
         await self._submit(_Job("cursor", cursor=(destination, stream, last_seq)))
+
+    def probe(self) -> None:
+        """Queue a commit that writes a page and nothing else, so a store that failed learns
+        that it can write again (space freed, a lock let go) even if nothing else is written."""
+        self._put(_Job("probe"))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
@@ -268,6 +273,10 @@ class TelemetryStore:
                     )
                     new[id(job)] = conn.total_changes - before
                     self.stats.statements += new[id(job)]
+                elif job.kind == "probe":
+                    # Page 1 rewritten with the same version: a real write, no change.
+                    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                    conn.execute(f"PRAGMA user_version = {version}")
                 elif job.kind == "cursor" and job.cursor is not None:
                     conn.execute(
                         "INSERT INTO outbox_cursor (destination, stream, last_seq, updated_at) VALUES (?, ?, ?, ?) "
@@ -292,7 +301,7 @@ class TelemetryStore:
             return
         finally:
             self.committing_since = None
-        if batch.readings or batch.events or any(j.kind in ("statements", "cursor") for j in batch.jobs):
+        if batch.readings or batch.events or any(j.kind in ("statements", "cursor", "probe") for j in batch.jobs):
             # Not on an empty commit (a barrier): that one writes nothing, so it proves nothing.
             if self.state == "failing":
                 log.info("event=store_recovered path=%s", self.path)
