@@ -115,6 +115,10 @@ class Store(Option):
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="FULL survives power loss (a hub's usual way to die)"
     )
+    disk_free_min_mb: int = Field(
+        200, ge=1, description="alarm (and /healthz 503) below this much free disk for the data directory"
+    )
+    watch_interval_s: float = Field(2.0, gt=0, le=60, description="how often the hub checks its own parts")
 
 
 class CoreSettings(BaseSettings):

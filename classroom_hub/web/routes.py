@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import json
 import logging
 import re
@@ -17,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from classroom_hub import __version__
 from classroom_hub.auth import Locked, User
-from classroom_hub.errors import AuthError
+from classroom_hub.errors import AuthError, swallowed
 from classroom_hub.keys import (
     ACCOUNTS,
     CATALOGUES,
@@ -129,6 +130,19 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if health.reasons:
         body["reasons"] = dict(health.reasons)  # why a part that cannot run is down
+    alarms = health.alarms() if health.alarms is not None else []
+    body["alarms"] = alarms  # the hub's own faults, with their true reasons
+    if ok and alarms:
+        body["status"] = "warning"  # still 200: the hub does its job (a destination away, a disk filling up)
+    figures: dict[str, Any] = {}
+    for name, figure in health.figures.items():
+        try:
+            value = figure()
+            figures[name] = await value if inspect.isawaitable(value) else value
+        except Exception:  # a figure that cannot be read now (its file locked) must not hide the rest
+            swallowed("health_figure_failed", figure=name)
+            figures[name] = None
+    body["figures"] = figures
     return web.json_response(body, status=200 if ok else 503)
 
 
