@@ -22,5 +22,6 @@ PACKAGE = Package(
     cli="studio.cli:register",
     pages=(Page("studio", ("studio_staff",)),),
     translations=Path(__file__).parent / "i18n",
+    simulator="studio.simulated:simulate",  # the demo: synthetic cameras and test tones are the studio's own
     needed=is_studio,
 )
