@@ -118,10 +118,19 @@ function el(tag, attrs, ...children) {
 // An answer of the hub that is not 2xx. status: the HTTP status; code: the body's "error" (null
 // when the body is not the hub's JSON); detail: the hub's explanation (its "detail"; "message"
 // from routes that still answer that way; the text of a plain-text answer), or null.
+// message, what a page shows: the catalogue's words for the code ("error.no_reply"), in the
+// reader's language, then for a refused value the hub's detail, which names the field; the
+// hub's detail as it is only for a code the catalogue has no words for yet.
 // A network failure is not an ApiError: it is fetch's TypeError, with no status.
+const DETAIL_NAMES_WHERE = new Set(["invalid", "invalid_command", "invalid_lesson", "invalid_scene", "malformed_request"]);
+function errorWords(code, detail) {
+  const text = code ? I18N.strings["error." + code] : undefined;
+  if (!text) return null;
+  return detail && DETAIL_NAMES_WHERE.has(code) ? `${text} (${detail})` : text;
+}
 class ApiError extends Error {
   constructor(status, code, detail) {
-    super(detail || code || String(status));
+    super(errorWords(code, detail) || detail || code || String(status));
     this.name = "ApiError";
     this.status = status;
     this.code = code;
