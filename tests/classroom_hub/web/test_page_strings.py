@@ -172,3 +172,18 @@ def test_the_scan_finds_what_it_is_for(tmp_path: Path) -> None:
     assert EMOJI.search("✋ Giơ tay") and EMOJI.search("👀") and not EMOJI.search("Giơ tay · 5 %")
     keys = [m.group(1) or m.group(3) for m in KEY_CALL.finditer('t("a.b"); I18N.t("state." + s); t(`kind.${k}`)')]
     assert keys == ["a.b", "state.", "kind."]
+
+
+async def test_the_favicon_is_served_to_anyone(tmp_path: Path) -> None:
+    import aiohttp
+
+    from tests.conftest import room_settings, run_hub
+
+    async with run_hub(room_settings(tmp_path, None)) as hub, aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.url}/favicon.ico") as icon:
+            body = await icon.read()
+            assert (icon.status, icon.content_type) == (200, "image/vnd.microsoft.icon")
+            assert body[:4] == b"\x00\x00\x01\x00" and body[22:26] == b"\x89PNG"  # an icon holding a PNG
+        async with http.get(f"{hub.url}/favicon.svg") as svg:
+            assert (svg.status, svg.content_type) == (200, "image/svg+xml")
+            assert (await svg.text()).startswith("<svg")
