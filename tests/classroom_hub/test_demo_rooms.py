@@ -127,3 +127,14 @@ async def test_the_studio_demo_previews_the_cameras_and_records_with_ffmpeg(demo
         await row.locator("text=Bản nháp").wait_for(timeout=60_000)
     finally:
         await page.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_kit_the_demo_cannot_simulate_is_named_with_why(demo_room: Any) -> None:
+    # A computer without a C++ compiler cannot build the kits' firmware: the lab still runs, and
+    # the welcome says which devices are not simulated and why, instead of a smaller count.
+    demo = demo_room("lab", CXX="no-such-compiler")
+    said = await welcomed(demo)
+    assert "26 devices as /tech lists them, 21 of them simulated." in said, said[-2000:]
+    for device in ("vinaponics-1", "robot-1", "robot-2", "robot-3", "robot-4"):
+        assert f"NOT simulated: {device}: cannot build the host firmware: make and g++ are needed" in said
