@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from tests.classroom_hub.test_demo import start_demo
@@ -83,6 +84,12 @@ async def test_the_lab_demo_shows_the_vinaponics_kit_and_four_robots_on_the_lab_
     assert "NOT simulated" not in said
     assert f"STEM lab            {demo.url}/lab   sign in as thinghiem" in said
     assert "/studio" not in said  # not a studio: no page that would only answer 503
+    # ... the same count /tech shows.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{demo.url}/login", data={"username": "kythuat", "password": PASSWORD}) as r:
+            assert r.status == 200
+        async with http.get(f"{demo.url}/api/devices") as r:
+            assert len((await r.json())["devices"]) == 26
     page = await browser.new_page()
     try:
         await sign_in(page, demo, "thinghiem", "/lab")
