@@ -81,7 +81,7 @@ async def run_demo(settings: HubSettings, *, password: str) -> None:
         # Addresses the packages would rather the welcome printed (the display's pairs it at once).
         links: dict[str, str] = {}
         for package in app[PACKAGES]:
-            if package.demo_links is not None:
+            if package.demo_links is not None and package.is_needed(settings):
                 links |= await resolve(package.demo_links)(app, url)
         async with SimulatedRoom(settings, app[BROKER_URL]) as room:
             text = welcome(url, early.outcome.merged(room.outcome), password, settings, links, app[PACKAGES])
@@ -192,7 +192,8 @@ class SimulatedRoom:
 
 # The console's names of the pages packages declare (the page itself is in the user's language).
 PAGE_TITLES = {"teacher": "Teacher", "join": "Tablets join at", "display": '86" display', "gradebook": "Gradebook",
-               "tech": "Technician console", "lab": "STEM lab", "studio": "Studio", "admin": "Admin"}  # fmt: skip
+               "tech": "Technician console", "lab": "STEM lab", "studio": "Studio", "admin": "Admin",
+               "studio/book": "Studio booking"}  # fmt: skip
 
 
 def welcome(url: str, outcome: Outcome, password: str, settings: HubSettings, links: dict[str, str],
@@ -215,8 +216,9 @@ def welcome(url: str, outcome: Outcome, password: str, settings: HubSettings, li
             who = next((accounts[r] for r in page.roles if r in accounts), "")
             address = links.get(page.name, f"{url}/{page.name}")
             rows.append((PAGE_TITLES.get(page.name, page.name), address, f"sign in as {who}" if who else ""))
-    if any(p.name == "studio" for p in packages):
-        rows.append(("Studio booking", f"{url}/studio/book", f"sign in as {accounts['teacher']}"))
+    pages = {page.name for package in packages for page in package.pages}
+    # Other addresses a package would rather the welcome printed (the studio's booking page for teachers).
+    rows += [(PAGE_TITLES.get(name, name), address, "") for name, address in links.items() if name not in pages]
     rows += [("Health (JSON)", f"{url}/healthz", ""), ("Metrics", f"{url}/metrics", "")]
     lines += [f"    {title:<20}{address}   {who}".rstrip() for title, address, who in rows]
     accounts_text = ", ".join(f"{u} ({r})" for u, r, _n in DEMO_ACCOUNTS)

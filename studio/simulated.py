@@ -1,4 +1,5 @@
-"""The studio's part in the demo: which of the room's devices the studio simulates itself.
+"""The studio's part in the demo: which of the room's devices the studio simulates itself, and
+the booking page the welcome names.
 
 A camera whose ``source`` is ``synthetic`` (its VISCA head and its picture) and a microphone
 whose ``source`` is a test signal (``tone:440``, ``silence``) are simulated by the studio's own
@@ -13,6 +14,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from device_drivers.kinds import Simulation
+
+
+async def demo_links(app: Any, url: str) -> dict[str, str]:
+    """Teachers book the studio on a page of its own (not a declared page: it checks its own login)."""
+    return {"studio/book": f"{url}/studio/book"}
 
 
 def simulate(device_id: str, device: Any, where: Simulation) -> AbstractAsyncContextManager[None] | None:

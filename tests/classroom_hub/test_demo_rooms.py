@@ -110,6 +110,7 @@ async def test_the_studio_demo_previews_the_cameras_and_records_with_ffmpeg(demo
     said = await welcomed(demo)
     assert re.search(r"6 devices as /tech lists them, 6 of them simulated", said), said[-2000:]
     assert f"Studio              {demo.url}/studio   sign in as studio" in said
+    assert f"Studio booking      {demo.url}/studio/book" in said  # the teachers' page, from the studio's links
     page = await browser.new_page()
     try:
         await sign_in(page, demo, "studio", "/studio")
