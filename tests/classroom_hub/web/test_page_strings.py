@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from classroom_hub.web import catalogue as i18n
 
@@ -187,3 +188,22 @@ async def test_the_favicon_is_served_to_anyone(tmp_path: Path) -> None:
         async with http.get(f"{hub.url}/favicon.svg") as svg:
             assert (svg.status, svg.content_type) == (200, "image/svg+xml")
             assert (await svg.text()).startswith("<svg")
+
+
+async def test_a_page_in_chromium_has_its_title_in_the_readers_language_and_svg_icons(
+    tmp_path: Path, browser: Any
+) -> None:
+    from tests.conftest import room_settings, run_hub, wait_js
+
+    async with run_hub(room_settings(tmp_path, None)) as hub:
+        page = await browser.new_page()
+        try:
+            await page.goto(f"{hub.url}/join")
+            await wait_js(page, "document.title === 'Vào lớp'")
+            # The lock screen's icon is drawn (an SVG path), not an emoji.
+            await wait_js(page, "document.querySelector('#lock svg.icon-eye path') !== null")
+            await page.evaluate("localStorage.setItem('lang', 'en')")
+            await page.reload()
+            await wait_js(page, "document.title === 'Join the class'")
+        finally:
+            await page.close()
