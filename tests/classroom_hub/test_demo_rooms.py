@@ -97,6 +97,10 @@ async def test_the_lab_demo_shows_the_vinaponics_kit_and_four_robots_on_the_lab_
         await page.wait_for_selector("#kit-vinaponics-1 .tile[data-sensor=ph] .value")
         for n in range(1, 5):
             await page.wait_for_selector(f"#robots tbody tr[data-robot=robot-{n}] >> text=trực tuyến")
+        # The colour each robot's sensor sees (the firmware says "green"), in the reader's words.
+        colours = ["không thấy màu", "đỏ", "xanh lá", "xanh dương", "vàng", "trắng", "đen"]
+        await wait_js(page, """(words) => [...document.querySelectorAll('#robots tbody tr')].every(
+            tr => words.includes(tr.cells[6].textContent))""", arg=colours)
     finally:
         await page.close()
     # The kits' ports are made in the demo's own folder, not where the demo was started.

@@ -160,7 +160,7 @@ def test_no_emoji_in_pages_scripts_or_catalogues() -> None:
     assert found == [], "emoji show as empty boxes without an emoji font: draw an icon (common.js icon())"
 
 
-def test_the_scan_finds_what_it_is_for(tmp_path: Path) -> None:
+def test_the_scan_finds_what_it_is_for() -> None:
     """The scanners themselves: a written word, an emoji and a missing key are each caught."""
     parsed = _PageText()
     parsed.feed('<title>Studio</title><p data-i18n="x.y"></p><button>Save</button><img alt="Logo">')
