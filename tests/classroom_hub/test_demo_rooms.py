@@ -150,3 +150,26 @@ async def test_a_kit_the_demo_cannot_simulate_is_named_with_why(demo_room: Any) 
     assert "26 devices as /tech lists them, 21 of them simulated." in said, said[-2000:]
     for device in ("vinaponics-1", "robot-1", "robot-2", "robot-3", "robot-4"):
         assert f"NOT simulated: {device}: cannot build the host firmware: make and g++ are needed" in said
+
+
+@pytest.mark.timeout(180)
+async def test_the_classroom_demo_teacher_page_offers_the_sample_lessons_and_no_robots(
+    demo_room: Any, browser: Any
+) -> None:
+    demo = demo_room("classroom")
+    said = await welcomed(demo)
+    assert "88 devices as /tech lists them, 88 of them simulated." in said
+    assert "/studio" not in said
+    page = await browser.new_page()
+    try:
+        await sign_in(page, demo, "giaovien", "/teacher")
+        await page.wait_for_selector("#lesson-select option >> text=Vòng tuần hoàn nước trong bể aquaponics",
+                                     state="attached")  # fmt: skip
+        await page.wait_for_selector("#class-select option >> text=Khoa học tự nhiên - Lớp 7A", state="attached")
+        # The robots are in the lab: an ordinary lesson here has the lab card folded, not a red panel.
+        await wait_js(page, "room !== null")  # the hub has said what the room has (its kind, its robots)
+        assert await page.evaluate("[room.robots, document.body.dataset.lab]") == [0, "folded"]
+        await page.locator("#experiment summary").wait_for()
+        assert await page.locator("#experiment").get_attribute("open") is None
+    finally:
+        await page.close()
