@@ -60,6 +60,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/i18n/{lang}.json", catalog)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/room-ca.crt", room_ca)
+    app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/favicon.svg", favicon)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
 
@@ -201,6 +203,15 @@ async def room_ca(request: web.Request) -> web.StreamResponse:
     if ca is None or not ca.is_file():
         raise web.HTTPNotFound(text="this hub has no room certificate authority (classroom-hub tls init)")
     return web.FileResponse(ca, headers={"Content-Type": "application/x-x509-ca-cert"})
+
+
+@allow(ANYONE)
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The hub's icon: each page links the SVG; browsers and tools that ask /favicon.ico get the same
+    picture as a 32 x 32 icon. Cached for a day (it never depends on the user)."""
+    name = "favicon.svg" if request.path.endswith(".svg") else "favicon.ico"
+    kind = "image/svg+xml" if name.endswith(".svg") else "image/vnd.microsoft.icon"
+    return web.FileResponse(STATIC / name, headers={"Content-Type": kind, "Cache-Control": "public, max-age=86400"})
 
 
 @allow(SIGNED_IN)

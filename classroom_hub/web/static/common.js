@@ -56,6 +56,39 @@ document.addEventListener("DOMContentLoaded", () => {
 
 const $ = id => document.getElementById(id);
 
+// --- icons --------------------------------------------------------------------------------
+
+// The pages' icons, drawn here as inline SVG (24 x 24, stroked in the text's colour; "rec" is
+// filled): never emoji, which a tablet or display without an emoji font shows as empty boxes.
+// icon("eye") is an <svg class="icon icon-eye" aria-hidden="true">; in a page's HTML,
+// <span data-icon="eye"></span> gets one when the page loads. The words beside it say what it means.
+const ICONS = {
+  eye: "M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z M9 12a3 3 0 1 0 6 0a3 3 0 1 0-6 0",
+  unlock: "M5 11h14v10H5z M8 11V7a4 4 0 0 1 7.7-1.5 M12 15v2",
+  hand: "M8 13V5.5a1.5 1.5 0 0 1 3 0V11 M11 10.5V4a1.5 1.5 0 0 1 3 0v7 M14 10.5V5.5a1.5 1.5 0 0 1 3 0V12 " +
+        "M17 11.5V9a1.5 1.5 0 0 1 3 0v5a7 7 0 0 1-7 7h-1.2a6 6 0 0 1-4.9-2.6L4 14.3a1.5 1.5 0 0 1 2.4-1.8L8 14.5",
+  headset: "M2 8h20v8h-6.5l-2-2.5h-3l-2 2.5H2z M6 11.5h3 M15 11.5h3",
+  flask: "M9 3h6 M10 3v6.5L4.8 18.3A2 2 0 0 0 6.5 21h11a2 2 0 0 0 1.7-2.7L14 9.5V3 M7.5 15h9",
+  check: "M4.5 12.5l5 5L19.5 7",
+  cross: "M6 6l12 12 M18 6L6 18",
+  bolt: "M13 2L4.5 13.5H11L10 22l8.5-11.5H12z",
+  rec: "M6 12a6 6 0 1 0 12 0a6 6 0 1 0-12 0",
+};
+function icon(name) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", `icon icon-${name}`);
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(NS, "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-icon]").forEach(node => node.replaceChildren(icon(node.dataset.icon)));
+});
+
 // An element, in one of two forms:
 //   el("button", {class: "primary", text: "Gửi", type: "button", onclick: send, disabled: false}, ...children)
 //     attributes that are null, undefined or false are left out, true is an empty attribute;
@@ -85,10 +118,19 @@ function el(tag, attrs, ...children) {
 // An answer of the hub that is not 2xx. status: the HTTP status; code: the body's "error" (null
 // when the body is not the hub's JSON); detail: the hub's explanation (its "detail"; "message"
 // from routes that still answer that way; the text of a plain-text answer), or null.
+// message, what a page shows: the catalogue's words for the code ("error.no_reply"), in the
+// reader's language, then for a refused value the hub's detail, which names the field; the
+// hub's detail as it is only for a code the catalogue has no words for yet.
 // A network failure is not an ApiError: it is fetch's TypeError, with no status.
+const DETAIL_NAMES_WHERE = new Set(["invalid", "invalid_command", "invalid_lesson", "invalid_scene", "malformed_request"]);
+function errorWords(code, detail) {
+  const text = code ? I18N.strings["error." + code] : undefined;
+  if (!text) return null;
+  return detail && DETAIL_NAMES_WHERE.has(code) ? `${text} (${detail})` : text;
+}
 class ApiError extends Error {
   constructor(status, code, detail) {
-    super(detail || code || String(status));
+    super(errorWords(code, detail) || detail || code || String(status));
     this.name = "ApiError";
     this.status = status;
     this.code = code;

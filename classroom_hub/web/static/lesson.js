@@ -106,10 +106,10 @@ Lesson.renderStep = function (box, step) {
     if (step.image) box.append(el("img", { class: "question-image", src: step.image, alt: "" }));
     box.append(el("h2", { class: "prompt", text: step.prompt }));
   } else if (step.kind === "vr_scene") {
-    box.append(el("div", { class: "notice big" }, el("div", { class: "notice-icon", text: "🥽" }),
+    box.append(el("div", { class: "notice big" }, el("div", { class: "notice-icon" }, icon("headset")),
       el("h2", { text: step.title || I18N.t("lesson.vr.title") }), el("p", { text: I18N.t("lesson.vr.put_on") })));
   } else if (step.kind === "experiment") {
-    box.append(el("div", { class: "notice" }, el("div", { class: "notice-icon", text: "🧪" }),
+    box.append(el("div", { class: "notice" }, el("div", { class: "notice-icon" }, icon("flask")),
       el("h2", { text: step.title || I18N.t("lesson.experiment.title") }),
       el("p", { class: "muted", text: I18N.t("lesson.experiment.sensors", { list: step.sensors.map(s => I18N.t("lesson.sensor." + s)).join(", ") }) }),
       el("ol", { class: "instructions" }, (step.instructions || "").split("\n").filter(Boolean).map(l => el("li", { text: l.replace(/^\d+\.\s*/, "") })))));

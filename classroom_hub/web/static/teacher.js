@@ -103,7 +103,7 @@ function render() {
   $("step-no").textContent = t("teacher.step_of", { n: step.index + 1, total: st.lesson.steps.length });
   $("prev").disabled = step.index === 0;
   $("next").disabled = step.index === st.lesson.steps.length - 1;
-  $("lock").textContent = st.locked ? t("teacher.unlock") : t("teacher.lock");
+  $("lock").replaceChildren(icon(st.locked ? "unlock" : "eye"), " ", st.locked ? t("teacher.unlock") : t("teacher.lock"));
   $("lock").classList.toggle("on", st.locked);
   $("steps").replaceChildren(...st.lesson.steps.map((s, i) => el("li", {
     class: (i === step.index ? "current " : "") + "kind-" + s.kind, "data-index": i,

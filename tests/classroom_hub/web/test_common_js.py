@@ -31,13 +31,15 @@ async def test_api_answers_and_errors(tmp_path: Path, system_mosquitto_url: str,
         got = await page.evaluate(CALL, ["/i18n/vi.json", {}])
         assert got["answer"]["login.title"].startswith("Đăng nhập")
 
-        # The hub's error body {"error", "detail"}: code and detail on the error, and its message.
+        # The hub's error body {"error", "detail"}: code and detail on the error; its message, what
+        # pages show, is the catalogue's words for the code, in the page's language.
+        await wait_js(page, "I18N.strings['error.login_required'] !== undefined")
         async with http.get(f"{hub.url}/api/devices") as response:
             assert response.status == 401
             said = await response.json()
         got = await page.evaluate(CALL, ["/api/devices", {"login": False}])
         assert got == {"name": "ApiError", "status": 401, "code": "login_required", "detail": said["detail"],
-                       "message": said["detail"]}  # fmt: skip
+                       "message": "Hãy đăng nhập trước."}  # fmt: skip
         assert page.url == f"{hub.url}/join"  # login: false stays on the page
 
         # A route that still says "message" instead of "detail": the same error.
@@ -51,6 +53,8 @@ async def test_api_answers_and_errors(tmp_path: Path, system_mosquitto_url: str,
         # says which field is missing.
         got = await page.evaluate(CALL, ["/api/lesson/join", {"body": {"code": "1234"}, "login": False}])
         assert (got["status"], got["code"]) == (400, "invalid") and "student" in got["detail"]
+        # A refused value: the words for the code, then the hub's detail naming the field.
+        assert got["message"] == f"Dữ liệu chưa đúng; hãy kiểm tra các ô đã nhập. ({got['detail']})"
 
         # An answer that is not the hub's JSON (aiohttp's own 404 for an unknown path): the
         # status, and the text as the detail.
