@@ -160,11 +160,8 @@ async def test_stored_program_runs_step_by_step_and_reports_done(boards, recorde
             await link.command("store", {"slot": 1, "program": "F500:10"})
         await link.command("run", {"slot": 2})
         await recorder.wait_for(lambda: ("program_done", {"slot": 2}) in recorder.events)
-        seen, view = set(), {}
-        for readings in recorder.telemetry:  # as a page showing the robot saw it, set by set
-            view.update(readings)
-            if view.get("slot") == 2:
-                seen.add((view["motor_l"], view["motor_r"]))
+        # Sets that hold the slot and the motors (an ACK or EVENT between two parts splits a set).
+        seen = {(t["motor_l"], t["motor_r"]) for t in recorder.telemetry if t.get("slot") == 2 and "motor_l" in t}
         assert seen == {(50, 50), (30, -30)}
         assert (await recorder.next_telemetry())["motor_l"] == 0
     if isinstance(board, UnoBoard):  # storing and running a program fits the Uno's RAM budget
