@@ -215,9 +215,9 @@ async def telemetry_latency_floor(seconds: float, period_ms: int) -> dict[str, f
     arrivals: list[tuple[int, bytes]] = []
 
     def on_readable() -> None:
-        now_us = (time.monotonic_ns() // 1000) & 0x7FFFFFFF
         with contextlib.suppress(BlockingIOError):
-            arrivals.append((now_us, os.read(slave, 65536)))
+            data = os.read(slave, 65536)  # stamped after the read: it may bring frames written since the wake-up
+            arrivals.append(((time.monotonic_ns() // 1000) & 0x7FFFFFFF, data))
 
     def send(frame_type: FrameType, seq: int, payload: bytes = b"") -> None:
         os.write(slave, encode_frame(Frame(frame_type, seq, payload)))
