@@ -27,7 +27,7 @@ from classroom_hub.lessons.file_keys import KEY_FILE, FileKeys
 from classroom_hub.lessons.headsets import LessonHeadsets
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
-from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
+from classroom_hub.lessons.rosters import open_roster, roster_path
 from classroom_hub.lessons.sync import frame_of
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     library = LessonLibrary(data / "lessons")
     await loop.run_in_executor(None, stock_library, library)
-    roster = await loop.run_in_executor(None, open_roster, data / ROSTER_FILE, settings.room.school_code)
+    roster = await loop.run_in_executor(None, open_roster, roster_path(data), settings.room.school_code)
     try:
         pins = await loop.run_in_executor(None, PinBook.load, data / PIN_FILE)
     except LessonError as err:
