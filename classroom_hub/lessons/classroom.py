@@ -171,6 +171,14 @@ class Classroom:
         await self.statements.flush()
         await self.runs.saved()
 
+    def failing(self) -> str | None:
+        """Why answers cannot be acknowledged now (the run or the statements cannot be written), if so."""
+        if self.runs.failing is not None:
+            return f"the running lesson cannot be saved: {self.runs.failing}"
+        if self.statements.failing is not None:
+            return f"learning statements cannot be stored: {self.statements.failing}"
+        return None
+
     async def saved(self) -> None:
         """Wait until the run as it is now is committed (before acknowledging anything)."""
         await self.runs.saved()
@@ -425,7 +433,17 @@ class Classroom:
     async def _from_teacher(self, link: Link, message: Inbound) -> None:
         if isinstance(message, Ack):
             return
+        try:
+            await self._command(link, message)
+        finally:
+            if self.run is not None and self.runs.failing is None:
+                # The hub reads the teacher's next message once this command's change is on disk.
+                await self.saved()
+
+    async def _command(self, link: Link, message: Inbound) -> None:
         if isinstance(message, Resume):  # the changes since, or a snapshot as on connecting
+            if self.runs.failing is None:
+                await self.saved()  # what it gets is on disk: a teacher's barrier before, e.g., a restart
             changes = self.run.state.since(message.rev, self.run.id) if self.run is not None else None
             if changes is None or self.run is None:
                 self.welcome_screen(link)

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from classroom_hub.fleet.keys import FLEET
-from classroom_hub.health import running
+from classroom_hub.health import PartState, running
 from classroom_hub.keys import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
@@ -65,7 +65,17 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     await classroom.start()
     app[LESSONS] = classroom
     app[DISPLAYS] = displays
-    app[HEALTH].parts["lessons"] = lambda: running(*classroom.background(), headsets.task)
+    health = app[HEALTH]
+
+    def probe() -> PartState:
+        failing = classroom.failing()  # answers wait unacknowledged while the disk fails: say why
+        if failing is not None:
+            health.reasons["lessons"] = failing
+            return "down"
+        health.reasons.pop("lessons", None)
+        return running(*classroom.background(), headsets.task)
+
+    health.parts["lessons"] = probe
     try:
         yield
     finally:
