@@ -433,14 +433,6 @@ class Classroom:
     async def _from_teacher(self, link: Link, message: Inbound) -> None:
         if isinstance(message, Ack):
             return
-        try:
-            await self._command(link, message)
-        finally:
-            if self.run is not None and self.runs.failing is None:
-                # The hub reads the teacher's next message once this command's change is on disk.
-                await self.saved()
-
-    async def _command(self, link: Link, message: Inbound) -> None:
         if isinstance(message, Resume):  # the changes since, or a snapshot as on connecting
             if self.runs.failing is None:
                 await self.saved()  # what it gets is on disk: a teacher's barrier before, e.g., a restart

@@ -101,7 +101,7 @@ class LessonRun:
             "ended_at": self.ended_at,
             "summary": self.summary,
             "questions": {step: question.saved() for step, question in self.questions.items()},
-            "state": {"rev": self.state.rev, "values": self.state.values},
+            "state": {"rev": self.state.rev, "values": dict(self.state.values)},  # values are never mutated
         }
 
     @classmethod

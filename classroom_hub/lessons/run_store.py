@@ -8,10 +8,11 @@ each answer with its xAPI statement. What is not: who is online, round trips, ba
 the tablets say those again when they reconnect.
 
 Writes are group commits: :meth:`RunStore.changed` marks the run dirty and one task writes
-what changed since its last commit (rows are compared with what was written, so an ack
-storm rewrites nothing), one commit at a time; whatever changes meanwhile goes into the
-next. :meth:`RunStore.saved` waits for a commit that started after the call: a tablet is
-told ``answered``, and a join gets its token, only after it. A failing disk is retried with
+what changed since its last commit, one commit at a time; whatever changes meanwhile goes
+into the next. The event loop only takes shallow copies; the database's thread makes the
+JSON and compares it with what it wrote last (an ack storm rewrites nothing).
+:meth:`RunStore.saved` waits for a commit that started after the call: a tablet is told
+``answered``, and a join gets its token, only after it. A failing disk is retried with
 backoff; the waiters keep waiting (nothing is acknowledged) and ``failing`` says why.
 """
 
@@ -21,11 +22,13 @@ import asyncio
 import json
 import logging
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classroom_hub.backoff import Backoff
 from classroom_hub.errors import StoreError, report_crash
+from classroom_hub.lessons.seats import AnswerRecord
 from classroom_hub.storage.sqlite import Database, Schema
 
 if TYPE_CHECKING:
@@ -70,7 +73,7 @@ class RunStore:
         self.failing: str | None = None  # the last write error while it is being retried
         self.commits = 0
         self._backoff = backoff or Backoff(0.2, 10.0)
-        self._written: dict[tuple[str, ...], str] = {}
+        self._written: Written = {}
         self._dirty = asyncio.Event()
         self._next: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -125,8 +128,7 @@ class RunStore:
             while True:
                 rows = self._rows()
                 try:
-                    if rows:
-                        await self.db.write(lambda conn, rows=rows: _put(conn, rows))  # type: ignore[misc]
+                    done = await self.db.write(partial(_put, rows=rows, written=self._written))
                     break
                 except StoreError as err:
                     if self.failing is None:
@@ -138,39 +140,45 @@ class RunStore:
                 self.failing = None
                 self._backoff.reset()
             self.commits += 1
-            for key, _sql, params in rows:
-                self._written[key] = params[-1] if key[0] != "answer" else ""
+            self._written.update(done)
             if not waiting.done():
                 waiting.set_result(None)
 
-    def _rows(self) -> list[tuple[tuple[str, ...], str, tuple[Any, ...]]]:
+    def _rows(self) -> list[Row]:
+        """What may have changed, as objects: taken on the event loop (cheap, shallow), turned into
+        JSON and compared with what was written on the database's thread."""
         run = self.run
         if run is None:
             return []
-        out: list[tuple[tuple[str, ...], str, tuple[Any, ...]]] = []
-        record = _json(run.saved())
-        key: tuple[str, ...] = ("run", run.id)
-        if self._written.get(key) != record:
-            out.append((key, "INSERT OR REPLACE INTO runs (id, started_at, ended_at, record) VALUES (?, ?, ?, ?)",
-                        (run.id, run.started_at, run.ended_at, record)))  # fmt: skip
+        out: list[Row] = [(("run", run.id), _RUN, (run.id, run.started_at, run.ended_at), run.saved())]
         for seat in run.seats.values():
-            text = _json(seat.saved())
-            key = ("seat", run.id, seat.sourced_id)
-            if self._written.get(key) != text:
-                out.append((key, "INSERT OR REPLACE INTO seats (run, student, record) VALUES (?, ?, ?)",
-                            (run.id, seat.sourced_id, text)))  # fmt: skip
+            out.append((("seat", run.id, seat.sourced_id), _SEAT, (run.id, seat.sourced_id), seat.saved()))
             for step, answer in seat.answers.items():
                 key = ("answer", run.id, seat.sourced_id, step)
-                if key not in self._written:
-                    out.append((key, "INSERT OR IGNORE INTO answers (run, student, step, id, record) "
-                                "VALUES (?, ?, ?, ?, ?)",
-                                (run.id, seat.sourced_id, step, answer.id, _json(answer.saved()))))  # fmt: skip
+                if key not in self._written:  # an answer never changes: written once
+                    out.append((key, _ANSWER, (run.id, seat.sourced_id, step, answer.id), answer))
         return out
 
 
-def _put(conn: sqlite3.Connection, rows: list[tuple[tuple[str, ...], str, tuple[Any, ...]]]) -> None:
-    for _key, sql, params in rows:
-        conn.execute(sql, params)
+Row = tuple[tuple[str, ...], str, tuple[Any, ...], Any]
+_RUN = "INSERT OR REPLACE INTO runs (id, started_at, ended_at, record) VALUES (?, ?, ?, ?)"
+_SEAT = "INSERT OR REPLACE INTO seats (run, student, record) VALUES (?, ?, ?)"
+_ANSWER = "INSERT OR IGNORE INTO answers (run, student, step, id, record) VALUES (?, ?, ?, ?, ?)"
+
+
+Written = dict[tuple[str, ...], str]
+
+
+def _put(conn: sqlite3.Connection, *, rows: list[Row], written: Written) -> Written:
+    """Write the rows whose JSON differs from what was written; returns the new texts by key."""
+    done: Written = {}
+    for key, sql, params, value in rows:
+        text = _json(value.saved() if isinstance(value, AnswerRecord) else value)
+        if written.get(key) == text:
+            continue
+        conn.execute(sql, (*params, text))
+        done[key] = text
+    return done
 
 
 def _latest(conn: sqlite3.Connection) -> SavedRun | None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.faults.lessons import answers_under_kills
 
 
+@pytest.mark.timeout(300)  # ten restarts of the hub process: about 25 s on an idle 2-core machine
 async def test_every_acknowledged_answer_survives_ten_kills_exactly_once(
     tmp_path: Path, system_mosquitto_url: str
 ) -> None:

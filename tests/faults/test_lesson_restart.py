@@ -10,11 +10,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import pytest
+
 from tests.faults.lessons import TIMEOUT_S, lesson_room, question_step, wait_all
 
 KEPT = ("step", "code", "class", "locked", "question", "timers", "live_results", "picked", "groups", "sent")
 
 
+@pytest.mark.timeout(180)  # a restart of the hub process
 async def test_a_lesson_goes_on_after_the_hub_is_killed(tmp_path: Path, system_mosquitto_url: str) -> None:
     async with lesson_room(tmp_path, system_mosquitto_url, tablets=6) as room:
         teacher = room.teacher
