@@ -124,6 +124,8 @@ class Classroom:
         self.statements.start()
         if saved is not None:
             await self._restore(saved)
+        if self.run is None:
+            self.runs.follow(None)  # nothing to resume: the ended runs' rows go
         self._tasks = [
             asyncio.create_task(self._heartbeat(), name="lesson-heartbeat"),
             asyncio.create_task(self._update_screens(), name="lesson-screens"),

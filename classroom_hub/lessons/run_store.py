@@ -76,6 +76,7 @@ class RunStore:
         self._written: Written = {}
         self._dirty = asyncio.Event()
         self._next: asyncio.Future[None] | None = None
+        self._prune = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -103,8 +104,10 @@ class RunStore:
         await self.db.close()
 
     def follow(self, run: LessonRun | None) -> None:
-        """Keep ``run`` from now on (a new launch, or the one restored)."""
+        """Keep ``run`` from now on (a new launch, or the one restored); the runs that ended
+        before it are deleted with the next commit (their statements are in the store)."""
         self.run = run
+        self._prune = True
         self.changed()
 
     def changed(self) -> None:
@@ -127,10 +130,13 @@ class RunStore:
             waiting, self._next = self._next, loop.create_future()
             while True:
                 rows = self._rows()
+                keep = (self.run.id if self.run is not None else "") if self._prune else None
+                self._prune = False
                 try:
-                    done = await self.db.write(partial(_put, rows=rows, written=self._written))
+                    done = await self.db.write(partial(_put, rows=rows, written=self._written, prune_except=keep))
                     break
                 except StoreError as err:
+                    self._prune = self._prune or keep is not None
                     if self.failing is None:
                         log.error("event=lesson_not_saved path=%s error=%r", self.path, str(err))
                     self.failing = str(err)
@@ -169,8 +175,14 @@ _ANSWER = "INSERT OR IGNORE INTO answers (run, student, step, id, record) VALUES
 Written = dict[tuple[str, ...], str]
 
 
-def _put(conn: sqlite3.Connection, *, rows: list[Row], written: Written) -> Written:
-    """Write the rows whose JSON differs from what was written; returns the new texts by key."""
+def _put(conn: sqlite3.Connection, *, rows: list[Row], written: Written, prune_except: str | None) -> Written:
+    """Write the rows whose JSON differs from what was written; returns the new texts by key.
+    With ``prune_except``: first delete every ended run but that one, with its seats and answers."""
+    if prune_except is not None:
+        ended = "SELECT id FROM runs WHERE ended_at IS NOT NULL AND id != ?"
+        for table in ("answers", "seats"):
+            conn.execute(f"DELETE FROM {table} WHERE run IN ({ended})", (prune_except,))
+        conn.execute("DELETE FROM runs WHERE ended_at IS NOT NULL AND id != ?", (prune_except,))
     done: Written = {}
     for key, sql, params, value in rows:
         text = _json(value.saved() if isinstance(value, AnswerRecord) else value)

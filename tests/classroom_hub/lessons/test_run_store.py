@@ -1,0 +1,79 @@
+"""``lessons.db`` as the tablets and the technician see it: no ``answered`` while the answer cannot be
+written (and ``/healthz`` says why), the answer acknowledged once the disk takes it again, without a
+restart; an ended lesson's rows gone when the next one is launched."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from classroom_hub.lessons.run_store import RUNS_FILE
+from tests.classroom_hub.lessons.test_sync_protocol import FAST_BEATS, STEP, open_room, students
+
+
+async def health(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as response:
+        return response.status, await response.json()
+
+
+async def health_until(url: str, status: int, timeout: float = 30.0) -> dict[str, object]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got, body = await health(url)
+        if got == status:
+            return body
+        assert asyncio.get_running_loop().time() < deadline, f"/healthz stayed {got}: {body}"
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(120)  # the hub waits 5 s for the write lock before it calls the write failed
+async def test_no_answered_while_the_answer_cannot_be_stored_and_it_heals(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
+        await room.launch()
+        (ana,) = [await room.seat(s) for s in students(1)]
+        await room.step_to(STEP["q1"])
+        await room.teacher.command("question", action="start")
+        await ana.wait(lambda c: c.state["question"]["state"] == "open")
+        path = tmp_path / "hub" / RUNS_FILE
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the file (a stuck tool, a copy in progress)
+        try:
+            answer = await ana.answer("cau-1-vi-khuan", choice=["b"])
+            seen = await health_until(room.hub.url, 503)
+            assert seen["parts"]["lessons"] == "down"  # type: ignore[index]
+            assert "the running lesson cannot be saved" in seen["reasons"]["lessons"]  # type: ignore[index]
+            assert "locked" in seen["reasons"]["lessons"]  # type: ignore[index]
+            assert answer not in ana.answered  # not stored, so not acknowledged
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                blocker.execute("ROLLBACK")
+            blocker.close()
+        await ana.wait(lambda c: answer in c.answered, timeout=30)
+        assert ana.answered[answer]["duplicate"] is False
+        await health_until(room.hub.url, 200)
+
+
+async def test_an_ended_lesson_is_removed_from_the_file_when_the_next_is_launched(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
+        first = await room.launch()
+        await room.seat("hs-7a-01")
+        await room.teacher.command("end")
+        await room.teacher.wait(lambda c: c.summary is not None)
+        old_run = room.teacher.run
+        await room.teacher.command("launch", lesson="vong-tuan-hoan-nuoc-aquaponics", **{"class": "khtn-7a"})
+        await room.teacher.wait(lambda c: c.run != old_run and c.state.get("code") not in (None, first))
+        await room.teacher.command("resume", rev=room.teacher.rev)  # answered once on disk
+        await room.teacher.wait(lambda c: any('"since"' in f for f in c.frames[-3:]))
+        with contextlib.closing(sqlite3.connect(tmp_path / "hub" / RUNS_FILE)) as db:
+            runs = [row[0] for row in db.execute("SELECT id FROM runs")]
+            seats = db.execute("SELECT count(*) FROM seats WHERE run = ?", (old_run,)).fetchone()[0]
+        assert runs == [room.teacher.run] and seats == 0
