@@ -16,7 +16,8 @@ Baselines in the same run, same clients, same moment of the round:
   commit costs on this disk).
 
 Prints one line per round, then one JSON line last:
-``{tablets, rounds, answers, p50_ms, p99_ms, max_ms, resume_p50_ms, resume_p99_ms, fsync_p50_ms, ...}``.
+``{tablets, rounds, answers, p50_ms, p99_ms, max_ms, resume_p50_ms, resume_p99_ms, fsync_p50_ms,
+fsync_p99_ms, load_avg, ...}``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import sqlite3
 import sys
@@ -113,7 +115,8 @@ async def bench(workdir: Path, tablets: int, rounds: int) -> dict[str, Any]:
         "p50_ms": answered["p50"], "p99_ms": answered["p99"], "max_ms": answered["max"],
         "resume_p50_ms": resumed["p50"], "resume_p99_ms": resumed["p99"],
         "fsync_p50_ms": synced["p50"], "fsync_p99_ms": synced["p99"],
-        "target_p99_ms": 50, "percentile": DEFINITION,
+        "target_p99_ms": 50, "cores": os.cpu_count(), "load_avg": round(os.getloadavg()[0], 2),
+        "percentiles": DEFINITION,
     }  # fmt: skip
 
 
