@@ -173,6 +173,11 @@ class Classroom:
         await self.statements.flush()
         await self.runs.saved()
 
+    @property
+    def waiting_answers(self) -> set[asyncio.Task[None]]:
+        """Answers taken whose ``answered`` waits for their commit."""
+        return self._acks
+
     def failing(self) -> str | None:
         """Why answers cannot be acknowledged now (the run or the statements cannot be written), if so."""
         if self.runs.failing is not None:

@@ -72,6 +72,7 @@ class RunStore:
         self.run: LessonRun | None = None
         self.failing: str | None = None  # the last write error while it is being retried
         self.commits = 0
+        self.errors = 0  # failed writes (each retried)
         self._backoff = backoff or Backoff(0.2, 10.0)
         self._written: Written = {}
         self._dirty = asyncio.Event()
@@ -137,6 +138,7 @@ class RunStore:
                     break
                 except StoreError as err:
                     self._prune = self._prune or keep is not None
+                    self.errors += 1
                     if self.failing is None:
                         log.error("event=lesson_not_saved path=%s error=%r", self.path, str(err))
                     self.failing = str(err)

@@ -1,6 +1,6 @@
 """``lessons.db`` as the tablets and the technician see it: no ``answered`` while the answer cannot be
-written (and ``/healthz`` says why), the answer acknowledged once the disk takes it again, without a
-restart; an ended lesson's rows gone when the next one is launched."""
+written (and ``/healthz`` says why, ``/metrics`` counts it), the answer acknowledged once the disk
+takes it again, without a restart; an ended lesson's rows gone when the next one is launched."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ from tests.classroom_hub.lessons.test_sync_protocol import FAST_BEATS, STEP, ope
 async def health(url: str) -> tuple[int, dict[str, object]]:
     async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as response:
         return response.status, await response.json()
+
+
+async def metric(url: str, name: str) -> float:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as response:
+        for line in (await response.text()).splitlines():
+            if line.startswith(f"classroom_hub_{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
 
 
 async def health_until(url: str, status: int, timeout: float = 30.0) -> dict[str, object]:
@@ -51,6 +59,8 @@ async def test_no_answered_while_the_answer_cannot_be_stored_and_it_heals(
             assert "the running lesson cannot be saved" in seen["reasons"]["lessons"]  # type: ignore[index]
             assert "locked" in seen["reasons"]["lessons"]  # type: ignore[index]
             assert answer not in ana.answered  # not stored, so not acknowledged
+            assert await metric(room.hub.url, "lesson_saving_failing") == 1
+            assert await metric(room.hub.url, "answers_unacknowledged") == 1
         finally:
             with contextlib.suppress(sqlite3.Error):
                 blocker.execute("ROLLBACK")
@@ -58,6 +68,9 @@ async def test_no_answered_while_the_answer_cannot_be_stored_and_it_heals(
         await ana.wait(lambda c: answer in c.answered, timeout=30)
         assert ana.answered[answer]["duplicate"] is False
         await health_until(room.hub.url, 200)
+        assert await metric(room.hub.url, "lesson_saving_failing") == 0
+        assert await metric(room.hub.url, "answers_unacknowledged") == 0
+        assert await metric(room.hub.url, "lesson_write_errors_total") >= 1
 
 
 async def test_an_ended_lesson_is_removed_from_the_file_when_the_next_is_launched(
