@@ -18,7 +18,7 @@ from aiohttp import web
 
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.health import PartState, running
-from classroom_hub.keys import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.keys import ALARMS, CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.displays import DISPLAYS_FILE, DisplayPairings
@@ -28,6 +28,7 @@ from classroom_hub.lessons.headsets import LessonHeadsets
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
 from classroom_hub.lessons.rosters import open_roster, roster_path
+from classroom_hub.lessons.run_store import RUNS_FILE
 from classroom_hub.lessons.sync import frame_of
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,16 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
                   str(damaged), DISPLAYS_FILE)  # fmt: skip
     classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys, app[CLOCK])
     classroom.devices = app[REGISTRY]  # a tablet's agent tells its battery when the page cannot
+    if ALARMS in app:
+        alarms = app[ALARMS]
+
+        def saving(error: str | None) -> None:  # on /tech while answers wait unacknowledged
+            if error is None:
+                alarms.clear(RUNS_FILE, "lesson_not_saved", source="lessons")
+            else:
+                alarms.raise_alarm(RUNS_FILE, "lesson_not_saved", error, source="lessons")
+
+        classroom.runs.on_failing = saving
 
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,7 @@ class RunStore:
         self.db = Database(path, SCHEMA, thread_name="db-lessons")
         self.run: LessonRun | None = None
         self.failing: str | None = None  # the last write error while it is being retried
+        self.on_failing: Callable[[str | None], None] = lambda _error: None  # told each change of ``failing``
         self.commits = 0
         self.errors = 0  # failed writes (each retried)
         self._backoff = backoff or Backoff(0.2, 10.0)
@@ -141,11 +143,14 @@ class RunStore:
                     self.errors += 1
                     if self.failing is None:
                         log.error("event=lesson_not_saved path=%s error=%r", self.path, str(err))
-                    self.failing = str(err)
+                    if self.failing != str(err):
+                        self.failing = str(err)
+                        self.on_failing(self.failing)
                     await asyncio.sleep(self._backoff.next())
             if self.failing is not None:
                 log.info("event=lesson_saved_again path=%s", self.path)
                 self.failing = None
+                self.on_failing(None)
                 self._backoff.reset()
             self.commits += 1
             self._written.update(done)

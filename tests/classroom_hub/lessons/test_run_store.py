@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from classroom_hub.lessons.run_store import RUNS_FILE
 from tests.classroom_hub.lessons.test_sync_protocol import FAST_BEATS, STEP, open_room, students
+from tests.conftest import RunningHub, add_user
 
 
 async def health(url: str) -> tuple[int, dict[str, object]]:
@@ -27,6 +30,19 @@ async def metric(url: str, name: str) -> float:
             if line.startswith(f"classroom_hub_{name} "):
                 return float(line.split()[1])
     raise AssertionError(f"no {name} in /metrics")
+
+
+async def lesson_alarms(hub: RunningHub) -> list[dict[str, Any]]:
+    """The active alarms of the lessons on the technician's API (what /tech lists)."""
+    username = f"kt-{secrets.token_hex(3)}"
+    password = await add_user(hub, username, "technician")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = await http.post(f"{hub.url}/login", allow_redirects=False,
+                                data={"username": username, "password": password})  # fmt: skip
+        assert login.status == 302
+        async with http.get(f"{hub.url}/api/alarms") as response:
+            body = await response.json()
+    return [a for a in body["active"] if a["source"] == "lessons"]
 
 
 async def health_until(url: str, status: int, timeout: float = 30.0) -> dict[str, object]:
@@ -61,6 +77,9 @@ async def test_no_answered_while_the_answer_cannot_be_stored_and_it_heals(
             assert answer not in ana.answered  # not stored, so not acknowledged
             assert await metric(room.hub.url, "lesson_saving_failing") == 1
             assert await metric(room.hub.url, "answers_unacknowledged") == 1
+            (alarm,) = await lesson_alarms(room.hub)  # on /tech, with the true reason
+            assert (alarm["device_id"], alarm["kind"]) == ("lessons.db", "lesson_not_saved")
+            assert "locked" in alarm["detail"]
         finally:
             with contextlib.suppress(sqlite3.Error):
                 blocker.execute("ROLLBACK")
@@ -71,6 +90,7 @@ async def test_no_answered_while_the_answer_cannot_be_stored_and_it_heals(
         assert await metric(room.hub.url, "lesson_saving_failing") == 0
         assert await metric(room.hub.url, "answers_unacknowledged") == 0
         assert await metric(room.hub.url, "lesson_write_errors_total") >= 1
+        assert await lesson_alarms(room.hub) == []
 
 
 async def test_an_ended_lesson_is_removed_from_the_file_when_the_next_is_launched(
