@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
 from classroom_hub.clock import SYSTEM, Clock
-from classroom_hub.errors import report_crash
+from classroom_hub.errors import StoreError, report_crash
 from classroom_hub.lessons import tablets, tools
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import FileKeys
@@ -119,7 +119,11 @@ class Classroom:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        saved = await self.runs.open()
+        try:
+            saved = await self.runs.open()
+        except (StoreError, ValueError) as err:  # the hub teaches on; each write retries and alarms
+            log.error("event=lesson_not_resumed path=%s error=%r", self.runs.path, str(err))
+            saved = None
         self.runs.start()
         self.statements.start()
         if saved is not None:
@@ -135,14 +139,19 @@ class Classroom:
 
     async def _restore(self, saved: Any) -> None:
         """Go on with the run that was going when the hub stopped (or lost power)."""
-        key = saved.record["lesson"]
+        key = str(saved.record.get("lesson"))
         try:
             lesson = await asyncio.get_running_loop().run_in_executor(None, self.library.open, key)
         except LessonError as err:
-            log.error("event=lesson_not_resumed run=%s error=%r", saved.record["setting"]["registration"], str(err))
+            log.error("event=lesson_not_resumed lesson=%s error=%r", key, str(err))
             return
         files = files_url(lesson.record.hash, self.file_keys.key(lesson.record.hash))
-        run = LessonRun.restore(saved.record, saved.seats, saved.answers, lesson=lesson, events=self, files=files)
+        try:
+            run = LessonRun.restore(saved.record, saved.seats, saved.answers, lesson=lesson, events=self, files=files)
+        except (KeyError, TypeError, ValueError) as err:  # a record this hub cannot read: start without it
+            log.error("event=lesson_not_resumed run=%s error=%r", saved.record.get("setting", {}).get("registration"),
+                      f"{type(err).__name__}: {err}")  # fmt: skip
+            return
         self.run = run
         self.runs.follow(run)
         answers = [a.statement for seat in run.seats.values() for a in seat.answers.values() if a.statement]

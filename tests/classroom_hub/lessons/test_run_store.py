@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from classroom_hub.lessons.run_store import RUNS_FILE
+from classroom_hub.lessons.run_store import RUNS_FILE, SCHEMA
+from classroom_hub.storage.sqlite import open_connection
 from tests.classroom_hub.lessons.test_sync_protocol import FAST_BEATS, STEP, open_room, students
 from tests.conftest import RunningHub, add_user
 
@@ -110,3 +111,18 @@ async def test_an_ended_lesson_is_removed_from_the_file_when_the_next_is_launche
             runs = [row[0] for row in db.execute("SELECT id FROM runs")]
             seats = db.execute("SELECT count(*) FROM seats WHERE run = ?", (old_run,)).fetchone()[0]
         assert runs == [room.teacher.run] and seats == 0
+
+
+async def test_a_saved_lesson_the_hub_cannot_read_does_not_stop_it(
+    tmp_path: Path, system_mosquitto_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "hub"
+    with contextlib.closing(open_connection(data / RUNS_FILE, SCHEMA)) as db:
+        db.execute("INSERT INTO runs (id, started_at, record) VALUES ('r-1', 1, ?)",
+                   ('{"lesson": "vong-tuan-hoan-nuoc-aquaponics", "students": "not a list"}',))  # fmt: skip
+        db.execute("INSERT INTO runs (id, started_at, record) VALUES ('r-0', 0, '{}')")
+    async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
+        assert room.classroom.run is None
+        assert "event=lesson_not_resumed" in caplog.text and "r-1" not in room.teacher.frames[0]
+        await room.launch()  # the room teaches on
+        assert (await health(room.hub.url))[0] == 200
