@@ -209,14 +209,17 @@ class Classroom:
             self.headsets.follow(self.run)
 
     def tell(self, seat: Seat, message: dict[str, Any]) -> None:
+        self.runs.changed()  # a seat changed (a hand lowered, a reveal)
         for link in self.links.of_seat(seat):
             link.send(message)
 
     def screens_changed(self) -> None:
-        self.runs.changed()
+        # Not a reason to write the run: every ack says it. What is kept changes with a new
+        # revision (publish), a statement (a join, a leave, a step seen, an answer, a hand) or a tell.
         self._screens_dirty.set()
 
     def record(self, statement: dict[str, Any]) -> None:
+        self.runs.changed()
         self.statements.add(statement)
 
     # --- teacher ------------------------------------------------------------------------
@@ -419,6 +422,8 @@ class Classroom:
             tablets.heard(seat, message.beat)
             run.ack(seat, message.rev, self._beat_sent(message.beat))
         elif isinstance(message, Status | Shown):
+            if isinstance(message, Shown):
+                self.runs.changed()  # ``shown`` is kept
             if tablets.report(seat, message, run.state.values.get("sent")):
                 self.screens_changed()
         elif isinstance(message, Answer):

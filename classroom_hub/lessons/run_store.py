@@ -53,7 +53,7 @@ SCHEMA = Schema("lessons", (
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # the same dicts build in the same order
 
 
 class SavedRun:
