@@ -6,7 +6,8 @@ docs/protocol.md: each keeps its answer until ``answered`` comes back, reconnect
 token, and sends the same answer (same ``id``) again.
 
 :func:`answers_under_kills` is the scenario bench/faults.py runs too: an importable
-``async def (workdir, **opts) -> dict`` with ``lost``, ``duplicated`` and ``recovery_s``.
+``async def (workdir, **opts) -> dict`` with ``lost``, ``duplicated`` and ``recovery_s`` (also as
+``scenario`` and in ``SCENARIOS``, as tests/faults/test_devices_unplugged.py names its own).
 Options: ``broker_url`` (a private Mosquitto is started without it), ``kills`` (10),
 ``tablets`` (40).
 """
@@ -271,3 +272,11 @@ async def answers_under_kills(workdir: Path, **opts: Any) -> dict[str, Any]:
         "recovery_s": round(max(recoveries), 3),
         "recoveries_s": [round(s, 3) for s in recoveries],
     }
+
+
+SCENARIOS = {"answers_under_kills": answers_under_kills}
+
+
+async def scenario(workdir: Path, **opts: Any) -> dict[str, Any]:
+    """The lesson scenario for bench/faults.py: :func:`answers_under_kills` with ``opts``."""
+    return await answers_under_kills(workdir, **opts)
