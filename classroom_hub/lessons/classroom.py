@@ -1,7 +1,7 @@
 """The hub's lesson service: the lesson running in this room, its tablets and its screens.
 
 One lesson runs at a time per hub (one hub per room). The :class:`Classroom` owns the
-run, the open connections, and three background tasks it starts and stops: the
+run, the open connections, and four background tasks it starts and stops: the
 heartbeat (every ``beat_s`` a beat to everyone; a connection silent for ``dead_after_s``
 is cut), the screens updater (the teacher's class list and live results, coalesced so
 40 acks make one update), the statement writer (xAPI statements to the store in
@@ -492,7 +492,8 @@ class Classroom:
             tools.handle(run, message, now=self.clock.time(), links=self.links_allowed)
         elif isinstance(message, End):
             summary = run.end()
-            await self.saved()  # the summary is final once the ended run is on disk
+            if self.runs.failing is None:  # (a failing disk is retried and alarmed: the teacher is not held up)
+                await self.saved()  # the summary is final once the ended run is on disk
             for seat in run.seats.values():
                 self.tell(seat, {"t": "me", "me": run.me(seat)})
             self.links.broadcast(frame_of({"t": "summary", "summary": summary}), self.links.teachers)
