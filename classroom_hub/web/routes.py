@@ -302,7 +302,11 @@ async def live_socket(
     subscribed, so no change falls between the two), then every message ``subscribe`` hands
     to the push it gets, until the page goes away. ``subscribe`` returns its unsubscribe.
     Beyond ``limit`` messages a stalled browser has not taken, the rest are dropped: it must
-    not grow the hub's memory. What the page sends is ignored."""
+    not grow the hub's memory. What the page sends is ignored.
+
+    A quiet feed beats (``{"type": "beat", "every_s": n}``, first right after the snapshot): a
+    page that hears nothing for three beats knows its link is dead though nothing closed it
+    (a Wi-Fi that fades), says so and opens a new one (``live()`` in static/common.js)."""
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=limit)
@@ -317,7 +321,8 @@ async def live_socket(
     sender: asyncio.Task[None] | None = None
     try:
         await ws.send_json(first())
-        sender = asyncio.create_task(_drain(ws, outbox))
+        beat_s = request.config_dict[SETTINGS].http.live_beat_s
+        sender = asyncio.create_task(_drain(ws, outbox, beat_s))
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
                 break
@@ -331,6 +336,12 @@ async def live_socket(
     return ws
 
 
-async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]], beat_s: float) -> None:
+    beat = {"type": "beat", "every_s": beat_s}
+    await ws.send_json(beat)
     while not ws.closed:
-        await ws.send_json(await outbox.get())
+        try:
+            message = await asyncio.wait_for(outbox.get(), beat_s)
+        except TimeoutError:
+            message = beat
+        await ws.send_json(message)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from classroom_hub.keys import REGISTRY
 from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_js
 from tests.flows.conftest import launch, paired_display, seat_by_code, teacher_page
 
@@ -26,7 +27,9 @@ AQUAPONICS = "vong-tuan-hoan-nuoc-aquaponics"
 async def hub(tmp_path_factory: pytest.TempPathFactory, system_mosquitto_url: str) -> AsyncIterator[RunningHub]:
     # Beats every 0.5 s: a tablet hears the silence after 3 x 0.5 + 1 s; the hub cuts it after 3 s.
     place = {"school_code": "THCS-DEMO", "id": f"lop-7a-offline-{os.getpid()}", "name": "Lớp 7A"}
+    # The technician's live feeds beat every 0.5 s too: three silent beats and the page says so.
     settings = room_settings(tmp_path_factory.mktemp("offline"), system_mosquitto_url, room=place,
+                             http={"host": "127.0.0.1", "port": 0, "live_beat_s": 0.5},
                              lessons={"beat_s": 0.5, "dead_after_s": 3.0})  # fmt: skip
     async with run_hub(settings) as running:
         yield running
@@ -111,3 +114,33 @@ async def test_a_tablet_that_loses_the_hub_says_so_and_catches_up(
     await wait_js(far, "document.querySelector('#question .answered')?.textContent.startsWith('Em đã trả lời:')")
     await wait_js(teacher, "document.getElementById('answered-line').textContent.startsWith('2/2')")
     assert "1 đúng, 1 sai" in await teacher.inner_text("#answered-line")
+
+
+@pytest.mark.timeout(120)
+async def test_the_technician_page_says_when_its_link_goes_silent_and_catches_up(
+    hub: RunningHub, module_browser: Any, relay_factory: Any
+) -> None:
+    """/tech's device list behind a Wi-Fi that fades: it must not keep saying "live" over a dead
+    link (nothing closes it), and once the link is back it shows what changed meanwhile."""
+    password = await add_user(hub, "ky-thuat", "technician")
+    relay = await relay_factory(hub)
+    context = await module_browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.goto(f"{relay.url}/login?next=/tech")
+        await page.fill("#username", "ky-thuat")
+        await page.fill("#password", password)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{relay.url}/tech")
+        await wait_js(page, "document.getElementById('live').textContent === 'Cập nhật trực tiếp'")
+        await wait_js(page, "!!document.querySelector(\"#devices tr[data-device='node-1']\")")
+
+        relay.go_silent()
+        await wait_js(page, "document.getElementById('live').textContent === 'Đang kết nối lại…'", timeout=10_000)
+        hub.app[REGISTRY].relabel("node-1", "Trạm cảm biến bể cá", "Phòng thí nghiệm")  # renamed meanwhile
+        relay.resume()
+        await wait_js(page, "document.getElementById('live').textContent === 'Cập nhật trực tiếp'", timeout=20_000)
+        await wait_js(page, "document.querySelector(\"#devices tr[data-device='node-1']\")"
+                            ".textContent.includes('Trạm cảm biến bể cá')")
+    finally:
+        await context.close()

@@ -188,6 +188,17 @@ function live(path, handlers = {}) {
   let timer = null;
   let delay = minDelay;
   const conn = { state: "connecting" };
+  let silentMs = 0;
+  let watchdog = null;
+
+  // Nothing heard for `ms` on this socket: give it up now (the same as after any drop).
+  function watch(socket, ms) {
+    silentMs = ms;
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      if (ws === socket) { lost(socket); try { socket.close(); } catch (e) { /* already closing */ } }
+    }, ms);
+  }
 
   function open() {
     timer = null;
@@ -202,13 +213,21 @@ function live(path, handlers = {}) {
       if (ws !== socket) return;
       delay = minDelay;
       conn.state = "open";
+      if (silentMs) watch(socket, silentMs);
       if (handlers.onOpen) handlers.onOpen(conn);
     };
     socket.onmessage = ev => {
-      if (ws !== socket || !handlers.onMessage) return;
-      handlers.onMessage(typeof ev.data === "string" ? JSON.parse(ev.data) : ev.data, conn);
+      if (ws !== socket) return;
+      const msg = typeof ev.data === "string" ? JSON.parse(ev.data) : ev.data;
+      // A feed that beats (the hub's live feeds): three beats of silence mean a dead link.
+      if (msg && msg.type === "beat" && typeof msg.every_s === "number") {
+        watch(socket, msg.every_s * 3000 + 1000);
+        return;
+      }
+      if (silentMs) watch(socket, silentMs);
+      if (handlers.onMessage) handlers.onMessage(msg, conn);
     };
-    socket.onclose = () => { clearTimeout(opening); lost(socket); };
+    socket.onclose = () => { clearTimeout(opening); clearTimeout(watchdog); lost(socket); };
   }
 
   // The connection is gone: tell, and try again after the wait.
@@ -224,6 +243,7 @@ function live(path, handlers = {}) {
 
   function drop(state) {
     clearTimeout(timer);
+    clearTimeout(watchdog);
     timer = null;
     const socket = ws;
     ws = null;
