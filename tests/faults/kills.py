@@ -15,7 +15,6 @@ the hub storing, or the centre receiving, again). bench/faults.py runs them too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import signal
 import subprocess
@@ -24,13 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from classroom_hub.bus.broker import free_port
 from classroom_hub.store import TelemetryStore
 from tests.faults.devices import broker
 from tests.faults.store import PG_SERVER, TIMEOUT_S, Sensor, central_database, stored
+from tests.hub_process import HubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,39 +48,6 @@ name = "Phòng thử"
         encoding="utf-8",
     )
     return path
-
-
-class Hub:
-    """``classroom-hub run`` as a process, its log in a file."""
-
-    def __init__(self, config: Path, http_port: int, log: Path) -> None:
-        self.config, self.http_port, self.log_path = config, http_port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "classroom_hub.cli", "run", "-c", str(self.config), "--log-level", "warning"],
-                stderr=log, cwd=ROOT,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    async def up(self) -> None:
-        deadline = time.monotonic() + TIMEOUT_S
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert self.proc is not None and self.proc.poll() is None, self.log_path.read_text(errors="replace")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{self.http_port}/healthz") as r:
-                        body = await r.json()
-                        if body["parts"].get("bus") == "up" and body["parts"].get("store") == "up":
-                            return
-                assert time.monotonic() < deadline, f"hub not up within {TIMEOUT_S} s"
-                await asyncio.sleep(0.05)
 
 
 async def sigkill_ingest(workdir: Path, **opts: Any) -> dict[str, Any]:
@@ -103,11 +69,11 @@ id = "node-1"
         from config.loader import load_settings
 
         settings = load_settings(config)
-        hub = Hub(config, http_port, workdir / "hub.log")
+        hub = HubProcess(config, http_port, workdir / "hub.log", log_level="warning")
         hub.start()
         worst = 0.0
         try:
-            await hub.up()
+            await hub.healthy(TIMEOUT_S)
             async with Sensor(url, settings) as sensor:
                 sending = True
 
@@ -124,7 +90,7 @@ id = "node-1"
                         at_kill = stored(settings)[1]
                         restarted = time.monotonic()
                         hub.start()
-                        await hub.up()
+                        await hub.healthy(TIMEOUT_S)
                         await _stored_more_than(settings, at_kill)
                         worst = max(worst, time.monotonic() - restarted)
                 finally:

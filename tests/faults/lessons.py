@@ -28,11 +28,12 @@ from typing import Any
 import aiohttp
 
 from classroom_hub.auth import Accounts
+from classroom_hub.bus.broker import free_port
 from classroom_hub.clock import SYSTEM
 from classroom_hub.lessons.library import LessonLibrary
 from classroom_hub.lessons.simulator import LessonClient, Predicate
-from tests.classroom_hub.test_hub_process import HubProcess, free_port
 from tests.faults.devices import broker
+from tests.hub_process import HubProcess
 
 TIMEOUT_S = 30.0  # for each observable change; generous for a loaded 2-core CI machine
 LESSON = "on-tap-song-dien"

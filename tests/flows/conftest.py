@@ -5,33 +5,21 @@ paired display, a tablet seated by its code)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import pytest_asyncio
 
 from classroom_hub.lessons.keys import DISPLAYS
-from tests.conftest import CHROMIUM_ARGS, RunningHub, wait_js
+from tests.conftest import RunningHub, chromium, wait_js
 from tests.flows.relay import SilentRelay
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def module_browser() -> AsyncIterator[Any]:
     """Debian's Chromium, headless, once for the whole module: each page gets a fresh context."""
-    from playwright.async_api import async_playwright
-
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.access(executable, os.X_OK):
-        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module")
