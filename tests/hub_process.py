@@ -55,3 +55,22 @@ class HubProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+
+
+def push_now(room: Path) -> subprocess.Popen[bytes]:
+    """``classroom-hub push now`` started (to be killed at a chosen moment); its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def push_to_the_end(room: Path, timeout: float = 120) -> str:
+    """``classroom-hub push now`` run to its end, which must be a success; what it printed."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()

@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from classroom_hub.bus.broker import free_port
 from classroom_hub.store import TelemetryStore
 from tests.faults.devices import broker
 from tests.faults.store import PG_SERVER, TIMEOUT_S, Sensor, central_database, stored
-from tests.hub_process import HubProcess
+from tests.hub_process import HubProcess, push_now, push_to_the_end
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +145,7 @@ batch_size = 50
             count = "SELECT count(*) FROM xapi_statements WHERE hub_id = $1"
             for k in range(kills):
                 target = (k + 1) * N_RECORDS // (kills + 2)
-                proc = _push_now(config)
+                proc = push_now(config)
                 restarted = time.monotonic()
                 before = int(await db.fetchval(count, hub_id))
                 moved_at = None
@@ -165,7 +163,7 @@ batch_size = 50
                     proc.send_signal(signal.SIGKILL)
                     done_kills += 1
                 proc.wait(10)
-            await _finish(config)
+            await push_to_the_end(config)
             rows = [r["id"] for r in await db.fetch("SELECT id::text AS id FROM xapi_statements WHERE hub_id = $1",
                                                     hub_id)]  # fmt: skip
         finally:
@@ -186,22 +184,6 @@ async def _fill(path: Path) -> set[str]:
     finally:
         await store.close()
     return {r["id"] for r in rows}
-
-
-def _push_now(room: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-async def _finish(room: Path) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room),
-        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode == 0, err.decode()
 
 
 SCENARIOS = {"sigkill_ingest": sigkill_ingest, "sigkill_push": sigkill_push}
