@@ -58,10 +58,10 @@ class HubProcess:
 
 
 def push_now(room: Path) -> subprocess.Popen[bytes]:
-    """``classroom-hub push now`` started (to be killed at a chosen moment); its output piped."""
+    """``classroom-hub push now`` started, to be killed at a chosen moment (its output dropped)."""
     return subprocess.Popen(
         [sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 

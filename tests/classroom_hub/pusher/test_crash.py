@@ -98,8 +98,6 @@ async def test_killed_while_its_transaction_is_open_then_restarted(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
-            proc.stdout.close()  # type: ignore[union-attr]
-            proc.stderr.close()  # type: ignore[union-attr]
         await tx.rollback()
     finally:
         await blocker.close()
@@ -130,8 +128,9 @@ async def test_killed_at_random_moments_while_pushing_then_restarted(
                 kills += 1
             proc.wait(10)
         finally:
-            proc.stdout.close()  # type: ignore[union-attr]
-            proc.stderr.close()  # type: ignore[union-attr]
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
     assert kills >= 2, "the pusher finished before it could be killed: make N larger"
     await push_to_the_end(room)
     await _check_exactly_once(db, tmp_path, hub_id, ids, top)
