@@ -130,7 +130,7 @@ def test_unknown_step_kind_in_a_package(write_folder: WriteFolder, manifest: dic
     manifest["steps"][1]["kind"] = "quizz"
     assert problems(write_folder(manifest)) == [
         "thu-nghiem/lesson.json: steps[1]: unknown step kind 'quizz'; "
-        "known: slide, video, quiz, poll, vr_scene, experiment"
+        "known: slide, video, quiz, poll, vr_scene, experiment, pdf, model"
     ]
 
 
