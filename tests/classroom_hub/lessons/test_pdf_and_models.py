@@ -183,3 +183,16 @@ def test_models_that_cannot_show_offline_are_refused_by_name(write_folder: Write
         "thu-nghiem/mo-hinh/thieu.gltf: steps[4].file: refers to 'khoi.bin', which is missing",
         "thu-nghiem/mo-hinh/thieu.gltf: steps[4].file: refers to '../ngoai.png', which is missing",
     ]
+
+
+def test_the_model_sample_ships_the_files_made_here(samples: dict[str, Path], tmp_path: Path) -> None:
+    from .made_files import make_water_molecule, make_worksheet
+
+    folder = samples["xem-mo-hinh-phan-tu-nuoc"]
+    assert (folder / "mo-hinh/phan-tu-nuoc.glb").read_bytes() == make_water_molecule()
+    assert (folder / "tai-lieu/phieu-hoc-tap.pdf").read_bytes() == make_worksheet()
+    library = LessonLibrary(tmp_path / "lessons")
+    lesson = library.open(library.import_package(folder).hash)
+    kinds = [step["kind"] for step in (public_step(lesson, i, "") for i in range(len(lesson.manifest.steps)))]
+    assert kinds == ["slide", "model", "pdf", "quiz"]
+    assert len(public_step(lesson, 2, "")["pages"]) == 2
