@@ -89,7 +89,11 @@ class AccessPoint:
     async def _client(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            server_reader, server_writer = await asyncio.open_connection(*self.upstream)
+            # A bridge, as an access point is: the server sees each station's own address
+            # (the tablets connect from 127.0.1.<n>), not one address for the whole class.
+            peer = client_writer.get_extra_info("peername")[0]
+            local = (peer, 0) if peer.startswith("127.") else None
+            server_reader, server_writer = await asyncio.open_connection(*self.upstream, local_addr=local)
         except OSError:
             client_writer.close()
             return

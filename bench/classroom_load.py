@@ -93,6 +93,7 @@ class Tablet:
     def __init__(
         self, number: int, base: str, first_load: list[str], code: str, steps: int, progress: asyncio.Event
     ) -> None:
+        self.number = number
         self.student = f"hs-{number:04d}"
         self.base = base
         self.first_load = first_load
@@ -111,7 +112,10 @@ class Tablet:
                 self.errors.append(f"{path}: {response.status}")
 
     async def run(self, started: float, stop: asyncio.Event) -> None:
-        connector = aiohttp.TCPConnector(limit_per_host=CONNECTIONS_PER_TABLET, force_close=False)
+        # Each tablet its own address (127.0.1.<n>), as on a classroom's Wi-Fi: the hub caps connections per address.
+        connector = aiohttp.TCPConnector(
+            limit_per_host=CONNECTIONS_PER_TABLET, local_addr=(f"127.0.1.{self.number}", 0)
+        )
         async with aiohttp.ClientSession(connector=connector) as session:
             page, *rest = self.first_load
             await self.get(session, page)
