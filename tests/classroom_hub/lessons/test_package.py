@@ -36,8 +36,8 @@ def write_zip(target: Path, entries: dict[str, bytes], manifest: dict[str, Any] 
     return target
 
 
-def test_both_samples_are_valid(samples: dict[str, Path]) -> None:
-    assert set(samples) == {"vong-tuan-hoan-nuoc-aquaponics", "chuyen-dong-thang-10"}
+def test_every_sample_is_valid(samples: dict[str, Path]) -> None:
+    assert set(samples) == {"vong-tuan-hoan-nuoc-aquaponics", "chuyen-dong-thang-10", "xem-mo-hinh-phan-tu-nuoc"}
     for folder in samples.values():
         package = load_package(folder)
         assert package.manifest.language == "vi"
