@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 SYSTEM_PACKAGES := mosquitto g++ make chromium ffmpeg openssl \
 	gcc-avr avr-libc arduino-core-avr simavr libsimavr-dev libsimavrparts1
 
-.PHONY: demo test setup system-deps lint typecheck unit bench clean ralph avr
+.PHONY: demo test setup system-deps lint typecheck unit bench clean ralph avr vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,studio,demo]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The 3D viewer of the lessons' model steps, from npm by name and pinned (no CDN: classrooms are
+# offline): its one-file build (three.js inside) is served by the hub under /static/vendor/,
+# with a gzip copy next to it that the hub sends to browsers that accept it.
+MODEL_VIEWER := @google/model-viewer@4.4.0
+VENDOR       := classroom_hub/web/static/vendor
+NPM_DIR      := build/npm
+$(VENDOR)/model-viewer.min.js: Makefile
+	rm -rf $(NPM_DIR) && mkdir -p $(NPM_DIR) $(VENDOR)
+	npm install --prefix $(NPM_DIR) --no-save --no-audit --no-fund --ignore-scripts --loglevel=error $(MODEL_VIEWER)
+	cp $(NPM_DIR)/node_modules/@google/model-viewer/LICENSE $(VENDOR)/model-viewer.LICENSE
+	cp $(NPM_DIR)/node_modules/@google/model-viewer/dist/model-viewer.min.js $(VENDOR)/model-viewer.min.js.new
+	gzip -9 -n -c $(VENDOR)/model-viewer.min.js.new > $(VENDOR)/model-viewer.min.js.gz
+	mv $(VENDOR)/model-viewer.min.js.new $@
+
+vendor: $(VENDOR)/model-viewer.min.js
+
+setup: $(STAMP) vendor
 
 # Ralph, the xAPI LRS the pusher's tests deliver to, in a venv of its own (its pins would
 # clash with ours). Its 'lrs' extra forgets 'requests', which its OIDC module imports.
@@ -67,4 +83,4 @@ bench: setup system-deps
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) $(RALPH_VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RALPH_VENV) var .mypy_cache .ruff_cache .pytest_cache $(VENDOR) $(NPM_DIR)

@@ -79,6 +79,8 @@ ACTIVITY_TYPES: dict[str, str] = {
     "poll": ADL_ACTIVITY + "cmi.interaction",
     "vr_scene": ADL_ACTIVITY + "simulation",
     "experiment": ADL_ACTIVITY + "performance",
+    "pdf": ADL_ACTIVITY + "file",
+    "model": ADL_ACTIVITY + "media",
     "class": ADL_ACTIVITY + "course",
     "room": "http://id.tincanapi.com/activitytype/place",
 }

@@ -19,6 +19,8 @@ from classroom_hub.lessons.library import LessonLibrary, LessonRecord, StoredLes
 from classroom_hub.lessons.manifest import (
     ExperimentStep,
     Lesson,
+    ModelStep,
+    PdfStep,
     PollStep,
     QuizStep,
     SlideStep,
@@ -43,7 +45,9 @@ __all__ = [
     "LessonLibrary",
     "LessonPackage",
     "LessonRecord",
+    "ModelStep",
     "PackageLimits",
+    "PdfStep",
     "PollStep",
     "Problem",
     "QuizStep",

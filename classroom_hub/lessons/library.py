@@ -5,6 +5,8 @@ Layout under the library's folder (the hub's ``<data_dir>/lessons``)::
     <hash>/lesson/...       the package's files, exactly as imported
     <hash>/SHA256SUMS       their sha256sum listing; sha256(SHA256SUMS) == <hash>
     <hash>/record.json      what `lessons list` shows, and when it was imported
+    <hash>/pages/<sha256>/  the pages of the PDF with that hash the lesson shows, as pictures
+                            (classroom_hub/lessons/pdf.py), served as ``.pages/<sha256>/<n>.webp``
     .incoming/              imports being written; renamed into place when complete
 
 An import is written to ``.incoming/`` and renamed to ``<hash>`` in one step, so a
@@ -25,14 +27,14 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from classroom_hub.lessons.errors import LessonError, Problem
-from classroom_hub.lessons.manifest import Lesson, parse_manifest
+from classroom_hub.lessons.manifest import Lesson, PdfStep, SlideStep, parse_manifest
 from classroom_hub.lessons.package import (
     DEFAULT_LIMITS,
     LessonPackage,
@@ -42,6 +44,7 @@ from classroom_hub.lessons.package import (
     sums_listing,
 )
 from classroom_hub.lessons.paths import MANIFEST_NAME, check_package_path
+from classroom_hub.lessons.pdf import PdfProblem, page_name, render_pages, rendered_count
 
 _log = logging.getLogger(__name__)
 
@@ -49,6 +52,26 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _MIN_PREFIX = 8
 _STALE_INCOMING_S = 24 * 3600
+PAGES_PREFIX = ".pages/"  # a hidden name: no file of a package can have it
+_PAGE = re.compile(r"^\.pages/(?P<sha>[0-9a-f]{64})/(?P<n>[1-9][0-9]{0,4})\.webp$")
+
+
+def pdf_pages_needed(manifest: Lesson) -> dict[str, set[int] | None]:
+    """For each PDF the steps show, the pages they show (None: every page)."""
+    needed: dict[str, set[int] | None] = {}
+    for step in manifest.steps:
+        if isinstance(step, SlideStep) and step.pdf is not None and step.page is not None:
+            pages = needed.setdefault(step.pdf, set())
+            if pages is not None:
+                pages.add(step.page)
+        elif isinstance(step, PdfStep):
+            if step.pages is None:
+                needed[step.file] = None
+            else:
+                pages = needed.setdefault(step.file, set())
+                if pages is not None:
+                    pages.update(range(step.pages[0], step.pages[1] + 1))
+    return needed
 
 
 class LessonRecord(BaseModel):
@@ -77,6 +100,11 @@ class StoredLesson:
     manifest: Lesson
     folder: Path
     files: dict[str, PackageFile]
+    pdf_pages: dict[str, int] = field(default_factory=dict)  # a shown PDF's path -> its page count
+
+    def page_path(self, pdf: str, page: int) -> str:
+        """The name page ``page`` of the lesson's ``pdf`` is served under, as a picture."""
+        return f"{PAGES_PREFIX}{self.files[pdf].sha256}/{page_name(page)}"
 
     def asset(self, name: str) -> PackageFile:
         """The file ``name`` (as written in the manifest or requested by a page), with its size and hash.
@@ -93,6 +121,13 @@ class StoredLesson:
 
     def asset_path(self, name: str) -> Path:
         """Where to serve ``name`` from; raises :class:`LessonError` for anything not in the package."""
+        if name.startswith(PAGES_PREFIX):
+            found = _PAGE.match(name)
+            shown = {self.files[pdf].sha256 for pdf in self.pdf_pages if pdf in self.files}
+            path = self.folder.parent / "pages" / found["sha"] / page_name(int(found["n"])) if found else None
+            if found is None or found["sha"] not in shown or path is None or not path.is_file():
+                raise LessonError([Problem(f"{self.record.id}/{name}", "", "not a page of this lesson")])
+            return path
         return self.folder.joinpath(*self.asset(name).path.split("/"))
 
 
@@ -122,7 +157,26 @@ class LessonLibrary:
             manifest = parse_manifest(raw, f"{record.id}/{MANIFEST_NAME}")
         except (OSError, ValueError) as err:
             raise LessonError([Problem(str(folder), "", f"damaged in the library: {err}")]) from err
-        return StoredLesson(record, manifest, folder / "lesson", files)
+        return StoredLesson(record, manifest, folder / "lesson", files, self._pages(folder, manifest, files))
+
+    def _pages(self, folder: Path, manifest: Lesson, files: dict[str, PackageFile]) -> dict[str, int]:
+        """Page counts of the PDFs shown; renders what is missing (a lesson imported before pages
+        were rendered, or a page file lost): the lesson heals when opened."""
+        counts: dict[str, int] = {}
+        for pdf, pages in pdf_pages_needed(manifest).items():
+            if pdf not in files:
+                continue
+            target = folder / "pages" / files[pdf].sha256
+            count = rendered_count(target)
+            if count is not None and all((target / page_name(n)).is_file() for n in (pages or range(1, count + 1))):
+                counts[pdf] = count
+                continue
+            _log.info("event=lesson_pages_render lesson=%s pdf=%r reason=missing", folder.name[:12], pdf)
+            try:
+                counts[pdf] = render_pages(folder / "lesson" / pdf, target, pages)
+            except (PdfProblem, OSError) as err:
+                raise LessonError([Problem(f"{manifest.id}/{pdf}", "", f"cannot render its pages: {err}")]) from err
+        return counts
 
     def verify(self, id_or_hash: str) -> LessonRecord:
         """Re-read every stored file and check it against the content hash (after a disk scare)."""
@@ -174,6 +228,11 @@ class LessonLibrary:
         try:
             (work / "lesson").mkdir()
             package.copy_into(work / "lesson")
+            for pdf, pages in pdf_pages_needed(package.manifest).items():
+                try:
+                    render_pages(work / "lesson" / pdf, work / "pages" / package.files[pdf].sha256, pages)
+                except PdfProblem as err:
+                    raise LessonError([Problem(f"{package.name}/{pdf}", "", str(err))]) from err
             _write(work / "SHA256SUMS", sums_listing(package.files.values()))
             manifest = package.manifest
             record = LessonRecord(

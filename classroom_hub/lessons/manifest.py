@@ -37,11 +37,12 @@ PDF_EXTENSIONS = (".pdf",)
 HTML_EXTENSIONS = (".html", ".htm")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".m4v", ".ogv")
 CAPTION_EXTENSIONS = (".vtt",)
+MODEL_EXTENSIONS = (".glb", ".gltf")
 
 # The sensor keys a Vinaponics kit publishes (see config/examples/demo.toml).
 SensorKey = Literal["ph", "water_temp", "do", "ec", "level", "air_temp", "humidity", "light"]
 QuestionType = Literal["single_choice", "multiple_choice", "short_answer"]
-STEP_KINDS = ("slide", "video", "quiz", "poll", "vr_scene", "experiment")
+STEP_KINDS = ("slide", "video", "quiz", "poll", "vr_scene", "experiment", "pdf", "model")
 
 
 class FieldProblem(ValueError):
@@ -72,6 +73,7 @@ PdfPath = Annotated[str, _asset(PDF_EXTENSIONS, "a PDF file")]
 HtmlPath = Annotated[str, _asset(HTML_EXTENSIONS, "an HTML file")]
 VideoPath = Annotated[str, _asset(VIDEO_EXTENSIONS, "a video file")]
 CaptionPath = Annotated[str, _asset(CAPTION_EXTENSIONS, "a WebVTT caption file")]
+ModelPath = Annotated[str, _asset(MODEL_EXTENSIONS, "a glTF 3D model")]
 
 
 class Part(BaseModel):
@@ -258,8 +260,44 @@ class ExperimentStep(StepBase):
         return self
 
 
+class PdfStep(StepBase):
+    """Pages of a PDF, shown as pictures the hub rendered at import (a tablet needs no PDF viewer).
+
+    ``pages`` picks the pages, first and last included (``[3, 5]``); none: every page.
+    """
+
+    kind: Literal["pdf"]
+    file: PdfPath
+    pages: list[Annotated[int, Field(ge=1, le=10000)]] | None = Field(None, min_length=2, max_length=2)
+    alt: Note = Field("", description="what the pages show, for screen readers")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.pages is not None and self.pages[1] < self.pages[0]:
+            raise FieldProblem("pages", f"the last page ({self.pages[1]}) is before the first ({self.pages[0]})")
+        return self
+
+    def assets(self) -> list[tuple[str, str]]:
+        return [("file", self.file)]
+
+
+class ModelStep(StepBase):
+    """A 3D model (glTF: ``.glb``, or ``.gltf`` with its files) students turn and zoom on their tablets."""
+
+    kind: Literal["model"]
+    file: ModelPath
+    alt: Note = Field("", description="what the model shows, for screen readers")
+    poster: ImagePath | None = Field(None, description="a picture shown while the model loads")
+
+    def assets(self) -> list[tuple[str, str]]:
+        found = [("file", self.file)]
+        if self.poster is not None:
+            found.append(("poster", self.poster))
+        return found
+
+
 Step = Annotated[
-    SlideStep | VideoStep | QuizStep | PollStep | VrSceneStep | ExperimentStep,
+    SlideStep | VideoStep | QuizStep | PollStep | VrSceneStep | ExperimentStep | PdfStep | ModelStep,
     Field(discriminator="kind"),
 ]
 

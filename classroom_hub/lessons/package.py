@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from classroom_hub.lessons.errors import LessonError, Problem
+from classroom_hub.lessons.gltf import GltfProblem, check_model
 from classroom_hub.lessons.html_slides import is_remote, loaded_references
-from classroom_hub.lessons.manifest import Lesson, SlideStep, parse_manifest
+from classroom_hub.lessons.manifest import Lesson, ModelStep, PdfStep, SlideStep, parse_manifest
 from classroom_hub.lessons.paths import MANIFEST_NAME, check_package_path, is_ignored
+from classroom_hub.lessons.pdf import PdfProblem, check_pdf
 
 _CHUNK = 1 << 20
 # OSError: unreadable file (and corrupt bzip2 data); zlib.error, lzma.LZMAError: corrupt data;
@@ -51,6 +53,8 @@ class PackageLimits:
     ratio_floor_bytes: int = 1 << 20
     max_manifest_bytes: int = 1 << 20
     max_html_bytes: int = 8 << 20
+    max_pdf_bytes: int = 256 << 20
+    max_model_bytes: int = 256 << 20
 
 
 DEFAULT_LIMITS = PackageLimits()
@@ -351,6 +355,66 @@ def _check_assets(
                 continue
             html = _read(reader, entry, limits.max_html_bytes, name).decode("utf-8", errors="replace")
             problems.extend(_check_html(name, step.html, html, entries))
+    problems.extend(_check_pdfs(name, manifest, entries, reader, limits))
+    problems.extend(_check_models(name, manifest, entries, reader, limits))
+    return problems
+
+
+def _check_pdfs(
+    name: str, manifest: Lesson, entries: dict[str, _Entry], reader: _Reader, limits: PackageLimits
+) -> list[Problem]:
+    """Every PDF a step shows opens without a password and has the pages the steps name."""
+    problems: list[Problem] = []
+    counts: dict[str, int | None] = {}
+    for i, step in enumerate(manifest.steps):
+        if isinstance(step, SlideStep) and step.pdf is not None and step.page is not None:
+            pdf, file_field, field, last = step.pdf, f"steps[{i}].pdf", f"steps[{i}].page", step.page
+        elif isinstance(step, PdfStep):
+            pdf, file_field, field = step.file, f"steps[{i}].file", f"steps[{i}].pages"
+            last = step.pages[1] if step.pages else 1
+        else:
+            continue
+        if pdf not in entries:
+            continue  # reported as missing
+        if pdf not in counts:
+            counts[pdf] = None
+            if entries[pdf].size > limits.max_pdf_bytes:
+                problems.append(Problem(f"{name}/{pdf}", file_field, f"larger than {limits.max_pdf_bytes} bytes"))
+                continue
+            try:
+                counts[pdf] = check_pdf(_read(reader, entries[pdf], limits.max_pdf_bytes, name))
+            except PdfProblem as err:
+                problems.append(Problem(f"{name}/{pdf}", file_field, str(err)))
+        count = counts[pdf]
+        if count is not None and last > count:
+            problems.append(Problem(f"{name}/{pdf}", field, f"has {count} pages, no page {last}"))
+    return problems
+
+
+def _check_models(
+    name: str, manifest: Lesson, entries: dict[str, _Entry], reader: _Reader, limits: PackageLimits
+) -> list[Problem]:
+    """Every 3D model is glTF 2.0 that shows offline, with every file it refers to in the package."""
+    problems: list[Problem] = []
+    for i, step in enumerate(manifest.steps):
+        if not isinstance(step, ModelStep) or step.file not in entries:
+            continue
+        label, field = f"{name}/{step.file}", f"steps[{i}].file"
+        if entries[step.file].size > limits.max_model_bytes:
+            problems.append(Problem(label, field, f"larger than {limits.max_model_bytes} bytes"))
+            continue
+        data = _read(reader, entries[step.file], limits.max_model_bytes, name)
+        try:
+            references = check_model(data, binary=step.file.lower().endswith(".glb"))
+        except GltfProblem as err:
+            problems.append(Problem(label, field, str(err)))
+            continue
+        for reference in references:
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(step.file), reference))
+            if resolved.startswith("../") or resolved == ".." or reference.startswith("/"):
+                problems.append(Problem(label, field, f"refers to {reference!r}, outside the package"))
+            elif unicodedata.normalize("NFC", resolved) not in entries:
+                problems.append(Problem(label, field, f"refers to {reference!r}, which is missing"))
     return problems
 
 

@@ -16,6 +16,8 @@ from urllib.parse import quote
 from classroom_hub.lessons.library import StoredLesson
 from classroom_hub.lessons.manifest import (
     ExperimentStep,
+    ModelStep,
+    PdfStep,
     PollStep,
     QuizStep,
     SlideStep,
@@ -63,10 +65,22 @@ def public_step(lesson: StoredLesson, index: int, files: str) -> dict[str, Any]:
             view["image"] = url(step.image)
         elif step.html is not None:
             view["html"] = url(step.html)
-        elif step.pdf is not None:
+        elif step.pdf is not None and step.page is not None:
+            # The page as the picture rendered at import (lessons/pdf.py): Android shows no PDF itself.
+            view["image"] = url(lesson.page_path(step.pdf, step.page))
             view["pdf"] = url(step.pdf)
             view["page"] = step.page
         view["alt"] = step.alt
+    elif isinstance(step, PdfStep):
+        first, last = step.pages or (1, lesson.pdf_pages.get(step.file, 0))
+        view.update(
+            pages=[url(lesson.page_path(step.file, n)) for n in range(first, last + 1)],
+            first_page=first,
+            pdf=url(step.file),
+            alt=step.alt,
+        )
+    elif isinstance(step, ModelStep):
+        view.update(model=url(step.file), alt=step.alt, poster=url(step.poster) if step.poster else None)
     elif isinstance(step, VideoStep):
         view.update(video=url(step.file), start_s=step.start_s, end_s=step.end_s)
         if step.captions is not None:

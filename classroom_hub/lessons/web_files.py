@@ -6,9 +6,10 @@ sandbox set by ``Content-Security-Policy: sandbox``: a unique origin of its own,
 scripts (HTML slides may run some) can never read the hub's cookies, pages or APIs, even
 when a teacher opens the file straight from the address bar. Only plain media that no
 browser runs script in are served as they are: pictures (not SVG), sound, video, fonts,
-captions and PDF (Chromium's viewer runs in its own extension origin, and a PDF inside a
-sandbox is not shown at all). Every file has its type from this table, never from sniffing
-its bytes (``nosniff``); an unknown type is sent as a download.
+captions, 3D models (glTF, which the model viewer fetches as data) and PDF (Chromium's viewer
+runs in its own extension origin, and a PDF inside a sandbox is not shown at all). Every
+file has its type from this table, never from sniffing its bytes (``nosniff``); an unknown
+type is sent as a download.
 
 Who may read them: the running lesson's files at ``/lesson/<hash>.<key>/<path>`` (the key
 comes with the lesson's state: :mod:`classroom_hub.lessons.file_keys`); any stored lesson's
@@ -42,6 +43,7 @@ MEDIA_TYPES: dict[str, str] = {
     ".opus": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".weba": "audio/webm",
     ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
     ".vtt": "text/vtt; charset=utf-8", ".pdf": "application/pdf",
+    ".glb": "model/gltf-binary", ".gltf": "model/gltf+json",
 }  # fmt: skip
 # Served with their own type, always in a sandbox (used by HTML slides, or shown as text).
 SANDBOXED_TYPES: dict[str, str] = {

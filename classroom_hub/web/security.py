@@ -44,6 +44,7 @@ from classroom_hub.keys import REJECTIONS, SETTINGS
 from classroom_hub.web import connections
 from classroom_hub.web.access import PASSWORD_PAGE, Access, access_of
 from classroom_hub.web.session import as_anonymous, current_user
+from classroom_hub.web.vendor import style_sources
 
 log = logging.getLogger(__name__)
 
@@ -301,4 +302,8 @@ def page_policy(request: web.Request) -> str:
     if public:
         origins.append(public.rstrip("/"))
     scripts = " ".join(f"{origin}/static/" for origin in dict.fromkeys(origins)) or "'self'"
-    return PAGE_POLICY.format(scripts=scripts)
+    policy = PAGE_POLICY.format(scripts=scripts)
+    # The lesson pages' 3D viewer: its one inline style block, by hash (classroom_hub/web/vendor.py).
+    if styles := style_sources(request.path):
+        policy = policy.replace("style-src 'self';", f"style-src 'self' {' '.join(styles)};")
+    return policy

@@ -41,7 +41,7 @@ function render() {
   $("step-no").textContent = I18N.t("display.step_of", { n: step.index + 1, total: st.lesson.steps.length });
   if (shownStep !== step.id) {
     shownStep = step.id;
-    Lesson.renderStep($("step"), step);
+    Lesson.renderStep($("step"), step, { display: true });
   }
   renderResults(st);
 }

@@ -87,8 +87,44 @@ class LessonSocket {
 }
 Lesson.Socket = LessonSocket;
 
+// The 3D viewer (@google/model-viewer, installed by `make setup` into /static/vendor/), loaded
+// only when a model step comes: the join page itself stays small.
+Lesson.modelViewer = null;
+Lesson.loadModelViewer = function () {
+  if (!Lesson.modelViewer) {
+    Lesson.modelViewer = import("/static/vendor/model-viewer.min.js").catch(err => { Lesson.modelViewer = null; throw err; });
+  }
+  return Lesson.modelViewer;
+};
+
+// A model step: students turn (drag) and zoom (pinch, wheel) it on their tablets; the display
+// (opts.display) turns it slowly by itself, as no one touches a classroom's big screen.
+Lesson.renderModel = function (box, step, opts) {
+  const viewer = el("model-viewer", {
+    class: "model-view", src: step.model, poster: step.poster || null,
+    alt: step.alt || step.title || I18N.t("lesson.model.alt"),
+    "camera-controls": !opts.display, "auto-rotate": !!opts.display, "rotation-per-second": "20deg",
+    "interaction-prompt": "none", "touch-action": "pan-y", "data-state": "loading",
+  });
+  const status = el("p", { class: "muted model-hint", role: "status", text: I18N.t("lesson.model.loading") });
+  viewer.addEventListener("load", () => {
+    viewer.dataset.state = "shown";
+    status.textContent = opts.display ? "" : I18N.t("lesson.model.hint");
+  });
+  viewer.addEventListener("error", () => {
+    viewer.dataset.state = "failed";
+    status.textContent = I18N.t("lesson.model.failed");
+  });
+  box.append(viewer, status);
+  Lesson.loadModelViewer().catch(() => {
+    viewer.dataset.state = "failed";
+    status.textContent = I18N.t("lesson.model.no_viewer");
+  });
+};
+
 // Draw a step as tablets and the display show it (no answers: those come with the reveal).
-Lesson.renderStep = function (box, step) {
+// opts.display: drawn on the classroom's display (a model step turns by itself there).
+Lesson.renderStep = function (box, step, opts = {}) {
   box.replaceChildren();
   if (!step) return;
   box.dataset.kind = step.kind;
@@ -98,6 +134,14 @@ Lesson.renderStep = function (box, step) {
       // A slide page runs in a sandbox: scripts yes, but no access to the hub, cookies or storage.
       box.append(el("iframe", { class: "slide-frame", src: step.html, sandbox: "allow-scripts", title: step.title || "" }));
     } else if (step.pdf) box.append(el("iframe", { class: "slide-frame", src: `${step.pdf}#page=${step.page}`, title: step.title || "" }));
+  } else if (step.kind === "pdf") {
+    // The pages as pictures the hub rendered at import: every tablet shows them, Android's too.
+    box.append(el("div", { class: "pdf-pages" }, step.pages.map((src, i) => el("img", {
+      class: "pdf-page", src, "data-page": step.first_page + i,
+      alt: I18N.t("lesson.pdf.page", { n: step.first_page + i }) + (step.alt ? `: ${step.alt}` : ""),
+    }))));
+  } else if (step.kind === "model") {
+    Lesson.renderModel(box, step, opts);
   } else if (step.kind === "video") {
     const video = el("video", { class: "slide-video", src: step.video + (step.start_s ? `#t=${step.start_s}${step.end_s ? "," + step.end_s : ""}` : ""), controls: true, preload: "metadata" });
     if (step.captions) video.append(el("track", { kind: "captions", src: step.captions, default: true }));

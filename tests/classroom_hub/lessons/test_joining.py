@@ -189,7 +189,8 @@ async def test_teacher_apis_and_commands(tmp_path: Path, system_mosquitto_url: s
     async with lesson(tmp_path, system_mosquitto_url) as (hub, teacher, code):
         http = teacher.session
         lessons = await (await http.get(f"{hub.url}/api/lessons")).json()
-        assert {item["id"] for item in lessons} == {LESSON, "chuyen-dong-thang-10"}  # the samples, imported at start
+        # the samples, imported at start
+        assert {item["id"] for item in lessons} == {LESSON, "chuyen-dong-thang-10", "xem-mo-hinh-phan-tu-nuoc"}
         detail = await (await http.get(f"{hub.url}/api/lessons/{LESSON}")).json()
         quiz = next(s for s in detail["manifest"]["steps"] if s["id"] == "cau-1-vi-khuan")
         assert quiz["correct"] == ["b"]  # the teacher sees the answers (tablets never get this)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from classroom_hub.lessons import LessonError, QuizStep, SlideStep, parse_manifest
+from classroom_hub.lessons import LessonError, ModelStep, PdfStep, QuizStep, SlideStep, parse_manifest
 
 FILE = "thu-nghiem/lesson.json"
 
@@ -67,14 +67,15 @@ def test_duplicate_choice_ids(manifest: dict[str, Any]) -> None:
 def test_unknown_step_kind(manifest: dict[str, Any]) -> None:
     manifest["steps"].append({"id": "x", "kind": "hologram"})
     assert problems_of(manifest) == [
-        f"{FILE}: steps[2]: unknown step kind 'hologram'; known: slide, video, quiz, poll, vr_scene, experiment"
+        f"{FILE}: steps[2]: unknown step kind 'hologram'; "
+        "known: slide, video, quiz, poll, vr_scene, experiment, pdf, model"
     ]
 
 
 def test_missing_kind(manifest: dict[str, Any]) -> None:
     manifest["steps"].append({"id": "x"})
     assert problems_of(manifest) == [
-        f"{FILE}: steps[2]: missing 'kind' (one of: slide, video, quiz, poll, vr_scene, experiment)"
+        f"{FILE}: steps[2]: missing 'kind' (one of: slide, video, quiz, poll, vr_scene, experiment, pdf, model)"
     ]
 
 
@@ -133,6 +134,52 @@ def test_slide_needs_exactly_one_source(manifest: dict[str, Any]) -> None:
 def test_pdf_slide_needs_a_page(manifest: dict[str, Any]) -> None:
     manifest["steps"][0] = {"id": "pdf", "kind": "slide", "pdf": "bai-giang.pdf"}
     assert problems_of(manifest) == [f"{FILE}: steps[0].page: a PDF slide needs 'page' (1 = first page)"]
+
+
+def test_pdf_step_pages_and_model_step_are_typed_with_their_files(manifest: dict[str, Any]) -> None:
+    manifest["steps"] = [
+        {"id": "doc", "kind": "pdf", "file": "tai-lieu/bai-giang.pdf", "pages": [2, 4]},
+        {"id": "tim", "kind": "model", "file": "mo-hinh/tim.glb", "poster": "mo-hinh/tim.png", "alt": "Quả tim"},
+    ]
+    lesson = parse_manifest(json.dumps(manifest).encode(), FILE)
+    assert isinstance(lesson.steps[0], PdfStep) and lesson.steps[0].pages == [2, 4]
+    assert isinstance(lesson.steps[1], ModelStep)
+    assert lesson.assets() == [
+        ("steps[0].file", "tai-lieu/bai-giang.pdf"),
+        ("steps[1].file", "mo-hinh/tim.glb"),
+        ("steps[1].poster", "mo-hinh/tim.png"),
+    ]
+
+
+def test_pdf_step_pages_must_be_a_first_and_last_in_order(manifest: dict[str, Any]) -> None:
+    manifest["steps"] = [
+        {"id": "a", "kind": "pdf", "file": "bai.pdf", "pages": [5, 3]},
+        {"id": "b", "kind": "pdf", "file": "bai.pdf", "pages": [1, 2, 3]},
+        {"id": "c", "kind": "pdf", "file": "bai.pdf", "pages": [0, 2]},
+        {"id": "d", "kind": "pdf", "file": "bai.docx"},
+    ]
+    assert problems_of(manifest) == [
+        f"{FILE}: steps[0].pages: the last page (3) is before the first (5)",
+        f"{FILE}: steps[1].pages: List should have at most 2 items after validation, not 3",
+        f"{FILE}: steps[2].pages[0]: Input should be greater than or equal to 1",
+        f"{FILE}: steps[3].file: 'bai.docx' is not a PDF file (expected .pdf)",
+    ]
+
+
+def test_model_step_needs_a_gltf_file(manifest: dict[str, Any]) -> None:
+    manifest["steps"] = [
+        {"id": "a", "kind": "model", "file": "mo-hinh/tim.obj"},
+        {"id": "b", "kind": "model"},
+        {"id": "c", "kind": "model", "file": "https://cdn.example/tim.glb"},
+        {"id": "d", "kind": "model", "file": "tim.gltf", "auto_rotate": True},
+    ]
+    assert problems_of(manifest) == [
+        f"{FILE}: steps[0].file: 'mo-hinh/tim.obj' is not a glTF 3D model (expected .glb, .gltf)",
+        f"{FILE}: steps[1].file: Field required",
+        f"{FILE}: steps[2].file: 'https://cdn.example/tim.glb' contains ':' (a drive letter or URL is not a file in "
+        "the package)",
+        f"{FILE}: steps[3].auto_rotate: unknown field (a typo?)",
+    ]
 
 
 def test_video_end_after_start(manifest: dict[str, Any]) -> None:

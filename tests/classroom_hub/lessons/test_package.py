@@ -36,8 +36,8 @@ def write_zip(target: Path, entries: dict[str, bytes], manifest: dict[str, Any] 
     return target
 
 
-def test_both_samples_are_valid(samples: dict[str, Path]) -> None:
-    assert set(samples) == {"vong-tuan-hoan-nuoc-aquaponics", "chuyen-dong-thang-10"}
+def test_every_sample_is_valid(samples: dict[str, Path]) -> None:
+    assert set(samples) == {"vong-tuan-hoan-nuoc-aquaponics", "chuyen-dong-thang-10", "xem-mo-hinh-phan-tu-nuoc"}
     for folder in samples.values():
         package = load_package(folder)
         assert package.manifest.language == "vi"
@@ -130,7 +130,7 @@ def test_unknown_step_kind_in_a_package(write_folder: WriteFolder, manifest: dic
     manifest["steps"][1]["kind"] = "quizz"
     assert problems(write_folder(manifest)) == [
         "thu-nghiem/lesson.json: steps[1]: unknown step kind 'quizz'; "
-        "known: slide, video, quiz, poll, vr_scene, experiment"
+        "known: slide, video, quiz, poll, vr_scene, experiment, pdf, model"
     ]
 
 

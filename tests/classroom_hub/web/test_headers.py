@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from classroom_hub.web.security import OTHER_POLICY, PAGE_POLICY, is_document
+from classroom_hub.web.vendor import VIEWER_PAGES, viewer_style_sources
 from tests.conftest import add_user, login, room_settings, run_hub
 
 PAGES = ("/", "/login", "/join", "/display", "/teacher", "/tech", "/lab", "/studio", "/studio/book")
@@ -29,12 +30,24 @@ async def test_every_answer_carries_the_security_headers(tmp_path: Path, system_
             page_policy = PAGE_POLICY.format(scripts=f"{hub.url}/static/")
             assert "frame-ancestors 'none'" in page_policy and f"script-src {hub.url}/static/;" in page_policy
             # "/api/push": the answer of a sub-application (classroom_hub/pusher/web.py) gets them too.
-            for path in (*PAGES, "/healthz", "/api/me", "/static/hub.css", "/no-such-page", "/i18n/vi.json",
-                         "/api/push"):
+            for path in (
+                *PAGES,
+                "/healthz",
+                "/api/me",
+                "/static/hub.css",
+                "/no-such-page",
+                "/i18n/vi.json",
+                "/api/push",
+            ):
                 async with client.get(path, allow_redirects=False) as r:
                     document = r.content_type == "text/html"
                     assert document == (path in PAGES and r.status == 200), path
                     policy, framing = (page_policy, "DENY") if document else (OTHER_POLICY, "SAMEORIGIN")
+                    if document and path in VIEWER_PAGES:  # the 3D viewer's one inline style, by hash
+                        styles = " ".join(viewer_style_sources())
+                        policy = policy.replace(
+                            "style-src 'self';", f"style-src 'self' {styles};" if styles else "style-src 'self';"
+                        )
                     assert r.headers["Content-Security-Policy"] == policy, path
                     assert r.headers["X-Frame-Options"] == framing, path
                     assert r.headers["X-Content-Type-Options"] == "nosniff", path

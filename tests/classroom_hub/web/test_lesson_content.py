@@ -157,13 +157,14 @@ async def test_lesson_content_framed_by_the_lesson_pages_cannot_act_as_the_teach
             [room.files, names],
         )
         await wait_for(lambda: all(room.observer.of(t, "frame") for t in PAGES.values()), timeout=20)
-        # The other steps as the lesson shows them: picture, PDF in a frame, video with captions.
+        # The other steps as the lesson shows them: picture, the PDF's page as the picture rendered
+        # at import (lessons/pdf.py), video with captions.
         await teacher.click("#steps li[data-index='1'] button")
         await wait_js(teacher, "document.querySelector('#preview img.slide-image')?.naturalWidth > 0")
         await teacher.click("#steps li[data-index='2'] button")
         await wait_js(teacher,
-            "files => document.querySelector('#preview iframe.slide-frame')?.getAttribute('src')"
-            " === files + '/doc.pdf#page=1'",
+            "files => document.querySelector('#preview img.slide-image')?.getAttribute('src')"
+            ".startsWith(files + '/.pages/') && document.querySelector('#preview img.slide-image').naturalWidth > 0",
             arg=room.files,
         )
         await teacher.click("#steps li[data-index='3'] button")
