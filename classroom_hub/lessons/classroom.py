@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class Classroom:
     def __init__(
         self,
@@ -453,4 +454,3 @@ class Classroom:
                 if links:
                     for frame in self.feed.changes(run, teacher=teacher):
                         self.links.broadcast(frame, links)
-
