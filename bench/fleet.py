@@ -271,14 +271,8 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=50)
     parser.add_argument("--idle-s", type=float, default=30.0)
     parser.add_argument("--private-broker", action="store_true", help="always start a private Mosquitto")
-    parser.add_argument(
-        "--scene-load-ms",
-        type=float,
-        nargs=2,
-        default=[0.0, 0.0],
-        metavar=("LOW", "HIGH"),
-        help="how long each simulated headset pretends to load a scene (the demo's: 5 30)",
-    )
+    parser.add_argument("--scene-load-ms", type=float, nargs=2, default=[0.0, 0.0], metavar=("LOW", "HIGH"),
+                        help="how long each simulated headset pretends to load a scene (the demo's: 5 30)")
     args = parser.parse_args()
     scene_load_s = (args.scene_load_ms[0] / 1000, args.scene_load_ms[1] / 1000)
 

@@ -336,11 +336,8 @@ def main() -> None:
             floor = run_floor(port, n_messages, args.per_message)
             print(f"floor: {floor['per_s']:,.0f} readings/s", file=sys.stderr)
             drain = run_hub_drain(workdir / "drain", port, n_messages, args.per_message)
-            print(
-                f"hub drain: {drain['per_s']:,.0f} readings/s, {drain['stored']:,} stored, "
-                f"{drain['duplicates_ignored']:,} duplicates received and ignored",
-                file=sys.stderr,
-            )
+            print(f"hub drain: {drain['per_s']:,.0f} readings/s, {drain['stored']:,} stored, "
+                  f"{drain['duplicates_ignored']:,} duplicates received and ignored", file=sys.stderr)
             live = run_hub_live(workdir / "live", port, n_messages, args.per_message)
             print(f"hub live: {live['per_s']:,.0f} readings/s", file=sys.stderr)
         finally:

@@ -60,15 +60,13 @@ SERVER = "postgresql://postgres@127.0.0.1:5432"
 HOME = "https://hub.thcs-demo.example"
 HUB_ID = "hub-bench"
 TEMPLATE = (
-    '{{"id":"{id}","actor":{{"objectType":"Agent","account":{{"homePage":"'
-    + HOME
+    '{{"id":"{id}","actor":{{"objectType":"Agent","account":{{"homePage":"' + HOME
     + '","name":"hs-7a-{student:02d}"}}}},'
     '"verb":{{"id":"http://adlnet.gov/expapi/verbs/answered","display":{{"vi-VN":"đã trả lời"}}}},'
     '"object":{{"objectType":"Activity","id":"' + HOME + '/lessons/chuyen-dong-thang-10/steps/{step}",'
     '"definition":{{"name":{{"vi-VN":"Câu hỏi {step}"}},"type":"http://adlnet.gov/expapi/activities/cmi.interaction",'
     '"interactionType":"choice"}}}},"result":{{"success":{success},"response":"{answer}","score":{{"scaled":{score}}}}},'
-    '"context":{{"registration":"{registration}","contextActivities":{{"parent":[{{"id":"'
-    + HOME
+    '"context":{{"registration":"{registration}","contextActivities":{{"parent":[{{"id":"' + HOME
     + '/lessons/chuyen-dong-thang-10"}}]}},"platform":"classroom-hub","language":"vi-VN"}},'
     '"timestamp":"2026-03-02T08:{minute:02d}:{second:02d}.000Z"}}'
 )

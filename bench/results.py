@@ -60,12 +60,8 @@ def lesson(run: int, students: int, questions: int) -> list[dict[str, Any]]:
         for n, s in enumerate(ids):
             right = (n + q + run) % 3 != 0
             out.append(setting.statement((s, f"cau-{q}"), s, "experienced", activity, t0 + 60 * q, extensions=step))
-            result = {
-                "response": "a" if right else "b",
-                "success": right,
-                "score": xapi.score(int(right), 1),
-                "duration": "PT20S",
-            }
+            result = {"response": "a" if right else "b", "success": right, "score": xapi.score(int(right), 1),
+                      "duration": "PT20S"}
             out.append(setting.statement((s, f"cau-{q}"), s, "answered", activity, t0 + 60 * q + 20, extensions=step,
                                          result=result))  # fmt: skip
     out += [setting.statement((s,), s, "completed", whole, t0 + 2700, in_lesson=False) for s in ids]

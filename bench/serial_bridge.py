@@ -514,13 +514,8 @@ def main() -> None:
         "latency_to_mqtt": end_to_end,
         "mqtt_hop_floor": hop,
         "emulated_uno": emulated,
-        "targets": {
-            "line_rate_multiple": 100,
-            "p99_ms": 10,
-            "mqtt_p99_ms": 10,
-            "emulated_lost": 0,
-            "emulated_p99": "2 x line floor + stated loop time",
-        },
+        "targets": {"line_rate_multiple": 100, "p99_ms": 10, "mqtt_p99_ms": 10,
+                    "emulated_lost": 0, "emulated_p99": "2 x line floor + stated loop time"},
         "percentiles": DEFINITION,
     }
     print(json.dumps(result))

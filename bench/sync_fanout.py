@@ -76,13 +76,8 @@ def prepare_room(folder: Path, clients: int, port: int) -> tuple[Path, str]:
         classes={CLASS: Class(sourced_id=CLASS, title="Lớp đo đạc", school_sourced_id="bench-school")},
         people=people,
         enrollments={
-            f"e-{sid}": Enrollment(
-                sourced_id=f"e-{sid}",
-                class_sourced_id=CLASS,
-                school_sourced_id="bench-school",
-                person_sourced_id=sid,
-                role="student",
-            )
+            f"e-{sid}": Enrollment(sourced_id=f"e-{sid}", class_sourced_id=CLASS, school_sourced_id="bench-school",
+                                   person_sourced_id=sid, role="student")
             for sid in people
         },
     )
@@ -157,12 +152,8 @@ def serve_floor(port: int, payload_bytes: int) -> None:
                         await ws.send(json.dumps({"t": "welcome", "rev": rev}))
                     elif message.get("t") == "goto":
                         rev += 1
-                        broadcast(
-                            clients,
-                            json.dumps(
-                                {"t": "delta", "rev": rev, "set": {"step": {"index": message["step"], "pad": pad}}}
-                            ),
-                        )
+                        broadcast(clients, json.dumps({"t": "delta", "rev": rev,
+                                                       "set": {"step": {"index": message["step"], "pad": pad}}}))
             except ConnectionClosed:
                 pass  # the tablets leave without a closing handshake at the end
             finally:

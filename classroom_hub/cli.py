@@ -23,7 +23,6 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "
 
 Command = Callable[[argparse.Namespace], int]
 
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -54,13 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     demo = sub.add_parser("demo", help="run the hub with a simulated classroom")
-    demo.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=DEMO_CONFIG,
-        help="room file (default: the demo room); the demo keeps its data apart, in <data_dir>/demo",
-    )
+    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG,
+                      help="room file (default: the demo room); the demo keeps its data apart, in <data_dir>/demo")
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     demo.add_argument("--password", default="demo-2026", help="password of the demo accounts")
     demo.set_defaults(func=_demo)
@@ -90,20 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     creds = sub.add_parser("mqtt-credentials", help="write Mosquitto passwords and topic rights for every device")
     creds.add_argument("-c", "--config", required=True, type=Path)
     creds.add_argument("--out", required=True, type=Path, help="folder for passwd, acl and credentials.csv")
-    creds.add_argument(
-        "--revoke",
-        action="append",
-        default=[],
-        metavar="DEVICE",
-        help="take a lost device's password and rights away, on every later run too",
-    )
-    creds.add_argument(
-        "--rotate",
-        action="append",
-        default=[],
-        metavar="DEVICE",
-        help="give a device (or the hub's user) a new password; brings a revoked device back",
-    )
+    creds.add_argument("--revoke", action="append", default=[], metavar="DEVICE",
+                       help="take a lost device's password and rights away, on every later run too")
+    creds.add_argument("--rotate", action="append", default=[], metavar="DEVICE",
+                       help="give a device (or the hub's user) a new password; brings a revoked device back")
     creds.set_defaults(func=_mqtt_credentials)
 
     tls = sub.add_parser("tls", help="HTTPS for the pages: the room certificate authority and the hub's certificate")

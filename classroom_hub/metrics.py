@@ -111,25 +111,13 @@ async def collect(app: Config) -> Exposition:
 
     registry = app[REGISTRY]
     counts = sorted(registry.counts().items())
-    out.add(
-        "devices",
-        "gauge",
-        "Configured devices by kind and state.",
-        [({"kind": k, "state": s}, n) for k, per in counts for s, n in per.items()],
-    )
+    out.add("devices", "gauge", "Configured devices by kind and state.",
+            [({"kind": k, "state": s}, n) for k, per in counts for s, n in per.items()])
     devices = sorted(registry.all(), key=lambda d: d.id)
-    out.add(
-        "device_online",
-        "gauge",
-        "1 when the device is online.",
-        [({"device": d.id, "kind": d.kind}, d.state == "online") for d in devices],
-    )
-    out.add(
-        "device_battery_percent",
-        "gauge",
-        "Last reported battery level.",
-        [({"device": d.id, "kind": d.kind}, d.battery) for d in devices if d.battery is not None],
-    )
+    out.add("device_online", "gauge", "1 when the device is online.",
+            [({"device": d.id, "kind": d.kind}, d.state == "online") for d in devices])
+    out.add("device_battery_percent", "gauge", "Last reported battery level.",
+            [({"device": d.id, "kind": d.kind}, d.battery) for d in devices if d.battery is not None])
     temperatures = [({"device": d.id, "kind": d.kind}, d.temperature) for d in devices if d.temperature is not None]
     out.add("device_temperature_celsius", "gauge", "Last reported device temperature.", temperatures)
     out.one("unknown_devices", "gauge", "Devices not in the room file that published anyway (the most recent ones).",
@@ -145,12 +133,8 @@ async def collect(app: Config) -> Exposition:
         out.one("mqtt_connects_total", "counter", "Successful MQTT connections.", link.stats.connects)
         out.one("mqtt_handler_errors_total", "counter", "Messages whose handler failed.", link.stats.handler_errors)
     rejections = app[REJECTIONS]
-    out.add(
-        "rejected_total",
-        "counter",
-        "Input rejected, by reason (malformed payload, unknown device...).",
-        [({"reason": r}, n) for r, n in sorted(rejections.by_reason.items())],
-    )
+    out.add("rejected_total", "counter", "Input rejected, by reason (malformed payload, unknown device...).",
+            [({"reason": r}, n) for r, n in sorted(rejections.by_reason.items())])
     if COMMANDS in app:
         out.one("commands_in_flight", "gauge", "MQTT commands waiting for a reply.", app[COMMANDS].in_flight)
 
@@ -158,12 +142,8 @@ async def collect(app: Config) -> Exposition:
         store = app[STORE]
         out.one("store_up", "gauge", "1 when the store commits.", store.state == "up")
         out.one("store_commits_total", "counter", "Store group commits.", store.stats.commits)
-        out.one(
-            "store_duplicates_ignored_total",
-            "counter",
-            "Readings already stored (redeliveries).",
-            store.stats.duplicates_ignored,
-        )
+        out.one("store_duplicates_ignored_total", "counter", "Readings already stored (redeliveries).",
+                store.stats.duplicates_ignored)
         out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
 
     return out

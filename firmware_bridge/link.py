@@ -361,7 +361,9 @@ class KitLink:
         code = fields.get("code", 0)
         error = fields.get("err", "refused")
         device_id = self.identity.device_id if self.identity else self.port
-        reply.set_exception(CommandNacked(device_id, name, code if isinstance(code, int) else 0, str(error)))
+        reply.set_exception(
+            CommandNacked(device_id, name, code if isinstance(code, int) else 0, str(error))
+        )
 
     def _track_seq(self, seq: int) -> None:
         if self._expected_seq is not None:

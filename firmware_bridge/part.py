@@ -29,6 +29,7 @@ from firmware_bridge.supervisor import KitSupervisor
 log = logging.getLogger(__name__)
 
 
+
 def kit_kinds() -> dict[str, str]:
     """Device kind -> the reference firmware's kit its devices run on USB serial (the kinds say)."""
     return {name: kind.serial_kit for name, kind in declared_kinds().items() if kind.serial_kit is not None}

@@ -55,17 +55,8 @@ class SensorLimits:
 
 
 DEFAULT_LIMITS: Mapping[str, SensorLimits] = {
-    "ph": SensorLimits(
-        "ph",
-        warn_low=6.0,
-        warn_high=7.0,
-        alarm_low=5.5,
-        alarm_high=8.5,
-        change=0.3,
-        change_window_s=12 * 3600.0,
-        hysteresis=0.1,
-        delay_s=60.0,
-    ),
+    "ph": SensorLimits("ph", warn_low=6.0, warn_high=7.0, alarm_low=5.5, alarm_high=8.5, change=0.3,
+                       change_window_s=12 * 3600.0, hysteresis=0.1, delay_s=60.0),
     "water_temp": SensorLimits("water_temp", alarm_low=18.0, alarm_high=30.0, hysteresis=0.5, delay_s=60.0),
     "do": SensorLimits("do", alarm_low=5.0, hysteresis=0.3, delay_s=30.0),
     "level": SensorLimits("level", alarm_low=20.0, hysteresis=5.0, delay_s=2.0),

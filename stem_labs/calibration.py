@@ -132,7 +132,9 @@ def oxygen_saturation(temperature_c: float, pressure_kpa: float = STANDARD_PRESS
         raise CalibrationError(f"DO saturation needs 0-50 °C and 50-110 kPa, not {temperature_c:g} °C "
                                f"{pressure_kpa:g} kPa")  # fmt: skip
     t = temperature_c + 273.15
-    at_one_atm = math.exp(-139.34411 + 1.575701e5 / t - 6.642308e7 / t**2 + 1.243800e10 / t**3 - 8.621949e11 / t**4)
+    at_one_atm = math.exp(
+        -139.34411 + 1.575701e5 / t - 6.642308e7 / t**2 + 1.243800e10 / t**3 - 8.621949e11 / t**4
+    )
     p = pressure_kpa / STANDARD_PRESSURE_KPA  # atm
     water_vapour = math.exp(11.8571 - 3840.70 / t - 216961.0 / t**2)  # atm
     theta = 0.000975 - 1.426e-5 * temperature_c + 6.436e-8 * temperature_c**2

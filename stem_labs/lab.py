@@ -360,6 +360,7 @@ def _kits_from(settings: HubSettings) -> dict[str, VinaponicsKit]:
     return kits
 
 
+
 class _KitPass:
     """A kit's reports in one read pass of the bus, as the lab judges them.
 
@@ -446,19 +447,8 @@ class _KitPass:
 class _SensorPass:
     """One sensor of a kit within a pass: what judging needs, and the reports that matter so far."""
 
-    __slots__ = (
-        "band",
-        "calibration",
-        "cuts",
-        "high",
-        "highest",
-        "low",
-        "lowest",
-        "previous",
-        "previous_device",
-        "previous_i",
-        "unit",
-    )
+    __slots__ = ("band", "calibration", "cuts", "high", "highest", "low", "lowest", "previous", "previous_device",
+                 "previous_i", "unit")
 
     def __init__(
         self, unit: str, low: float, high: float, calibration: Calibration | None, cuts: tuple[float, ...]

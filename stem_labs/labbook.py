@@ -134,14 +134,10 @@ class LabBook(Database):
         row = (run.id, json.dumps(run.plan.as_dict(), ensure_ascii=False), json.dumps(run.units, ensure_ascii=False),
                run.created_by, run.created_at, run.state, run.started_at, run.stopped_at, run.stop_reason,
                int(run.shared), json.dumps(run.summary), run.statement_id)  # fmt: skip
-        self.submit(
-            lambda c: c.execute(
-                f"INSERT INTO runs VALUES ({', '.join('?' * 12)}) ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
-                "started_at = excluded.started_at, stopped_at = excluded.stopped_at, stop_reason = excluded.stop_reason, "
-                "shared = excluded.shared, summary = excluded.summary, statement_id = excluded.statement_id",
-                row,
-            )
-        )
+        self.submit(lambda c: c.execute(
+            f"INSERT INTO runs VALUES ({', '.join('?' * 12)}) ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+            "started_at = excluded.started_at, stopped_at = excluded.stopped_at, stop_reason = excluded.stop_reason, "
+            "shared = excluded.shared, summary = excluded.summary, statement_id = excluded.statement_id", row))
 
     def add_samples(self, run_id: str, samples: Sequence[Sample]) -> None:
         rows = [(run_id, ts, json.dumps(values)) for ts, values in samples]
@@ -199,13 +195,9 @@ class LabBook(Database):
 
     def save_mission(self, row: tuple[Any, ...]) -> None:
         """(id, robot_id, slot, name, started_by, started_at, ended_at, success, statement_id)"""
-        self.submit(
-            lambda c: c.execute(
-                "INSERT INTO missions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "ended_at = excluded.ended_at, success = excluded.success, statement_id = excluded.statement_id",
-                row,
-            )
-        )
+        self.submit(lambda c: c.execute(
+            "INSERT INTO missions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "ended_at = excluded.ended_at, success = excluded.success, statement_id = excluded.statement_id", row))
 
     async def missions(self, limit: int = 50) -> list[dict[str, Any]]:
         cols = ("id", "robot_id", "slot", "name", "started_by", "started_at", "ended_at", "success", "statement_id")

@@ -247,3 +247,4 @@ def mission_statement_id(mission_id: str) -> str:
     from classroom_hub.xapi import statement_id
 
     return statement_id("robot-mission", mission_id, "completed")
+

@@ -126,9 +126,8 @@ class Safety:
                 self._fire(kit, "pump", "set", {"pump": False}, f"water level {level:.0f} % is low")
             elif state.pump_interlock and level >= rules.level_ok_pct:
                 state.pump_interlock = False
-                log.info(
-                    "event=pump_interlock_released kit=%s level=%.1f restore=%s", kit.id, level, state.pump_restore
-                )
+                log.info("event=pump_interlock_released kit=%s level=%.1f restore=%s", kit.id, level,
+                         state.pump_restore)
                 if state.pump_restore:
                     self._fire(kit, "pump", "set", {"pump": True}, "water level back")
             elif state.pump_interlock and kit.outputs.get("pump"):

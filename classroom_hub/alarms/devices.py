@@ -88,7 +88,6 @@ class DeviceAlarms:
 
     def command_ok(self, device_id: str) -> None:
         self.clear(device_id, "command_failed")
-
     # --- rules -----------------------------------------------------------------------
 
     def _on_change(self, change: DeviceChange) -> None:

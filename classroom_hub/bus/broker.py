@@ -52,10 +52,8 @@ class EmbeddedBroker:
         try:
             from amqtt.broker import Broker
         except ImportError as err:  # optional in spirit: production uses Mosquitto
-            raise BusError(
-                "no broker in the room file ([mqtt] url) and the embedded one is not installed: set "
-                "mqtt.url to the room's Mosquitto, or pip install 'classroom-hub[demo]'"
-            ) from err
+            raise BusError("no broker in the room file ([mqtt] url) and the embedded one is not installed: set "
+                           "mqtt.url to the room's Mosquitto, or pip install 'classroom-hub[demo]'") from err
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},

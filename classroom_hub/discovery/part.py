@@ -195,6 +195,7 @@ class Discovery:
         self._resend = asyncio.get_running_loop().call_later(delay, self.publish_all)
 
 
+
 def read_topics(path: Path) -> list[str]:
     try:
         topics = json.loads(path.read_text(encoding="utf-8"))

@@ -103,7 +103,7 @@ class GroupResult:
         return [r.device_id for r in self.results if r.outcome == outcome]
 
     def summary(self) -> str:
-        """ "38/40 launched, 2 offline: H07, H22; 1 failed: H03" (English, for logs and the API;
+        """"38/40 launched, 2 offline: H07, H22; 1 failed: H03" (English, for logs and the API;
         pages build their own from ``counts`` and ``results``)."""
         done = f"{self.counts()['ok']}/{len(self.results)} {_done_word(self.command)}"
         missing = [

@@ -33,7 +33,6 @@ class Target(BaseModel):
 
     def select(self, registry: DeviceRegistry) -> list[str]:
         """Device ids in the room file's order; ids not in the room are kept (they are reported as such)."""
-
         def fits(kind: str, group: str | None) -> bool:
             return (self.kind is None or kind == self.kind) and (self.group is None or group == self.group)
 

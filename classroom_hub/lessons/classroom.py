@@ -73,7 +73,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
 class Classroom:
     def __init__(
         self,
@@ -454,3 +453,4 @@ class Classroom:
                 if links:
                     for frame in self.feed.changes(run, teacher=teacher):
                         self.links.broadcast(frame, links)
+

@@ -15,12 +15,8 @@ PACKAGE = Package(
     cli="classroom_hub.lessons.cli:register",
     # Tablets and the big screen have no accounts: /join and /display are open to the room's LAN.
     # /gradebook: a class's marks across lessons, and each lesson's printable results (docs/results.md).
-    pages=(
-        Page("teacher", ("teacher",)),
-        Page("join", (ANYONE,)),
-        Page("display", (ANYONE,)),
-        Page("gradebook", ("teacher",)),
-    ),
+    pages=(Page("teacher", ("teacher",)), Page("join", (ANYONE,)), Page("display", (ANYONE,)),
+           Page("gradebook", ("teacher",))),
     translations=Path(__file__).parent / "i18n",
     demo_links="classroom_hub.lessons.web_displays:demo_links",
 )

@@ -76,7 +76,7 @@ class Hello(Inbound):
 
 
 class Ack(Inbound):
-    """ "I have applied revision ``rev``"; ``beat`` echoes the heartbeat it answers."""
+    """"I have applied revision ``rev``"; ``beat`` echoes the heartbeat it answers."""
 
     t: Literal["ack"]
     rev: Rev
@@ -84,7 +84,7 @@ class Ack(Inbound):
 
 
 class Resume(Inbound):
-    """ "I missed something after ``rev``": the hub answers with the changes since."""
+    """"I missed something after ``rev``": the hub answers with the changes since."""
 
     t: Literal["resume"]
     rev: Rev
@@ -125,7 +125,7 @@ class Status(Inbound):
 
 
 class Shown(Inbound):
-    """ "What the teacher sent (``sent.n`` of the state) is on my screen"."""
+    """"What the teacher sent (``sent.n`` of the state) is on my screen"."""
 
     t: Literal["shown"]
     n: int = Field(ge=1, le=MAX_REV)
@@ -442,18 +442,8 @@ class RoomOut(Outbound):
 
 
 ServerMessage = Annotated[
-    WelcomeOut
-    | DeltaOut
-    | BeatOut
-    | AnsweredOut
-    | MeOut
-    | ErrorOut
-    | ClassOut
-    | ResultsOut
-    | SummaryOut
-    | ByeOut
-    | HeadsetsOut
-    | RoomOut,
+    WelcomeOut | DeltaOut | BeatOut | AnsweredOut | MeOut | ErrorOut | ClassOut | ResultsOut | SummaryOut | ByeOut
+    | HeadsetsOut | RoomOut,
     Field(discriminator="t"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

@@ -36,12 +36,7 @@ def room_classes(roster: RosterCache, school_code: str, room_id: str) -> list[di
     counts = {c.sourced_id: len(roster.students(c.sourced_id)) for c in classes}
     classes.sort(key=lambda c: (c.location != room_id, c.title))
     return [
-        {
-            "id": c.sourced_id,
-            "title": c.title,
-            "grade": c.grade,
-            "location": c.location,
-            "students": counts[c.sourced_id],
-        }
+        {"id": c.sourced_id, "title": c.title, "grade": c.grade, "location": c.location,
+         "students": counts[c.sourced_id]}
         for c in classes
     ]

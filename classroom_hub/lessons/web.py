@@ -179,14 +179,8 @@ async def lesson_ws(request: web.Request) -> web.WebSocketResponse:
         classroom.headsets.hub_url = hub_url(request)  # the hub's own address (never the request's Host)
     if shown is not None:
         await asyncio.get_running_loop().run_in_executor(None, request.config_dict[DISPLAYS].seen, shown.id)
-    link = Link(
-        role,
-        ws,
-        request.transport,
-        request.remote or "?",
-        user=user.username if user else None,
-        display=shown.id if shown else None,
-    )
+    link = Link(role, ws, request.transport, request.remote or "?", user=user.username if user else None,
+                display=shown.id if shown else None)
     request.config_dict[SOCKETS].add(ws)
     classroom.attach(link)
     try:

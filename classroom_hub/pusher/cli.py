@@ -367,12 +367,8 @@ def _materials_submit(args: argparse.Namespace) -> int:
             stored = library.open(args.lesson)
             package = lesson_zip(stored.folder, Path(scratch) / f"{stored.record.id}.zip")
             title = title or stored.record.title
-        bank = MaterialsBank(
-            central.materials_url,
-            settings.data_dir / "materials",
-            library,
-            token=central.materials_token.get_secret_value() if central.materials_token else None,
-        )
+        bank = MaterialsBank(central.materials_url, settings.data_dir / "materials", library,
+                             token=central.materials_token.get_secret_value() if central.materials_token else None)
 
         async def run() -> dict[str, Any]:
             async with bank:

@@ -285,6 +285,7 @@ class MaterialsBank:
         log.info("event=materials_submitted hash=%s status=%s", content_hash[:12], answer.get("status"))
         return answer
 
+
     async def announce(self, sha256: str, size_bytes: int, details: dict[str, Any]) -> Upload:
         """``PUT /uploads/<sha256>``: what is coming; the answer says how much the bank already has."""
         url = f"{self.base_url}/uploads/{sha256}"

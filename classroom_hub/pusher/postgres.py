@@ -142,7 +142,9 @@ class PostgresDestination(Destination):
         if stream == "statements":
             return [(r[1], r[3], hub.school_code, hub.room_id, hub.hub_id) for r in rows]
         if stream == "readings":
-            return [(hub.hub_id, r[1], r[2], _utc(r[3]), r[4], r[5], r[6], hub.school_code, hub.room_id) for r in rows]
+            return [
+                (hub.hub_id, r[1], r[2], _utc(r[3]), r[4], r[5], r[6], hub.school_code, hub.room_id) for r in rows
+            ]
         out = []
         for _seq, device_id, ts, kind, data in rows:
             if kind != "state":

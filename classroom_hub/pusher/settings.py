@@ -57,9 +57,9 @@ class PushDestination(Option):
         needs = {"postgres": "dsn", "xapi": "url", "sqlite": "path"}[self.kind]
         if getattr(self, needs) is None:
             example = {
-                "dsn": 'dsn = "postgresql://hub:PASSWORD@central.example.vn:5432/edu"',
-                "url": 'url = "https://lrs.example.vn/xAPI"',
-                "path": 'path = "var/hub/central.db"',
+                "dsn": "dsn = \"postgresql://hub:PASSWORD@central.example.vn:5432/edu\"",
+                "url": "url = \"https://lrs.example.vn/xAPI\"",
+                "path": "path = \"var/hub/central.db\"",
             }[needs]
             raise ValueError(f"a {self.kind} destination needs '{needs}', e.g. {example}")
         for other in {"dsn", "url", "path"} - {needs}:

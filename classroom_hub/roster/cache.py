@@ -282,7 +282,9 @@ class RosterCache:
                 (class_sourced_id, role),
             ).fetchall()
         rows.sort(key=lambda row: (class_list_key(row[1], row[2], row[3]), row[0]))
-        return [Member(sourced_id=row[0], display_name=" ".join(part for part in row[1:] if part)) for row in rows]
+        return [
+            Member(sourced_id=row[0], display_name=" ".join(part for part in row[1:] if part)) for row in rows
+        ]
 
     def students(self, class_sourced_id: str) -> list[Member]:
         return self.members(class_sourced_id, "student")
@@ -321,3 +323,5 @@ class RosterCache:
                 table: int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
                 for table in ("schools", "sessions", "courses", "classes", "people", "enrollments")
             }
+
+

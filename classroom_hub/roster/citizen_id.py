@@ -71,7 +71,9 @@ def read_citizen_id(text: str, *, today: date | None = None) -> CitizenIdFacts:
     """
     value = text.strip()
     if _EXCEL_NUMBER.match(value):
-        raise CitizenIdError("looks like a number Excel reformatted (1.2E+11); format the column as Text and retype it")
+        raise CitizenIdError(
+            "looks like a number Excel reformatted (1.2E+11); format the column as Text and retype it"
+        )
     if not _DIGITS.match(value):
         raise CitizenIdError("must be 12 digits, with no letters, spaces or dots")
     if len(value) != 12:
@@ -89,7 +91,9 @@ def read_citizen_id(text: str, *, today: date | None = None) -> CitizenIdFacts:
     birth_year = 1900 + (century_sex // 2) * 100 + int(value[4:6])
     this_year = (today or date.today()).year
     if birth_year > this_year:
-        raise CitizenIdError(f"digits 4-6 ({value[3:6]}) give birth year {birth_year}, which is in the future")
+        raise CitizenIdError(
+            f"digits 4-6 ({value[3:6]}) give birth year {birth_year}, which is in the future"
+        )
     return CitizenIdFacts(
         province_code=province_code,
         province=province,

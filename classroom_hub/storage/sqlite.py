@@ -53,34 +53,32 @@ class Durability:
 
 # One line per database, with the reason. Page-facing files wait 5 s for a lock (a page
 # should fail, not hang); files written in the background by several connections wait 30 s.
-DURABILITY: Mapping[str, Durability] = MappingProxyType(
-    {
-        # MQTT PUBACKs, "answered" and 2xx follow the commit (ARCHITECTURE.md), so every commit
-        # must be on disk. The room file may lower it (store.synchronous) on a hub with a UPS.
-        # Four connections share it: the store's group-commit writer, its reader (with the
-        # alarms), the pusher's ledger and short-lived tools.
-        "telemetry": Durability("FULL", 30.0),
-        # A new password or a closed session must not come back after a power cut; few writes.
-        "accounts": Durability("FULL", 5.0),
-        # A roster import is reported done to the technician; rare, whole-file transactions.
-        "roster": Durability("FULL", 5.0),
-        # A paired display's credential is handed out once: losing it unpairs the display.
-        "displays": Durability("FULL", 5.0),
-        # Run samples come in at up to 10 Hz and nothing is acknowledged to a device from here
-        # (the readings themselves are in telemetry): a power cut may cost the last moments.
-        "labs": Durability("NORMAL", 30.0),
-        # Bookings are promises to teachers and the materials outbox hands recordings to the
-        # pusher; its tables refer to each other.
-        "studio": Durability("FULL", 5.0, foreign_keys=True),
-        # Marks folded from the stored statements (classroom_hub/lessons/gradebook.py), kept for the
-        # school year after the statements are delivered and removed: a report given to a teacher
-        # must not change after a power cut. Few writes: a fold every few minutes.
-        "gradebook": Durability("FULL", 5.0),
-        # A SQLite file as the central database: the pusher moves its cursor after this commit.
-        # It may live on a share where WAL cannot work.
-        "push_file": Durability("FULL", 30.0, wal_required=False),
-    }
-)
+DURABILITY: Mapping[str, Durability] = MappingProxyType({
+    # MQTT PUBACKs, "answered" and 2xx follow the commit (ARCHITECTURE.md), so every commit
+    # must be on disk. The room file may lower it (store.synchronous) on a hub with a UPS.
+    # Four connections share it: the store's group-commit writer, its reader (with the
+    # alarms), the pusher's ledger and short-lived tools.
+    "telemetry": Durability("FULL", 30.0),
+    # A new password or a closed session must not come back after a power cut; few writes.
+    "accounts": Durability("FULL", 5.0),
+    # A roster import is reported done to the technician; rare, whole-file transactions.
+    "roster": Durability("FULL", 5.0),
+    # A paired display's credential is handed out once: losing it unpairs the display.
+    "displays": Durability("FULL", 5.0),
+    # Run samples come in at up to 10 Hz and nothing is acknowledged to a device from here
+    # (the readings themselves are in telemetry): a power cut may cost the last moments.
+    "labs": Durability("NORMAL", 30.0),
+    # Bookings are promises to teachers and the materials outbox hands recordings to the
+    # pusher; its tables refer to each other.
+    "studio": Durability("FULL", 5.0, foreign_keys=True),
+    # Marks folded from the stored statements (classroom_hub/lessons/gradebook.py), kept for the
+    # school year after the statements are delivered and removed: a report given to a teacher
+    # must not change after a power cut. Few writes: a fold every few minutes.
+    "gradebook": Durability("FULL", 5.0),
+    # A SQLite file as the central database: the pusher moves its cursor after this commit.
+    # It may live on a share where WAL cannot work.
+    "push_file": Durability("FULL", 30.0, wal_required=False),
+})
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,8 +61,6 @@ PAGE_POLICY = (
     "media-src 'self' blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-
-
 # What a browser may render as a document (and so run script in); anything else (JSON, CSS,
 # images, a lesson's PDF shown in the teacher's page) may be framed by the hub's own pages only.
 def is_document(content_type: str) -> bool:

@@ -289,30 +289,14 @@ async def metrics(app: Config, out: Exposition) -> None:
     if WIRED in app:
         wired = list(app[WIRED].devices.values())
         healths = [(w.device_id, w.driver.health()) for w in wired]
-        out.add(
-            "driver_connected",
-            "gauge",
-            "1 when the wired device's link is open.",
-            [({"device": d}, h.connected) for d, h in healths],
-        )
-        out.add(
-            "driver_commands_total",
-            "counter",
-            "Requests to wired devices by result.",
-            [({"device": d, "result": "ok"}, h.commands_ok) for d, h in healths]
-            + [({"device": d, "result": "failed"}, h.commands_failed) for d, h in healths],
-        )
+        out.add("driver_connected", "gauge", "1 when the wired device's link is open.",
+                [({"device": d}, h.connected) for d, h in healths])
+        out.add("driver_commands_total", "counter", "Requests to wired devices by result.",
+                [({"device": d, "result": "ok"}, h.commands_ok) for d, h in healths]
+                + [({"device": d, "result": "failed"}, h.commands_failed) for d, h in healths])
         failures = [({"device": w.device_id, "error": e}, n) for w in wired for e, n in sorted(w.failures.items())]
         out.add("driver_failures_total", "counter", "Failed requests to wired devices by error.", failures)
-        out.add(
-            "driver_reconnects_total",
-            "counter",
-            "Reconnections to wired devices.",
-            [({"device": d}, h.reconnects) for d, h in healths],
-        )
-        out.add(
-            "driver_outages_total",
-            "counter",
-            "Times a wired device stopped answering (each outage once).",
-            [({"device": w.device_id}, w.report.outages) for w in wired],
-        )
+        out.add("driver_reconnects_total", "counter", "Reconnections to wired devices.",
+                [({"device": d}, h.reconnects) for d, h in healths])
+        out.add("driver_outages_total", "counter", "Times a wired device stopped answering (each outage once).",
+                [({"device": w.device_id}, w.report.outages) for w in wired])

@@ -18,6 +18,7 @@ POWER = Entity("power", "binary_sensor", status_flag("power"), device_class="pow
 PICTURE = Entity("picture", "binary_sensor", status_flag("picture"), {"en": "Picture", "vi": "Hình ảnh"})
 
 
+
 def _head_entities(camera: Any) -> tuple[Entity, ...]:
     # A PTZ head says whether it is on; a camera without one is known by its picture only.
     return (POWER,) if getattr(camera, "ptz", "none") != "none" else (PICTURE,)

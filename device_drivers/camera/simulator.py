@@ -157,7 +157,9 @@ class IpCameraSimulator(_Simulator):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._closed = loop.create_future()
-        self._transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramCamera(self), local_addr=self._bind)
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DatagramCamera(self), local_addr=self._bind
+        )
 
     async def close(self) -> None:
         if self._transport is not None and self._closed is not None:

@@ -83,7 +83,9 @@ class UdpLink(ViscaLink):
         loop = asyncio.get_running_loop()
         replies = _DatagramReplies(self._peer, self._inbox)
         try:
-            transport, _ = await loop.create_datagram_endpoint(lambda: replies, remote_addr=(self.host, self.port))
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: replies, remote_addr=(self.host, self.port)
+            )
         except OSError as err:
             raise PtzLinkError(f"cannot open a UDP socket to {self._peer}: {err}") from err
         self._transport, self._replies = transport, replies

@@ -115,7 +115,9 @@ class DisplayDriver(Driver):
             await self._link.open()
         except DriverError as err:
             self._health = replace(self._health, last_error=str(err))
-            log.warning("display %s: not reachable at start (%s); retrying on next command", self.device_id, err)
+            log.warning(
+                "display %s: not reachable at start (%s); retrying on next command", self.device_id, err
+            )
 
     async def stop(self) -> None:
         self._running = False

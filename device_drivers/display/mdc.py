@@ -105,7 +105,9 @@ def encode_input(display_id: int, source: str | None = None) -> bytes:
     try:
         code = INPUT_CODES[source]
     except KeyError:
-        raise InvalidCommand(f"MDC has no input {source!r} (known: {', '.join(sorted(INPUT_CODES))})") from None
+        raise InvalidCommand(
+            f"MDC has no input {source!r} (known: {', '.join(sorted(INPUT_CODES))})"
+        ) from None
     return encode(Command.INPUT, display_id, bytes((code,)))
 
 
@@ -128,12 +130,14 @@ def _check_frame(frame: bytes, what: str) -> None:
     expected = frame_length(frame[:4])
     if len(frame) != expected:
         raise ProtocolError(
-            f"MDC {what} says {frame[3]} data bytes (frame of {expected}) but has {len(frame)}: {hexdump(frame)}"
+            f"MDC {what} says {frame[3]} data bytes (frame of {expected}) but has {len(frame)}: "
+            f"{hexdump(frame)}"
         )
     want = checksum(frame[1:-1])
     if frame[-1] != want:
         raise ProtocolError(
-            f"MDC {what} checksum is 0x{frame[-1]:02X}, the bytes after 0xAA sum to 0x{want:02X}: {hexdump(frame)}"
+            f"MDC {what} checksum is 0x{frame[-1]:02X}, the bytes after 0xAA sum to 0x{want:02X}: "
+            f"{hexdump(frame)}"
         )
 
 

@@ -97,9 +97,13 @@ class MdcProtocol(PanelProtocol):
         reply = mdc.decode_reply(await exchange(request))
         # A panel addressed as id 0 (direct cable) may answer with its configured id.
         if sent.display_id not in (0, reply.display_id):
-            raise ProtocolError(f"MDC {what}: reply from display id {reply.display_id}, sent to {sent.display_id}")
+            raise ProtocolError(
+                f"MDC {what}: reply from display id {reply.display_id}, sent to {sent.display_id}"
+            )
         if reply.command != sent.command:
-            raise ProtocolError(f"MDC {what}: reply is for command 0x{reply.command:02X}, not 0x{sent.command:02X}")
+            raise ProtocolError(
+                f"MDC {what}: reply is for command 0x{reply.command:02X}, not 0x{sent.command:02X}"
+            )
         if not reply.ack:
             code = reply.error_code
             detail = f"error code 0x{code:02X}" if code is not None else "no error code"
@@ -195,7 +199,8 @@ class AsciiProtocol(PanelProtocol):
         reply = viewsonic.decode_reply(await exchange(request))
         if reply.display_id != sent.display_id:
             raise ProtocolError(
-                f"{self.name} {what}: reply from display id {reply.display_id:02d}, asked {sent.display_id:02d}"
+                f"{self.name} {what}: reply from display id {reply.display_id:02d}, "
+                f"asked {sent.display_id:02d}"
             )
         if reply.kind == viewsonic.INVALID:
             raise CommandRefused(f"display {sent.display_id:02d} refused {what} ('-' reply: invalid command)")

@@ -95,7 +95,8 @@ def _split(frame: bytes, what: str) -> tuple[int, str, str]:
         raise ProtocolError(f"LFD {what} has non-ASCII bytes: {_text(frame)}") from None
     if len(text) < 4 or not text[0].isdigit() or int(text[0]) != len(text):
         raise ProtocolError(
-            f"LFD {what} length byte {text[:1]!r} does not match its {len(text)} bytes before CR: {_text(frame)}"
+            f"LFD {what} length byte {text[:1]!r} does not match its {len(text)} bytes before CR: "
+            f"{_text(frame)}"
         )
     if not text[1:3].isdigit():
         raise ProtocolError(f"LFD {what} id {text[1:3]!r} is not two digits: {_text(frame)}")

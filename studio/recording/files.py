@@ -123,7 +123,9 @@ async def _remux(
         partial_target.unlink(missing_ok=True)
 
 
-async def finish(work: Path, final: Path, *, metadata: dict[str, str], chapters: list[Chapter]) -> MediaInfo:
+async def finish(
+    work: Path, final: Path, *, metadata: dict[str, str], chapters: list[Chapter]
+) -> MediaInfo:
     """The working (fragmented) file as a plain MP4 with chapters and the index at the front."""
     info = await probe(work)
     return await _remux(work, final, metadata, chapters, info.duration_s, [], ["-c", "copy"])

@@ -93,11 +93,8 @@ def problems(topic: str, payload: dict[str, Any]) -> list[str]:
         found.append("device must have identifiers or connections")
     else:
         found += [f"device option {k!r} unknown" for k in device if k not in DEVICE_KEYS]
-        found += [
-            f"device {k} must be a string"
-            for k, v in device.items()
-            if k not in ("identifiers", "connections") and not isinstance(v, str)
-        ]
+        found += [f"device {k} must be a string" for k, v in device.items() if k not in ("identifiers", "connections")
+                  and not isinstance(v, str)]
     origin = payload.get("origin")
     if not isinstance(origin, dict) or not isinstance(origin.get("name"), str):
         found.append("origin with a name is required")
@@ -280,12 +277,8 @@ async def test_published_retained_resent_on_birth_and_ghosts_removed(tmp_path: P
             await wait_for(lambda: all(ha.count(t) == 2 for t in expected))
 
         # The technician takes H02 out of the room file; at the next start its entry is removed.
-        fewer = settings.model_copy(
-            update={
-                "devices": [d for d in settings.devices if d.kind != "headset"]
-                + [settings.devices[1].model_copy(update={"count": 1, "id": "H01"})]
-            }
-        )
+        fewer = settings.model_copy(update={"devices": [d for d in settings.devices if d.kind != "headset"]
+                                            + [settings.devices[1].model_copy(update={"count": 1, "id": "H01"})]})
         (h02,) = [t for t in expected if t.endswith("_H02/config")]
         async with run_hub(fewer) as hub:
             await wait_for(lambda: any(t == h02 and not p for t, p, _r in ha.messages))

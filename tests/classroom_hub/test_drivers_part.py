@@ -65,9 +65,8 @@ async def test_display_over_tcp_commanded_like_any_device(
 
             # Its status is on the bus, retained, for Home Assistant and Node-RED.
             await wait_for(lambda: record(hub).extra.get("input") == "hdmi2")
-            status = json.loads(
-                await first_message(system_mosquitto_url, device_topic(settings.room.id, "display-86", "status"))
-            )
+            status = json.loads(await first_message(system_mosquitto_url, device_topic(settings.room.id,
+                                                                                       "display-86", "status")))
             assert status["state"] == "online" and status["input"] == "hdmi2" and status["kind"] == "display"
 
             # A reply with a wrong checksum (or length byte): refused, counted, and the next one works.
@@ -90,7 +89,9 @@ async def test_display_over_tcp_commanded_like_any_device(
             assert not hub.app[FLEET].alarms.active()
 
 
-async def test_a_display_away_at_start_comes_online_when_it_appears(tmp_path: Path, system_mosquitto_url: str) -> None:
+async def test_a_display_away_at_start_comes_online_when_it_appears(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
     port = free_port()
     settings = room_settings(tmp_path, system_mosquitto_url,
                              devices=display({"type": "tcp", "host": "127.0.0.1", "port": port}))  # fmt: skip

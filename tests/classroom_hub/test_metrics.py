@@ -24,7 +24,7 @@ from device_drivers.headset.fleet import HeadsetFleet
 from tests.conftest import room_settings, run_hub, wait_for
 
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

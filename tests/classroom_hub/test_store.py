@@ -49,10 +49,7 @@ async def test_redelivered_readings_are_stored_once(tmp_path: Path) -> None:
 
 async def test_statements_idempotent_by_id(tmp_path: Path) -> None:
     store = await open_store(tmp_path / "t.db")
-    statement = {
-        "id": "6f1c2c1e-8f6e-4a43-9d59-0c8f7a1b2c3d",
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-    }
+    statement = {"id": "6f1c2c1e-8f6e-4a43-9d59-0c8f7a1b2c3d", "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"}}
     assert await store.add_statements([statement]) == 1
     assert await store.add_statements([statement]) == 0
     assert (await store.counts())["statements"] == 1

@@ -29,20 +29,8 @@ def test_cpp_core_decodes_and_encodes_the_shared_vectors(firmware) -> None:
 
 def run_firmware(binary: Path, data: bytes, kit: str = "robot", seed: int = 1) -> dict[str, int]:
     result = subprocess.run(
-        [
-            str(binary),
-            "--kit",
-            kit,
-            "--fuzz-stdin",
-            "--seed",
-            str(seed),
-            "--telemetry-ms",
-            "50",
-            "--heartbeat-ms",
-            "40",
-            "--host-timeout-ms",
-            "100",
-        ],
+        [str(binary), "--kit", kit, "--fuzz-stdin", "--seed", str(seed), "--telemetry-ms", "50",
+         "--heartbeat-ms", "40", "--host-timeout-ms", "100"],
         input=data,
         capture_output=True,
         timeout=20,  # a hang fails here
@@ -125,3 +113,4 @@ def test_undamaged_session_runs_every_command(firmware) -> None:
     report = run_firmware(firmware.kit_host_asan, ROBOT_SESSION)
     assert report["frames"] == 15 and report["commands"] == 7
     assert report["tx_frames"] > 7 and report["tx_bad"] == 0
+

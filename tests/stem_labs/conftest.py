@@ -96,9 +96,7 @@ def serial(port: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def lab_room(
-    tmp_path: Path,
-    system_mosquitto_url: str,
-    firmware: Firmware,  # noqa: F811
+    tmp_path: Path, system_mosquitto_url: str, firmware: Firmware  # noqa: F811
 ) -> Callable[..., Awaitable[contextlib.AbstractAsyncContextManager[LabRoom]]]:
     """``async with await lab_room(robots=4, node_args=(...)) as room:`` - boards plugged, hub running."""
 
@@ -111,14 +109,8 @@ def lab_room(
             try:
                 node = SimBoard(firmware.kit_host, "vinaponics", ("--id", "vina-1", *FAST, *node_args))
                 boards.append(node)
-                devices: list[dict[str, Any]] = [
-                    {
-                        "kind": "sensor_node",
-                        "id": "vina-1",
-                        "name": "Bể cá 1",
-                        "transport": serial(await _plug(node, tmp_path / "ttyVINA")),
-                    }
-                ]
+                devices: list[dict[str, Any]] = [{"kind": "sensor_node", "id": "vina-1", "name": "Bể cá 1",
+                                                  "transport": serial(await _plug(node, tmp_path / "ttyVINA"))}]
                 fleet = []
                 for n in range(1, robots + 1):
                     robot = SimBoard(firmware.kit_host, "robot", ("--id", f"robot-{n}", "--seed", str(n), *FAST,

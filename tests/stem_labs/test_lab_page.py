@@ -26,15 +26,12 @@ def watch_errors(page, strings: str = "") -> list[str]:
 
 
 async def canvas_has_ink(page, selector: str) -> bool:
-    return await page.eval_on_selector(
-        selector,
-        """c => {
+    return await page.eval_on_selector(selector, """c => {
         const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
         let dark = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 100 && d[i + 2] > 150) dark++;
         return dark > 50;  /* the blue of the first series */
-    }""",
-    )
+    }""")
 
 
 async def test_lab_page_live_alarm_run_and_emergency_stop(lab_room, browser) -> None:
@@ -50,9 +47,8 @@ async def test_lab_page_live_alarm_run_and_emergency_stop(lab_room, browser) -> 
 
         # Live: a new pH on the tank reaches the tile.
         room.node.pin("ph", 6.62)
-        await wait_js(
-            page, "document.querySelector('#kit-vina-1 .tile[data-sensor=ph] .value').textContent.startsWith('6.62')"
-        )
+        await wait_js(page,
+            "document.querySelector('#kit-vina-1 .tile[data-sensor=ph] .value').textContent.startsWith('6.62')")
         assert "chưa hiệu chuẩn" in await page.inner_text("#kit-vina-1 .tile[data-sensor=ph]")
 
         # An alarm appears live and is acknowledged from the page.
@@ -113,7 +109,8 @@ async def test_teacher_experiment_card_and_tablet_data_share(lab_room, browser) 
         assert await share.locator("h2").inner_text() == "Nhiệt độ nước"
         await wait_js(tablet, "document.querySelector('#data-share [data-sensor=ph]')")
         room.node.pin("ph", 6.44)
-        await wait_js(tablet, "document.querySelector('#data-share [data-sensor=ph]').textContent.includes('6.44')")
+        await wait_js(tablet,
+            "document.querySelector('#data-share [data-sensor=ph]').textContent.includes('6.44')")
 
         await card.locator(".xp-estop").click()
         await wait_js(page, "document.querySelector('#xp-estop-note').textContent.includes('Đã dừng')")

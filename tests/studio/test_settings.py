@@ -13,13 +13,13 @@ import pytest
 from config.loader import ConfigError, load_settings
 from studio.settings import load_studio_settings
 
-ROOM = """data_dir = "{data}"
+ROOM = '''data_dir = "{data}"
 [room]
 school_code = "SO-GDDT"
 id = "studio-1"
 name = "Phòng thu"
 kind = "studio"
-"""
+'''
 
 
 def room(tmp_path: Path, extra: str = "") -> Path:

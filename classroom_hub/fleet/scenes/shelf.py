@@ -192,3 +192,24 @@ def stock_shelf(shelf: SceneShelf) -> list[Scene]:
             package = build_package(folder, Path(work) / f"{folder.name}.zip")
             stocked.append(shelf.import_package(package))
     return stocked
+
+
+# --- scenes inside a lesson package ----------------------------------------------------------
+
+LESSON_SCENES = "scenes"  # a lesson package's folder of scene packages (docs/lesson-package.md)
+
+
+def import_lesson_scenes(shelf: SceneShelf, lesson_folder: Path, label: str) -> list[Scene]:
+    """Store every ``scenes/*.zip`` of a stored lesson's folder; all are checked before any is
+    stored, and :class:`SceneError` lists every problem (``label/scenes/x.zip: ...``)."""
+    folder = lesson_folder / LESSON_SCENES
+    packages = sorted(folder.glob("*.zip")) if folder.is_dir() else []
+    problems: list[str] = []
+    for package in packages:
+        try:
+            check_package(package, f"{label}/{LESSON_SCENES}/{package.name}")
+        except SceneError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise SceneError(problems)
+    return [shelf.import_package(p, f"{label}/{LESSON_SCENES}/{p.name}") for p in packages]

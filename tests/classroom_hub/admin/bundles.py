@@ -17,9 +17,8 @@ USERS_7C = [
     "hs-7c-03,,,true,thcs-demo,student,,,Cường,Lý,,12345,,,,,07,",  # row 82: a 5-digit citizen ID
     "hs-7c-01,,,true,thcs-demo,student,,,An,Trần,Văn,036213900103,,,,,07,",  # row 83: hs-7c-01 again
 ]
-CLASS_7C = (
-    "khtn-7c,,,Khoa học tự nhiên - Lớp 7C,07,khtn-7,7C,scheduled,lop-7a,thcs-demo,hk1-2025-2026,Khoa học tự nhiên,,"
-)
+CLASS_7C = ("khtn-7c,,,Khoa học tự nhiên - Lớp 7C,07,khtn-7,7C,scheduled,lop-7a,thcs-demo,hk1-2025-2026,"
+            "Khoa học tự nhiên,,")
 # enrollments.csv has 79 rows (2-80): these are rows 81-82.
 ENROLL_7C = ["e-7c-01,,,khtn-7c,thcs-demo,hs-7c-01,student,false,,",
              "e-7c-02,,,khtn-7c,thcs-demo,hs-7c-99,student,false,,"]  # row 82: nobody of that id  # fmt: skip

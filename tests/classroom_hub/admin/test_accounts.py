@@ -32,29 +32,15 @@ async def test_one_time_passwords_and_disabled_accounts(tmp_path: Path) -> None:
     async with run_hub(room_settings(tmp_path, None)) as hub:
         admin, _ = await _session(hub, "hieu-truong", await add_user(hub, "hieu-truong", "admin"))
         try:
-            status, made = await _call(
-                admin,
-                "POST",
-                f"{hub.url}/api/admin/users",
-                {"username": "thay-nam", "display_name": "Thầy Nam", "role": "teacher"},
-            )
+            status, made = await _call(admin, "POST", f"{hub.url}/api/admin/users",
+                                       {"username": "thay-nam", "display_name": "Thầy Nam", "role": "teacher"})
             assert status == 201 and len(made["password"]) == 12
-            assert (
-                await _call(
-                    admin,
-                    "POST",
-                    f"{hub.url}/api/admin/users",
-                    {"username": "thay-nam", "display_name": "Ai đó", "role": "teacher"},
-                )
-            )[0] == 409
+            assert (await _call(admin, "POST", f"{hub.url}/api/admin/users",
+                                {"username": "thay-nam", "display_name": "Ai đó", "role": "teacher"}))[0] == 409
             status, listed = await _call(admin, "GET", f"{hub.url}/api/admin/users")
             nam = next(u for u in listed["users"] if u["username"] == "thay-nam")
             assert (nam["role"], nam["must_change"], nam["last_login"], "password" in nam) == (
-                "teacher",
-                True,
-                None,
-                False,
-            )
+                "teacher", True, None, False)
 
             # The one-time password logs in, to the password page only.
             nam_http, went_to = await _session(hub, "thay-nam", made["password"])
@@ -71,12 +57,8 @@ async def test_one_time_passwords_and_disabled_accounts(tmp_path: Path) -> None:
             assert (status, wrong["error"]) == (400, "bad_credentials")
             same = {"old": made["password"], "new": made["password"]}
             assert (await _call(nam_http, "POST", f"{hub.url}/api/password", same))[1]["error"] == "same_password"
-            status, changed = await _call(
-                nam_http,
-                "POST",
-                f"{hub.url}/api/password?next=/teacher",
-                {"old": made["password"], "new": "mat-khau-cua-nam"},
-            )
+            status, changed = await _call(nam_http, "POST", f"{hub.url}/api/password?next=/teacher",
+                                          {"old": made["password"], "new": "mat-khau-cua-nam"})
             assert (status, changed["next"]) == (200, "/teacher")
             assert (await _call(nam_http, "GET", f"{hub.url}/api/devices"))[0] == 200  # the same session goes on
             socket = await nam_http.ws_connect(f"{hub.url}/ws/lesson?role=teacher", headers={"Origin": hub.url})

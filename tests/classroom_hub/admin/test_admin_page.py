@@ -116,14 +116,11 @@ async def test_the_admin_page(tmp_path: Path, system_mosquitto_url: str, browser
         await device.locator("input.group").fill("day-cua-so")
         await device.locator("button.save").click()
         await wait_js(admin, "document.querySelector(\"tr[data-device='T01'] .saved\").textContent === 'Đã lưu'")
-        await wait_js(
-            tech,
-            "document.querySelector(\"#devices tr[data-device='T01']\").textContent.includes('Bàn 1 - dãy cửa sổ')",
-        )
+        await wait_js(tech, "document.querySelector(\"#devices tr[data-device='T01']\").textContent"
+                            ".includes('Bàn 1 - dãy cửa sổ')")
         # ... and the group can take a command from there (the technician's target list).
-        await wait_js(
-            tech, "[...document.querySelectorAll('#group-target option')].some(o => o.value === 'group:day-cua-so')"
-        )
+        await wait_js(tech, "[...document.querySelectorAll('#group-target option')]"
+                            ".some(o => o.value === 'group:day-cua-so')")
 
         # --- a backup, downloaded and opened ----------------------------------------------------
         async with admin.expect_download() as download_info:
@@ -145,8 +142,7 @@ async def test_the_admin_page(tmp_path: Path, system_mosquitto_url: str, browser
         assert disabled == [("co-mai",)]
         with contextlib.closing(sqlite3.connect(opened / roster_file)) as roster:
             assert roster.execute("SELECT title FROM classes WHERE sourced_id = 'khtn-7c'").fetchall() == [
-                ("Khoa học tự nhiên - Lớp 7C",)
-            ]
+                ("Khoa học tự nhiên - Lớp 7C",)]
         labels = json.loads((opened / "device-labels.json").read_text(encoding="utf-8"))
         assert labels == {"T01": {"name": "Bàn 1 - dãy cửa sổ", "group": "day-cua-so"}}
 

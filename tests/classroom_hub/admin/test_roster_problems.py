@@ -32,12 +32,12 @@ BAD_USERS = [
     "hs x 08,,,true,thcs-demo,student,,,An,Lê,,036213900208,,,,,07,",  # sourced_id_chars
     "036213900209,,,true,thcs-demo,student,,,An,Lê,,036213900209,,,,,07,",  # sourced_id_is_cccd
     "hs-x-10,,,true,thcs-demo,student,,,An,Lê,,036213900210,,,,,15,",  # bad_grade
-    'hs-x-11,,,true,thcs-demo,student,,,An,Lê,,036213900211,,,,,"07,08",',  # one_grade
+    "hs-x-11,,,true,thcs-demo,student,,,An,Lê,,036213900211,,,,,\"07,08\",",  # one_grade
     "hs-x-12,,,true,thcs-demo,student,,{cccd:036213900299},An,Lê,,036213900212,,,,,07,",  # cccd_differs
     "hs-x-13,,,true,thcs-demo,student,,,An,Lê,,035213900004,,,,,07,",  # same_citizen_id (as hs-7a-01's)
     "hs-x-14,,,true,thcs-demo,student,,,An,Lê,,036213900214,,,,,07,,extra,cells",  # too_many_cells
     "hs-x-15,,,true,,student,,,An,Lê,,036213900215,,,,,07,",  # required (no school)
-    'hs-x-16,,,true,thcs-demo,student,,,An,Lê,,036213900216,,,,,",",',  # no_grade
+    "hs-x-16,,,true,thcs-demo,student,,,An,Lê,,036213900216,,,,,\",\",",  # no_grade
 ]
 BAD_SESSIONS = [
     "hk-x,,,Học kỳ lỗi,semester,2026-05-31,2026-01-19,nh-2025-2026,2026",  # dates_order
@@ -67,9 +67,7 @@ def test_every_reason_of_a_spoilt_bundle_is_translated(tmp_path: Path) -> None:
     # The values a Vietnamese text needs come along: the row a duplicate repeats, a file's column count.
     assert explain("duplicate of row 80: row skipped") == ("duplicate", {"row": "80"})
     assert explain("Input should be 'student', 'teacher' or 'administrator'") == (
-        "one_of",
-        {"values": "'student', 'teacher', 'administrator'"},
-    )
+        "one_of", {"values": "'student', 'teacher', 'administrator'"})
     new_check = "a check added to the importer tomorrow"
     assert explain(new_check) == ("other", {"text": new_check})
 

@@ -53,11 +53,7 @@ async def test_devices_and_labs_share_one_table_and_one_list_across_a_restart(tm
     back = {a.id: a for a in service.active()}
     assert set(back) == {offline.id, ph.id}
     assert (back[ph.id].acknowledged_by, back[ph.id].sensor, back[ph.id].limit, back[ph.id].severity) == (
-        "kythuat",
-        "ph",
-        6.0,
-        "warning",
-    )
+        "kythuat", "ph", 6.0, "warning")
     history = await service.history()
     assert [a.id for a in history] == [acid.id, ph.id, offline.id]
     assert history[0].cleared_at == clock.time() and not history[0].active

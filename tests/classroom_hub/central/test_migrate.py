@@ -60,7 +60,9 @@ async def test_hubs_migrating_at_the_same_time_take_turns(fresh_dsn: str) -> Non
     conn = await asyncpg.connect(fresh_dsn)
     try:
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 4
-        parts = await conn.fetchval("SELECT count(*) FROM pg_inherits WHERE inhparent = 'sensor_readings'::regclass")
+        parts = await conn.fetchval(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'sensor_readings'::regclass"
+        )
         assert parts == 5  # default + 4 months, none twice
     finally:
         await conn.close()

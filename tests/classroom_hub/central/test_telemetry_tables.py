@@ -65,12 +65,16 @@ async def test_batch_copied_twice_through_staging_lands_once(db: asyncpg.Connect
              for i in range(500) for key in ("water_temp_c", "air_temp_c")]  # fmt: skip
     for attempt in range(2):  # the second delivery of the same batch after a lost acknowledgement
         async with db.transaction():
-            await db.execute("CREATE TEMP TABLE staging (LIKE sensor_readings INCLUDING DEFAULTS) ON COMMIT DROP")
+            await db.execute(
+                "CREATE TEMP TABLE staging (LIKE sensor_readings INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
             await db.copy_records_to_table(
                 "staging", records=batch,
                 columns=["hub_id", "device_id", "sensor_key", "measured_at", "value", "unit"],
             )  # fmt: skip
-            status = await db.execute("INSERT INTO sensor_readings SELECT * FROM staging ON CONFLICT DO NOTHING")
+            status = await db.execute(
+                "INSERT INTO sensor_readings SELECT * FROM staging ON CONFLICT DO NOTHING"
+            )
         assert status == ("INSERT 0 1000" if attempt == 0 else "INSERT 0 0")
     assert await db.fetchval("SELECT count(*) FROM sensor_readings WHERE hub_id = 'hub-copy'") == 1000
 

@@ -67,12 +67,8 @@ async def teach(http: aiohttp.ClientSession, hub: RunningHub, lesson: str,
         await teacher.wait(lambda c, s=step: (c.state.get("step") or {}).get("id") == s)  # type: ignore[misc]
         await teacher.command("question", action="start")
         for student, tablet in tablets.items():
-            await tablet.wait(
-                lambda c, s=step: (
-                    (c.state.get("question") or {}).get("state") == "open"  # type: ignore[misc]
-                    and c.state["question"]["step"] == s
-                )
-            )
+            await tablet.wait(lambda c, s=step: (c.state.get("question") or {}).get("state") == "open"  # type: ignore[misc]
+                              and c.state["question"]["step"] == s)
             if step in answers[student]:
                 answer_id = await tablet.answer(step, **answers[student][step])
                 await tablet.wait(lambda c, a=answer_id: a in c.answered)  # type: ignore[misc]

@@ -79,11 +79,7 @@ async def test_the_gradebook_folds_each_stored_statement_once(tmp_path: Path, ca
         assert (results["started_at"], results["ended_at"], results["teacher"]) == (T0, T0 + 900, "co-lan")
         (question,) = results["questions"]
         assert (question["prompt"], question["correct"], question["answered"], question["percent"]) == (
-            "Cá thở bằng gì?",
-            "Mang",
-            2,
-            50,
-        )
+            "Cá thở bằng gì?", "Mang", 2, 50)
         binh, chau, chi = results["students"]
         assert binh["answers"]["cau-1"]["text"] == "Mang" and binh["answers"]["cau-1"]["seconds"] == 12.5
         assert (binh["points"], binh["max"], binh["score10"]) == (2, 2, 10.0)
@@ -93,9 +89,7 @@ async def test_the_gradebook_folds_each_stored_statement_once(tmp_path: Path, ca
         assert [r.run for r in await gradebook.runs()] == [RUN]  # the lab's run is not a lesson
         book = class_results("khtn-7a", "KHTN 7A", [await gradebook.record(RUN)], [("hs-1", "Ngô Anh Bình")])  # type: ignore[list-item]
         assert [(s["id"], s["average10"], s["absent"]) for s in book["students"]] == [
-            ("hs-1", 10.0, 0),
-            ("hs-2", 0.0, 0),
-        ]
+            ("hs-1", 10.0, 0), ("hs-2", 0.0, 0)]
         await gradebook.close()
 
         # gradebook.db damaged: set aside, made again from the statements still stored.
@@ -115,11 +109,4 @@ async def test_the_gradebook_folds_each_stored_statement_once(tmp_path: Path, ca
 
 def test_durations_as_xapi_writes_them() -> None:
     assert [seconds_of(d) for d in ("PT12.5S", "PT1M2S", "PT2H", "PT0S", "PT", "12 s", None)] == [
-        12.5,
-        62.0,
-        7200.0,
-        0.0,
-        None,
-        None,
-        None,
-    ]
+        12.5, 62.0, 7200.0, 0.0, None, None, None]

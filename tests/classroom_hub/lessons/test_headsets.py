@@ -110,7 +110,9 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
                 await login(page, hub, "co-lan", password, "/teacher")
                 summary = page.locator("#headsets-summary")
                 await wait_js(page, "document.getElementById('headsets-summary').dataset.state === 'done'")
-                assert await summary.inner_text() == (f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}")
+                assert await summary.inner_text() == (
+                    f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}"
+                )
                 assert f"{flat}: battery too low (4 %)" in await page.inner_text("#headsets-problems")
 
                 # Leaving the step sends every headset home; the page says so and hides the VR box.
@@ -118,8 +120,8 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
                 await teacher.wait(lambda c: done(c, "home"))
                 assert teacher.headsets[-1]["summary"] == f"3/4 back home, 1 offline: {away}"
                 assert all(h.scene is None for h in fleet.headsets.values())
-                await wait_js(
-                    page, "document.getElementById('toast').textContent.includes('kính đã về màn hình chính')"
+                await wait_js(page,
+                    "document.getElementById('toast').textContent.includes('kính đã về màn hình chính')"
                 )
                 assert await page.locator("#headsets").is_hidden()
             finally:

@@ -184,7 +184,9 @@ async def test_a_tablet_back_from_a_wifi_drop_gets_only_what_it_missed(
         await tablet.wait(lambda c: any('"reason":"replaced"' in f for f in c.frames))
 
 
-async def test_answers_are_idempotent_and_marked_only_when_revealed(tmp_path: Path, system_mosquitto_url: str) -> None:
+async def test_answers_are_idempotent_and_marked_only_when_revealed(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
     async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         ana, ben, chi = [await room.seat(s) for s in students(3)]
@@ -260,7 +262,9 @@ async def test_lock_and_hands(tmp_path: Path, system_mosquitto_url: str) -> None
         assert hands[0]["result"]["extensions"]["https://w3id.org/xapi/virtual-classroom/extensions/emoji"] == "U+270B"
 
 
-async def test_a_student_can_never_run_a_teacher_command(tmp_path: Path, system_mosquitto_url: str) -> None:
+async def test_a_student_can_never_run_a_teacher_command(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
     async with open_room(tmp_path, system_mosquitto_url, FAST_BEATS) as room:
         await room.launch()
         tablet = await room.seat("hs-7a-01")
@@ -409,10 +413,8 @@ async def test_the_lesson_ends_with_a_summary_and_stable_statements_that_name_no
         assert statement_id(run, "launched", "lesson") in by_id
         completed = by_id[statement_id(run, "completed", "hs-7a-01")]
         assert completed["result"]["score"]["raw"] == 3 and completed["context"]["registration"] == run
-        assert completed["actor"] == {
-            "objectType": "Agent",
-            "account": {"homePage": "http://classroom-hub.local", "name": "hs-7a-01"},
-        }
+        assert completed["actor"] == {"objectType": "Agent",
+                                      "account": {"homePage": "http://classroom-hub.local", "name": "hs-7a-01"}}
         context = completed["context"]["extensions"]
         assert context["https://w3id.org/classroom-hub/xapi/extensions/school-code"] == "THCS-DEMO"
         assert context["https://w3id.org/classroom-hub/xapi/extensions/class-id"] == CLASS

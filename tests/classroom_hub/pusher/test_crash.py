@@ -21,7 +21,7 @@ def _room_file(tmp_path: Path, dsn: str, hub_id: str, batch_size: int) -> Path:
     path = tmp_path / "room.toml"
     path.write_text(
         f"""
-data_dir = "{tmp_path / "hub"}"
+data_dir = "{tmp_path / 'hub'}"
 [room]
 school_code = "THCS-DEMO"
 id = "lop-7a"

@@ -24,9 +24,7 @@ def _problems(tmp_path: Path, central: str) -> list[str]:
 
 
 def test_destinations_of_each_kind_and_the_old_shorthands(tmp_path: Path) -> None:
-    settings = _load(
-        tmp_path,
-        """
+    settings = _load(tmp_path, """
 [central]
 postgres_dsn = "postgresql://hub:pw@central.example.vn/edu"
 xapi_url = "https://lrs.example.vn/xAPI"
@@ -35,8 +33,7 @@ xapi_token = "t0ken"
 name = "demo-file"
 kind = "sqlite"
 path = "var/demo/central.db"
-""",
-    )
+""")
     destinations = settings.central.destination_list()  # type: ignore[attr-defined]
     assert [(d.name, d.kind, d.stream_list()) for d in destinations] == [
         ("demo-file", "sqlite", ("statements", "readings", "device_events")),
@@ -51,31 +48,18 @@ path = "var/demo/central.db"
     [
         ('[[central.destinations]]\nname = "c"\nkind = "postgres"\n', "a postgres destination needs 'dsn'"),
         ('[[central.destinations]]\nname = "c"\nkind = "postgres"\ndsn = "mysql://x"\n', "dsn must start with"),
-        (
-            '[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\nstreams = ["readings"]\n',
-            "a xapi destination cannot store readings",
-        ),
-        (
-            '[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\nusername = "hub"\n',
-            "username and password go together",
-        ),
-        (
-            '[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\npseudonymise = true\n',
-            "set central.pseudonym_key",
-        ),
-        (
-            '[[central.destinations]]\nname = "f"\nkind = "sqlite"\npath = "a.db"\nurl = "https://x"\n',
-            "'url' does not apply to a sqlite destination",
-        ),
-        (
-            'postgres_dsn = "postgresql://a/b"\n[[central.destinations]]\nname = "central"\nkind = "sqlite"\n'
-            'path = "a.db"\n',
-            "destination name 'central' is used twice",
-        ),
-        (
-            '[[central.destinations]]\nname = "c"\nkind = "postgres"\ndsn = "postgresql://a/b"\nbatch = 5\n',
-            "unknown field",
-        ),
+        ('[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\nstreams = ["readings"]\n',
+         "a xapi destination cannot store readings"),
+        ('[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\nusername = "hub"\n',
+         "username and password go together"),
+        ('[[central.destinations]]\nname = "l"\nkind = "xapi"\nurl = "https://l/x"\npseudonymise = true\n',
+         "set central.pseudonym_key"),
+        ('[[central.destinations]]\nname = "f"\nkind = "sqlite"\npath = "a.db"\nurl = "https://x"\n',
+         "'url' does not apply to a sqlite destination"),
+        ('postgres_dsn = "postgresql://a/b"\n[[central.destinations]]\nname = "central"\nkind = "sqlite"\n'
+         'path = "a.db"\n', "destination name 'central' is used twice"),
+        ('[[central.destinations]]\nname = "c"\nkind = "postgres"\ndsn = "postgresql://a/b"\nbatch = 5\n',
+         "unknown field"),
         ("disk_budget_mb = 4\n", "greater than or equal to 16"),
     ],
 )

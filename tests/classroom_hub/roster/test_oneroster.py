@@ -79,7 +79,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(bundle: Path) -> None:
     write_lines(bundle / "academicSessions.csv", sessions)
 
     classes = read_lines(bundle / "classes.csv")
-    classes.append('khtn-78,,,KHTN ghép 7-8,"07,08",khtn-7,78,scheduled,lop-7a,thcs-demo,,Khoa học tự nhiên,,')
+    classes.append("khtn-78,,,KHTN ghép 7-8,\"07,08\",khtn-7,78,scheduled,lop-7a,thcs-demo,,Khoa học tự nhiên,,")
     write_lines(bundle / "classes.csv", classes)
 
     report = import_oneroster(bundle)
@@ -153,9 +153,8 @@ def test_citizen_id_may_come_in_user_ids(bundle: Path) -> None:
     users = [
         users[0],
         *(
-            line.replace(",,,Chi,Đỗ,Ngọc,036313900006,", ',,"{cccd:036313900006},{LDAP:chi.do}",Chi,Đỗ,Ngọc,,').replace(
-                ",,,Dung,Lê,Khánh,036313900008,", ",,{CCCD:036313900009},Dung,Lê,Khánh,036313900008,"
-            )
+            line.replace(",,,Chi,Đỗ,Ngọc,036313900006,", ',,"{cccd:036313900006},{LDAP:chi.do}",Chi,Đỗ,Ngọc,,')
+            .replace(",,,Dung,Lê,Khánh,036313900008,", ",,{CCCD:036313900009},Dung,Lê,Khánh,036313900008,")
             for line in users[1:]
         ),
     ]
@@ -184,9 +183,7 @@ def test_round_trip_through_a_zip_with_every_field_set(bundle: Path, tmp_path: P
     )
     write_lines(bundle / "users.csv", users)
     enrollments = read_lines(bundle / "enrollments.csv")
-    enrollments.append(
-        "e-x,active,2025-08-15T01:00:00+07:00,khtn-7a,thcs-demo,gv-02,teacher,true,2025-09-05,2026-05-31"
-    )
+    enrollments.append("e-x,active,2025-08-15T01:00:00+07:00,khtn-7a,thcs-demo,gv-02,teacher,true,2025-09-05,2026-05-31")
     write_lines(bundle / "enrollments.csv", enrollments)
     first = import_oneroster(bundle)
     assert first.ok, [str(p) for p in first.problems]

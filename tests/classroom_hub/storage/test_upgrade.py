@@ -150,13 +150,7 @@ async def test_a_hub_upgraded_in_place_opens_its_old_files(tmp_path: Path, syste
             assert (active["a-headset"]["acknowledged_by"], active["a-headset"]["source"]) == ("kythuat", "device")
             ph = active["a-ph"]
             assert (ph["source"], ph["device_id"], ph["severity"], ph["sensor"], ph["value"], ph["limit"]) == (
-                "lab",
-                "vina-1",
-                "warning",
-                "ph",
-                5.8,
-                6.0,
-            )
+                "lab", "vina-1", "warning", "ph", 5.8, 6.0)
             assert [a["id"] for a in body["history"]] == ["a-ph", "a-headset", "a-temp"]  # newest first
             assert [a.id for a in hub.app[LAB].alarms.active("vina-1")] == ["a-ph"]  # the lab's view of it
             (old_temp,) = [a for a in await hub.app[ALARMS].history(source="lab") if a.id == "a-temp"]
@@ -173,10 +167,7 @@ async def test_a_hub_upgraded_in_place_opens_its_old_files(tmp_path: Path, syste
 
     assert query(data / "telemetry.db", "PRAGMA user_version") == [(len(TELEMETRY),)]
     assert query(data / "telemetry.db", "SELECT id, source FROM alarms ORDER BY id") == [
-        ("a-headset", "device"),
-        ("a-ph", "lab"),
-        ("a-temp", "lab"),
-    ]
+        ("a-headset", "device"), ("a-ph", "lab"), ("a-temp", "lab")]
     assert query(data / "labs" / "labs.db", "SELECT name FROM sqlite_master WHERE name = 'lab_alarms'") == []
     assert query(data / "accounts.db", "PRAGMA user_version") == [(ACCOUNTS.version,)]
     with RosterCache(data / "roster.sqlite3") as roster:

@@ -29,15 +29,8 @@ async def test_every_answer_carries_the_security_headers(tmp_path: Path, system_
             page_policy = PAGE_POLICY.format(scripts=f"{hub.url}/static/")
             assert "frame-ancestors 'none'" in page_policy and f"script-src {hub.url}/static/;" in page_policy
             # "/api/push": the answer of a sub-application (classroom_hub/pusher/web.py) gets them too.
-            for path in (
-                *PAGES,
-                "/healthz",
-                "/api/me",
-                "/static/hub.css",
-                "/no-such-page",
-                "/i18n/vi.json",
-                "/api/push",
-            ):
+            for path in (*PAGES, "/healthz", "/api/me", "/static/hub.css", "/no-such-page", "/i18n/vi.json",
+                         "/api/push"):
                 async with client.get(path, allow_redirects=False) as r:
                     document = r.content_type == "text/html"
                     assert document == (path in PAGES and r.status == 200), path

@@ -161,15 +161,13 @@ async def test_lesson_content_framed_by_the_lesson_pages_cannot_act_as_the_teach
         await teacher.click("#steps li[data-index='1'] button")
         await wait_js(teacher, "document.querySelector('#preview img.slide-image')?.naturalWidth > 0")
         await teacher.click("#steps li[data-index='2'] button")
-        await wait_js(
-            teacher,
+        await wait_js(teacher,
             "files => document.querySelector('#preview iframe.slide-frame')?.getAttribute('src')"
             " === files + '/doc.pdf#page=1'",
             arg=room.files,
         )
         await teacher.click("#steps li[data-index='3'] button")
-        await wait_js(
-            teacher,
+        await wait_js(teacher,
             "files => document.querySelector('#preview video.slide-video')?.getAttribute('src')"
             " === files + '/clip.mp4'",
             arg=room.files,

@@ -64,3 +64,5 @@ def test_file_keys_are_secret_stable_and_change_with_the_secret(tmp_path: Path) 
     assert keys.check("a" * 64, key) and not keys.check("a" * 64, key[:-1] + ("A" if key[-1] != "A" else "B"))
     path.write_bytes(b"short")  # damaged: replaced, and every key changes
     assert FileKeys.load(path).key("a" * 64) != key and len(path.read_bytes()) == 32
+
+

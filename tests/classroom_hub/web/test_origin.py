@@ -157,3 +157,4 @@ async def test_a_page_on_another_port_cannot_act_for_a_logged_in_browser(
             assert len(stops) == 1  # the hub's own page's, not the attacker's
         finally:
             await runner.cleanup()
+

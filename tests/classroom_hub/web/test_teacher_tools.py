@@ -117,7 +117,7 @@ async def test_the_grid_shows_every_tablet_and_what_was_sent_arriving(
         assert await teacher.get_attribute(tile("hs-7a-02", ".battery"), "title") == "Pin do ứng dụng quản lý máy báo"
         assert await teacher.inner_text(tile("hs-7a-01", ".badge.todo")) == "chưa trả lời"
         # The silent one: beats missed (a red dot), then cut and shown as lost.
-        await wait_js(teacher, f'Number(document.querySelector("{tile("hs-7a-03")}").dataset.missed) >= 2')
+        await wait_js(teacher, f"Number(document.querySelector(\"{tile('hs-7a-03')}\").dataset.missed) >= 2")
         assert "lỡ" in await teacher.inner_text(tile("hs-7a-03", ".link"))
         await wait_js(teacher, f"document.querySelector(\"{tile('hs-7a-03')}\").dataset.state === 'offline'")
         assert await teacher.inner_text(tile("hs-7a-03", ".link")) == "mất kết nối"

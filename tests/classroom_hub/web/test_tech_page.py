@@ -60,8 +60,8 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             await page.wait_for_selector("#devices tbody tr[data-device='T02']")
             assert await page.locator("#devices tbody tr").count() == 6
             t01 = page.locator("#devices tr[data-device='T01']")
-            await wait_js(
-                page, "document.querySelector(\"#devices tr[data-device='T01']\").textContent.includes('dBm')"
+            await wait_js(page,
+                "document.querySelector(\"#devices tr[data-device='T01']\").textContent.includes('dBm')"
             )
             assert "trực tuyến" in await t01.inner_text()
             assert "1.4.2" in await t01.inner_text()
@@ -106,8 +106,8 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             await row.wait_for()
             assert await page.inner_text("#alarm-count") == "1"
             await row.locator("button.ack").click()
-            await wait_js(
-                page, f"document.querySelector(\"#alarms tr[data-device='{h2}']\").textContent.includes('kythuat')"
+            await wait_js(page,
+                f"document.querySelector(\"#alarms tr[data-device='{h2}']\").textContent.includes('kythuat')"
             )
             assert await page.inner_text("#alarm-count") == ""
             (alarm,) = hub.app[FLEET].alarms.active()
@@ -127,8 +127,8 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             assert "Bộ kit vina-1 (phòng thí nghiệm)" in text and "Chú ý: pH dưới 6" in text, text
             assert await page.inner_text("#alarm-count") == "1"  # the headset's is acknowledged already
             await lab_row.locator("button.ack").click()
-            await wait_js(
-                page, "document.querySelector(\"#alarms tr[data-device='vina-1']\").textContent.includes('kythuat')"
+            await wait_js(page,
+                "document.querySelector(\"#alarms tr[data-device='vina-1']\").textContent.includes('kythuat')"
             )
             (lab_alarm,) = lab.alarms.active("vina-1")
             assert (lab_alarm.kind, lab_alarm.severity, lab_alarm.acknowledged_by) == ("ph_low", "warning", "kythuat")

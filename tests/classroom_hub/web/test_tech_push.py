@@ -17,10 +17,9 @@ def cell(destination: str, column: str) -> str:
 
 async def until_shown(page: Any, destination: str, column: str, test: str) -> None:
     """Wait until the cell's text passes ``test`` (JavaScript on ``text``); the panel refreshes itself."""
-    await wait_js(
-        page,
-        f'(() => {{ const c = document.querySelector("{cell(destination, column)}"); if (!c) return false;'
-        f" const text = c.textContent; return {test}; }})()",
+    await wait_js(page,
+        f"(() => {{ const c = document.querySelector(\"{cell(destination, column)}\"); if (!c) return false;"
+        f" const text = c.textContent; return {test}; }})()"
     )
 
 

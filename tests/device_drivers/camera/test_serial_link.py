@@ -56,7 +56,9 @@ def hand_played() -> Iterator[HandPlayedCamera]:
     camera.close()
 
 
-async def test_a_silent_camera_raises_timeout_naming_the_command(hand_played: HandPlayedCamera, fast: Timeouts) -> None:
+async def test_a_silent_camera_raises_timeout_naming_the_command(
+    hand_played: HandPlayedCamera, fast: Timeouts
+) -> None:
     async with PtzCamera.over_serial(hand_played.port, timeouts=fast) as camera:
         with pytest.raises(PtzTimeout) as timed_out:
             await camera.home()

@@ -58,13 +58,8 @@ async def plug_room(tmp_path: Path, broker_url: str, load_w: float | None = None
         where = Simulation(settings.room.id, hub.app[BROKER_URL], settings.data_dir)
         simulate = declared_kinds()["smart_plug"].load_simulator()
         assert simulate is not None
-        agent = (
-            simulate("plug-cart", device, where)
-            if load_w is None
-            else running(
-                SimulatedSmartPlug(where.broker_url or "", where.room, "plug-cart", rated_w=800, load_w=load_w)
-            )
-        )
+        agent = simulate("plug-cart", device, where) if load_w is None else running(
+            SimulatedSmartPlug(where.broker_url or "", where.room, "plug-cart", rated_w=800, load_w=load_w))
         assert agent is not None
         async with agent:
             registry = hub.app[REGISTRY]
