@@ -97,7 +97,11 @@ async def _scene_of(request: web.Request, name: str, args: dict[str, Any]) -> Sc
     content_id = args.get("content_id")
     if not isinstance(content_id, str) or not content_id:
         raise _bad_request(request, "scene_required", "launch_scene needs a scene: pick one (args.content_id)")
-    return await find_scene(request, None, content_id)
+    try:
+        return await find_scene(request, None, content_id)
+    except web.HTTPException as err:
+        request.config_dict[REJECTIONS].add(f"http {request.method} {request.path}", "unknown_scene", content_id)
+        raise err from None
 
 
 # --- commands ----------------------------------------------------------------------------

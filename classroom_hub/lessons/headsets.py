@@ -145,7 +145,8 @@ class LessonHeadsets:
             group = await fleet.commands.send_group(headsets, name, args)
             log.info("event=lesson_headsets step=%s command=home summary=%r", on.step.id, group.summary())
             self._announce({**base, "state": "done", "counts": group.counts(), "summary": group.summary(),
-                            "results": [r.as_dict() for r in group.results]})  # fmt: skip
+                            "results": [{"device_id": r.device_id, "outcome": r.outcome, "error": r.error}
+                                        for r in group.results]})  # fmt: skip
             return
         step = on.step
         scene = await asyncio.get_running_loop().run_in_executor(None, fleet.scenes.get, step.sha256)
@@ -167,8 +168,10 @@ class LessonHeadsets:
         self._announce(done)
 
     def _done(self, base: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
-        done = {**base, "state": "done", **group_view(rows), "rows": rows}
-        done["command"] = "launch_scene"
+        group = group_view(rows)
+        results = [{k: r[k] for k in ("device_id", "outcome", "error")} for r in group["results"]]
+        done = {**base, "state": "done", "counts": group["counts"], "summary": group["summary"],
+                "results": results, "rows": rows}  # fmt: skip
         self.last = done
         return done
 

@@ -163,7 +163,7 @@ class SceneLauncher:
 
 
 # How the technician's group command shows a launch: the fleet's result per device.
-_OUTCOME = {"playing": "ok", "launching": "no_reply", "launch_failed": "failed", "downloading": "fetching",
+_OUTCOME = {"playing": "ok", "launching": "fetching", "launch_failed": "failed", "downloading": "fetching",
             "waiting": "fetching", "fetch_failed": "failed", "offline": "offline"}  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def group_view(rows: list[dict[str, Any]]) -> dict[str, Any]:
         error = row["detail"] or row["reason"]
         results.append({"device_id": row["device_id"], "outcome": outcome, "latency_ms": None, "result": row,
                         "error": error if outcome != "ok" else None})  # fmt: skip
-    counts: dict[str, int] = {}
+    counts = dict.fromkeys(("ok", "fetching", "failed", "no_reply", "offline", "unknown_device"), 0)
     for r in results:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
     parts = [f"{n} {word}: {', '.join(r['device_id'] for r in results if r['outcome'] == outcome)}"

@@ -111,7 +111,7 @@ async def stop(request: web.Request) -> web.Response:
     return web.json_response(launch_state(request))
 
 
-@allow(ANYONE)
+@allow(ANYONE, narrowed=True)
 async def scene_bundle(request: web.Request) -> web.StreamResponse:
     """A headset with its key (``?device=H07&key=...``, handed out in its own command) or a signed-in
     staff member; anyone else gets 403 even for a hash they know. Range requests resume a cut download."""
