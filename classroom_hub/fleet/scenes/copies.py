@@ -119,7 +119,7 @@ class HeadsetCopies:
             progress = SceneDownload.model_validate(event.data)
         except ValidationError as err:
             if self._rejections is not None:
-                self._rejections.add(message.topic, "malformed_event", describe(err, root="data", limit=1))
+                self._rejections.add(message.topic, "malformed_event", f"{SCENE_EVENT}: {describe(err, limit=1)}")
             return
         self._set(Copy(where.device_id, progress.sha256, progress.state, progress.bytes, progress.total,
                        progress.reason, progress.detail, time.time()))  # fmt: skip
