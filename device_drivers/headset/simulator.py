@@ -31,6 +31,25 @@ PROGRESS_EVERY_S = 1.0  # a progress event at most this often (and one per tenth
 SCENE_LOAD_S = (0.005, 0.03)  # how long loading a cached scene takes, at random between the two
 
 
+class _Partial:
+    """A download so far: its length and running SHA-256 (and its bytes, unless a bench says not)."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.restart()
+
+    def restart(self) -> None:
+        self.length = 0
+        self.hash = hashlib.sha256()
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self.length += len(chunk)
+        self.hash.update(chunk)
+        if self.keep:
+            self.data.extend(chunk)
+
+
 class SimulatedHeadset(SimulatedMqttDevice):
     kind = "headset"
     firmware = "vr-agent 2.1.0"
@@ -45,6 +64,7 @@ class SimulatedHeadset(SimulatedMqttDevice):
         cached: dict[str, bytes] | None = None,
         dropout_chance: float | None = None,
         scene_load_s: tuple[float, float] = SCENE_LOAD_S,
+        keep_bundles: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -63,7 +83,8 @@ class SimulatedHeadset(SimulatedMqttDevice):
             self.dropout_chance = dropout_chance
         self.cache: dict[str, bytes] = dict(cached or {})  # sha256 -> bundle
         self.fetches: list[str] = []  # sha256 of every bundle fetched from the hub
-        self.partial: dict[str, bytearray] = {}  # downloads cut short, resumed from here
+        self.partial: dict[str, _Partial] = {}  # downloads cut short, resumed from here
+        self.keep_bundles = keep_bundles  # False: only the hash is kept (benches fetching 40 x 200 MB)
         self.ranges: list[str] = []  # the Range header of every resumed request
         self._downloads: dict[str, asyncio.Task[None]] = {}
         self.last_failure: dict[str, str] = {}  # sha256 -> why its last download failed
@@ -183,49 +204,48 @@ class SimulatedHeadset(SimulatedMqttDevice):
             self._downloads.pop(sha256, None)
 
     async def _fetch(self, sha256: str, url: str, size: int) -> None:
-        data = self.partial.setdefault(sha256, bytearray())
+        part = self.partial.setdefault(sha256, _Partial(keep=self.keep_bundles))
         total: int | None = size or None
-        self._progress(sha256, "downloading", len(data), total)
+        self._progress(sha256, "downloading", part.length, total)
         timeout = aiohttp.ClientTimeout(sock_read=FETCH_TIMEOUT_S, sock_connect=FETCH_TIMEOUT_S)
         error: tuple[str, str] = ("network", "")
         async with aiohttp.ClientSession(timeout=timeout) as session:
             for attempt in range(FETCH_TRIES):
-                headers = {"Range": f"bytes={len(data)}-"} if data else {}
-                if data:
+                headers = {"Range": f"bytes={part.length}-"} if part.length else {}
+                if part.length:
                     self.ranges.append(headers["Range"])
                 try:
                     async with session.get(url, headers=headers) as response:
                         if response.status == 200:
-                            data.clear()  # the server ignored the range: start again
+                            part.restart()  # the server ignored the range: start again
                         elif response.status != 206:
                             error = ("http_error", f"scene not available from the hub: HTTP {response.status}")
                             break
                         if response.content_length is not None:
-                            total = len(data) + response.content_length
+                            total = part.length + response.content_length
                         shown = time.monotonic()
                         async for chunk in response.content.iter_chunked(1 << 16):
-                            data.extend(chunk)
+                            part.add(chunk)
                             if time.monotonic() - shown >= PROGRESS_EVERY_S:
                                 shown = time.monotonic()
-                                self._progress(sha256, "downloading", len(data), total)
+                                self._progress(sha256, "downloading", part.length, total)
                     error = ("", "")
                     break
                 except (aiohttp.ClientError, TimeoutError) as err:
                     error = ("network", f"scene download failed: {err or type(err).__name__}")
-                    self._progress(sha256, "downloading", len(data), total)
+                    self._progress(sha256, "downloading", part.length, total)
                     await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
         if error[0]:
-            self._failed(sha256, *error, len(data), total)
-            return
-        if hashlib.sha256(data).hexdigest() != sha256:
-            del self.partial[sha256]  # never resumed from: the bytes are wrong
-            self._failed(sha256, "hash_mismatch", "scene download does not match its sha256; not kept", 0, total)
+            self._failed(sha256, *error, part.length, total)
             return
         del self.partial[sha256]
-        self.cache[sha256] = bytes(data)
+        if part.hash.hexdigest() != sha256:  # the bytes are wrong: never resumed from
+            self._failed(sha256, "hash_mismatch", "scene download does not match its sha256; not kept", 0, total)
+            return
+        self.cache[sha256] = bytes(part.data)
         self.fetches.append(sha256)
-        self.storage_free_mb -= len(data) / 1e6
-        self._progress(sha256, "ready", len(data), len(data))
+        self.storage_free_mb -= part.length / 1e6
+        self._progress(sha256, "ready", part.length, part.length)
         self._announce()
 
     def _failed(self, sha256: str, reason: str, detail: str, done: int, total: int | None) -> None:

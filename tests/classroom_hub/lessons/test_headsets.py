@@ -157,3 +157,24 @@ async def test_a_room_without_headsets_sends_nothing(tmp_path: Path, system_mosq
             await wait_for(lambda: not headsets.busy)
         assert teacher.headsets == []
         assert sum(hub.app[FLEET].commands.results.values()) == 0
+
+
+async def test_a_vr_step_whose_scene_the_hub_lacks_is_one_message_not_forty_refusals(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    url = system_mosquitto_url
+    headset_rows = [{"kind": "headset", "id": "H{:02d}", "count": 40, "heartbeat_timeout_s": 60}]
+    async with teaching(tmp_path, url, headset_rows) as (hub, teacher, settings, _password):
+        # The lesson's scene was never imported into this hub's library.
+        async with HeadsetFleet(url, settings.room.id, count=40, dropout_chance=0.0) as fleet:
+            await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 40)
+            await teacher.command("goto", step=VR_STEP)
+            await teacher.wait(lambda c: any(m["state"] == "not_on_hub" for m in c.headsets))
+            (message,) = teacher.headsets
+            assert (message["content_id"], message["total"]) == ("vinaponics.vr.farm-tour", 40)
+            await wait_for(lambda: not hub.app[LESSONS].headsets.busy)
+            assert all(not h.commands_seen for h in fleet.headsets.values())
+        assert not [a for a in hub.app[FLEET].alarms.active() if a.kind == "command_failed"]
+    for frame in teacher.frames:
+        if frame.startswith('{"t"'):
+            SERVER_MESSAGE.validate_json(frame)
