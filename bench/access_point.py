@@ -98,6 +98,12 @@ class AccessPoint:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
+        # close() cancels the connections: asyncio's server would log a cancelled handler as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._carry(client_r, client_w, task)
+
+    async def _carry(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
+                     task: asyncio.Task[None]) -> None:  # fmt: skip
         try:
             try:
                 hub_r, hub_w = await asyncio.open_connection(*self.target)
