@@ -25,6 +25,12 @@ from classroom_hub.registry import DeviceRegistry
 
 log = logging.getLogger(__name__)
 
+# Which kinds of device play a scene of each platform (a VR scene is not sent to AR glasses).
+PLATFORM_KINDS: dict[str, tuple[str, ...]] = {
+    "android-vr": ("headset",),
+    "android-ar": ("ar_device",),
+    "webxr": HEADSET_KINDS,
+}
 FETCH_TIMEOUT_S = 10.0  # the headset answers at once; the download itself is reported by events
 
 
@@ -61,14 +67,16 @@ class SceneLauncher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def headsets(self) -> list[str]:
-        return sorted(r.id for kind in HEADSET_KINDS for r in self._registry.by_kind(kind))
+    def headsets(self, platform: str | None = None) -> list[str]:
+        """The room's devices that play scenes of ``platform`` (all of them for None)."""
+        kinds = PLATFORM_KINDS.get(platform or "", HEADSET_KINDS)
+        return sorted(r.id for kind in kinds for r in self._registry.by_kind(kind))
 
     async def launch(
         self, scene: Scene, base_url: str | None, device_ids: Sequence[str] | None = None, scene_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Launch on those that hold ``scene``, fetch on the others; every headset's row after the commands."""
-        ids = tuple(dict.fromkeys(device_ids)) if device_ids is not None else tuple(self.headsets())
+        ids = tuple(dict.fromkeys(device_ids)) if device_ids is not None else tuple(self.headsets(scene.platform))
         self.wanted = Wanted(scene, scene_id or scene.scene, base_url, ids)
         self._launches, self._fetches = {}, {}
         ready = [d for d in ids if self._copies.of(d, scene.sha256).state == "ready"]

@@ -94,8 +94,8 @@ async def launch(request: web.Request) -> web.Response:
         raise problem(400, "malformed_request", detail) from None
     scene = await find_scene(request, body.sha256, body.content_id)
     launcher = request.config_dict[FLEET].launcher
-    if not launcher.headsets():
-        raise problem(409, "no_headsets", "this room has no headsets")
+    if not launcher.headsets(scene.platform):
+        raise problem(409, "no_headsets", f"this room has no device that plays {scene.platform} scenes")
     await launcher.launch(scene, hub_url(request), body.device_ids, body.scene_id)
     return web.json_response(launch_state(request))
 

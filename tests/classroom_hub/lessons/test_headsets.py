@@ -178,3 +178,33 @@ async def test_a_vr_step_whose_scene_the_hub_lacks_is_one_message_not_forty_refu
     for frame in teacher.frames:
         if frame.startswith('{"t"'):
             SERVER_MESSAGE.validate_json(frame)
+
+
+async def test_the_sample_lessons_vr_step_plays_on_forty_headsets_that_fetch_its_scene(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    """As in the demo: the sample lesson and the sample scene a new hub stocks, 40 headsets
+    holding nothing, which download the scene from the hub and then play it."""
+    url = system_mosquitto_url
+    headset_rows = [{"kind": "headset", "id": "H{:02d}", "count": 40, "heartbeat_timeout_s": 60}]
+    room = {"school_code": "THCS-DEMO", "id": f"lop-mau-{os.getpid()}-{next(_rooms)}", "name": "Lớp 7A"}
+    settings = room_settings(tmp_path, url, room=room, devices=headset_rows)
+    async with run_hub(settings) as hub, HeadsetFleet(url, settings.room.id, count=40, dropout_chance=0.0) as fleet:
+        await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 40)
+        password = await add_user(hub, "co-lan", "teacher")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            form = {"username": "co-lan", "password": password}
+            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
+                assert response.status == 302
+            teacher = LessonClient(http, hub.url, role="teacher")
+            await teacher.connect()
+            try:
+                await teacher.command("launch", lesson="vong-tuan-hoan-nuoc-aquaponics", **{"class": "khtn-7a"})
+                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
+                await teacher.command("goto", step=6)  # Tham quan trang trại aquaponics (kính thực tế ảo)
+                await teacher.wait(lambda c: bool(c.headsets) and c.headsets[-1].get("summary") == "40/40 launched",
+                                   timeout=60)  # fmt: skip
+            finally:
+                await teacher.close()
+        assert all(h.scene == "aquaponics-farm-tour" and len(h.fetches) == 1 for h in fleet.headsets.values())
+        assert not [a for a in hub.app[FLEET].alarms.active() if a.kind == "command_failed"]
