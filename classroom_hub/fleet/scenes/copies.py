@@ -11,6 +11,7 @@ A missing scene is a state on the teacher's and technician's pages, not an alarm
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,6 +27,8 @@ from classroom_hub.problems import describe
 from classroom_hub.registry import DeviceRecord, DeviceRegistry
 from classroom_hub.rejects import Rejections
 from device_drivers.headset.commands import SCENE_EVENT, HeldScenes, SceneDownload
+
+log = logging.getLogger(__name__)
 
 CopyState = Literal["missing", "downloading", "ready", "failed"]
 HEADSET_KINDS = ("headset", "ar_device")
@@ -123,3 +126,6 @@ class HeadsetCopies:
             return
         self._set(Copy(where.device_id, progress.sha256, progress.state, progress.bytes, progress.total,
                        progress.reason, progress.detail, time.time()))  # fmt: skip
+        if progress.state == "failed":
+            log.warning("event=scene_download_failed device=%s sha256=%s reason=%s detail=%r",
+                        where.device_id, progress.sha256[:12], progress.reason, progress.detail)  # fmt: skip
