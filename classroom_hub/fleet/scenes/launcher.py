@@ -21,7 +21,7 @@ from classroom_hub.fleet.commands import DeviceResult, FleetCommands
 from classroom_hub.fleet.scenes.copies import HEADSET_KINDS, Copy, HeadsetCopies
 from classroom_hub.fleet.scenes.keys import SceneKeys
 from classroom_hub.fleet.scenes.shelf import Scene
-from classroom_hub.registry import DeviceRegistry
+from classroom_hub.registry import DeviceChange, DeviceRegistry
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +55,15 @@ class SceneLauncher:
         self._fetches: dict[str, DeviceResult] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._changes: Listeners[[]] = Listeners("scene_launch_listener_failed")
-        self._remove = copies.on_change(self._on_copy)
+        self._removers = [copies.on_change(self._on_copy), registry.on_change(self._on_state)]
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """``listener()`` whenever a headset's row may have changed."""
         return self._changes.add(listener)
 
     async def close(self) -> None:
-        self._remove()
+        for remove in self._removers:
+            remove()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -111,14 +112,14 @@ class SceneLauncher:
             row["state"] = "playing" if launch.outcome == "ok" else "launch_failed"
             if launch.outcome != "ok":
                 row |= {"reason": launch.outcome, "detail": launch.error}
+        elif not self._online(device_id):
+            row["state"] = "offline"  # also one that went away mid-download: it resumes when back
         elif copy.state == "downloading":
             row["state"] = "downloading"
         elif copy.state == "failed":
             row["state"] = "fetch_failed"
         elif fetch is not None and fetch.outcome != "ok":
             row |= {"state": "fetch_failed", "reason": fetch.outcome, "detail": fetch.error}
-        elif not self._online(device_id):
-            row["state"] = "offline"
         else:
             row["state"] = "waiting"
         return row
@@ -147,7 +148,8 @@ class SceneLauncher:
 
     async def _fetch_one(self, device_id: str) -> None:
         wanted = self.wanted
-        assert wanted is not None
+        if wanted is None:
+            return
         if self._copies.of(device_id, wanted.scene.sha256).state == "downloading":
             return
         args = {"content": self._content(wanted.scene, device_id, wanted.base_url)}
@@ -157,6 +159,27 @@ class SceneLauncher:
         self._fetches[device_id] = result
         if result.outcome == "ok" and (result.result or {}).get("state") == "ready":
             self._copies.mark(device_id, wanted.scene.sha256, "ready")  # it had it after all
+        self._changes.emit()
+
+    def _on_state(self, change: DeviceChange) -> None:
+        """A wanted headset came back (or came late): it launches, or fetches first."""
+        wanted = self.wanted
+        if wanted is None or change.new_state != "online" or change.device_id not in wanted.device_ids:
+            return
+        device_id = change.device_id
+        if self._launches.get(device_id, False) is not False and (
+            (result := self._launches[device_id]) is None or result.outcome == "ok"
+        ):
+            return  # launched already, or under way
+        self._launches.pop(device_id, None)
+        if self._copies.of(device_id, wanted.scene.sha256).state == "ready":
+            job = self._launch_one(device_id)
+        else:
+            self._fetches.pop(device_id, None)
+            job = self._fetch_one(device_id)
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         self._changes.emit()
 
     def _on_copy(self, copy: Copy) -> None:

@@ -20,6 +20,8 @@ from classroom_hub.bus.topics import device_topic
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.scenes.shelf import Scene
 from device_drivers.headset.fleet import HeadsetFleet
+from device_drivers.headset.simulator import SimulatedHeadset
+from device_drivers.mqtt_device.simulator import running
 from tests.classroom_hub.fleet.conftest import fleet_hub, headset_room, logged_in
 from tests.conftest import add_user, login, room_settings, wait_for, wait_js
 
@@ -237,3 +239,20 @@ async def test_the_teacher_picks_a_scene_and_sees_each_headset_in_vietnamese(
                 await wait_js(page, "document.querySelectorAll('#scene-rows tbody tr').length === 0")
             finally:
                 await page.close()
+
+
+async def test_a_headset_away_at_the_launch_fetches_and_plays_when_it_comes_back(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    url = system_mosquitto_url
+    settings = room_settings(tmp_path, url, devices=headset_room(2))
+    async with fleet_hub(settings) as hub, HeadsetFleet(url, settings.room.id, count=1, dropout_chance=0.0):
+        fleet = hub.app[FLEET]
+        scene = sample(hub)
+        await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 1)
+        await fleet.launcher.launch(scene, hub.url)
+        await wait_for(lambda: states(hub) == {"H01": "playing", "H02": "offline"})
+        late = SimulatedHeadset(url, settings.room.id, "H02", dropout_chance=0.0)
+        async with running(late):
+            await wait_for(lambda: states(hub) == {"H01": "playing", "H02": "playing"})
+        assert late.fetches == [scene.sha256] and late.scene == "aquaponics-farm-tour"
