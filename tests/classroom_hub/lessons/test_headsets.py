@@ -119,6 +119,11 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
                     f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}"
                 )
                 assert f"{flat}: battery too low (4 %)" in await page.inner_text("#headsets-problems")
+                # Every headset's row in Vietnamese, the one that fetched the scene first included.
+                row = "#headsets-rows tr[data-device='{}'] td:last-child"
+                assert await page.inner_text(row.format(fetcher)) == "đang chiếu"
+                assert await page.inner_text(row.format(flat)) == "không mở được: kính từ chối"
+                assert await page.inner_text(row.format(away)) == "mất kết nối"
 
                 # Leaving the step sends every headset home; the page says so and hides the VR box.
                 await page.click("#next")
