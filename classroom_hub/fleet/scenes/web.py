@@ -81,7 +81,17 @@ async def scenes(request: web.Request) -> web.Response:
     await require(request, *STAFF)
     shelf = request.config_dict[FLEET].scenes
     listed = await asyncio.get_running_loop().run_in_executor(None, shelf.list)
-    return web.json_response({"scenes": [s.as_dict() for s in listed], "launch": launch_state(request)})
+    fleet = request.config_dict[FLEET]
+
+    def held(scene: Scene) -> dict[str, int]:
+        """How many of the devices that play it hold it: {"ready": n, "total": m}."""
+        ids = fleet.launcher.headsets(scene.platform)
+        ready = sum(fleet.copies.of(d, scene.sha256).state == "ready" for d in ids)
+        return {"ready": ready, "total": len(ids)}
+
+    return web.json_response(
+        {"scenes": [s.as_dict() | {"held": held(s)} for s in listed], "launch": launch_state(request)}
+    )
 
 
 @allow(*LAUNCHERS)

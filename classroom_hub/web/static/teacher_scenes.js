@@ -63,12 +63,19 @@ const TeacherScenes = (() => {
       const chosen = pick.value;
       pick.replaceChildren(...scenes.map(s => el("option", { value: s.sha256, text: `${title(s)} (${t("teacher.scenes.platform." + s.platform)})` })));
       if (chosen) pick.value = chosen;
+      showHeld();
       $("scene-none").hidden = scenes.length > 0;
       $("scene-launch").disabled = scenes.length === 0;
       render(body.launch);
     } catch (err) {
       $("scene-error").textContent = t("teacher.scenes.error", { error: err.message });
     }
+  }
+
+  // Before a launch: how many headsets already hold the picked scene.
+  function showHeld() {
+    const scene = scenes.find(s => s.sha256 === $("scene-pick").value);
+    $("scene-held").textContent = scene && scene.held.total ? t("teacher.scenes.held", { n: scene.held.ready, total: scene.held.total }) : "";
   }
 
   async function launch() {
@@ -93,6 +100,7 @@ const TeacherScenes = (() => {
     await I18N.load();
     $("scene-launch").addEventListener("click", launch);
     $("scene-stop").addEventListener("click", stop);
+    $("scene-pick").addEventListener("change", showHeld);
     await refresh();
   }
 

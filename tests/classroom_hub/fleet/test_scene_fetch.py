@@ -227,6 +227,9 @@ async def test_the_teacher_picks_a_scene_and_sees_each_headset_in_vietnamese(
                 label = await page.inner_text("#scene-pick option")
                 assert label == "Tham quan trang trại aquaponics (kính VR)"
                 assert await page.eval_on_selector("#scene-pick", "s => s.value") == scene.sha256
+                assert await page.inner_text("#scene-held") == (
+                    "0/3 kính đã có sẵn cảnh này; các kính còn lại sẽ tải từ máy chủ rồi tự mở."
+                )
                 await page.click("#scene-launch")
                 await wait_js(page, "[...document.querySelectorAll('#scene-rows tbody tr')]"
                                     ".filter(tr => tr.dataset.state === 'playing').length === 2")  # fmt: skip
