@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
 
 from classroom_hub.errors import HubError
+from classroom_hub.problems import printable, where
 
 MANIFEST = "scene.json"
 PLATFORMS = ("android-vr", "android-ar", "webxr")
@@ -107,9 +109,9 @@ def _check_archive(archive: zipfile.ZipFile, label: str, limits: Limits) -> Scen
     for entry in entries:
         bad = _bad_name(entry.filename)
         if bad:
-            problems.append(problem(label, _printable(entry.filename), bad))
+            problems.append(problem(label, printable(entry.filename), bad))
         if entry.filename in seen:
-            problems.append(problem(label, _printable(entry.filename), "is in the zip twice"))
+            problems.append(problem(label, printable(entry.filename), "is in the zip twice"))
         seen.add(entry.filename)
         if entry.file_size > 1 << 20 and entry.file_size > limits.bomb_ratio * max(1, entry.compress_size):
             ratio = entry.file_size // max(1, entry.compress_size)
@@ -119,7 +121,7 @@ def _check_archive(archive: zipfile.ZipFile, label: str, limits: Limits) -> Scen
         raise SceneError(problems)
     broken = archive.testzip()
     if broken is not None:
-        raise SceneError(problem(label, _printable(broken), "damaged (its CRC does not match)"))
+        raise SceneError(problem(label, printable(broken), "damaged (its CRC does not match)"))
     if MANIFEST not in seen:
         near = [n for n in seen if n.lower().endswith(MANIFEST)]
         hint = f" (there is {near[0]!r}; it must be at the top of the zip)" if near else ""
@@ -138,7 +140,7 @@ def _check_archive(archive: zipfile.ZipFile, label: str, limits: Limits) -> Scen
     try:
         return SceneManifest.model_validate(data)
     except ValidationError as err:
-        raise SceneError([problem(file, _where(e["loc"]), _message(e)) for e in err.errors()]) from err
+        raise SceneError([problem(file, where(e["loc"], root=""), _message(e)) for e in err.errors()]) from err
 
 
 def _bad_name(name: str) -> str | None:
@@ -151,21 +153,9 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
-def _message(error: object) -> str:
-    assert isinstance(error, dict)
+def _message(error: ErrorDetails) -> str:
     if error["type"] == "literal_error" and error["loc"][-1:] == ("platform",):
         return f"unknown platform {error['input']!r}; known: {', '.join(PLATFORMS)}"
     if error["type"] == "extra_forbidden":
         return "not a field of scene.json"
     return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _printable(text: str) -> str:
-    return text if text.isprintable() else repr(text)
