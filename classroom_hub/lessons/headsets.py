@@ -186,4 +186,7 @@ class LessonHeadsets:
         fleet = self._fleet()
         if self._launched is None or fleet is None or self._working:
             return
+        wanted = fleet.launcher.wanted
+        if wanted is None or wanted.scene.sha256 != self._launched[0].step.sha256:
+            return  # the teacher's picker launched another scene since: its rows are not this step's
         self._announce(self._done(self._launched[1], fleet.launcher.rows()))
