@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.bus.payloads import KEY_PATTERN
+from classroom_hub.fleet.commands import GroupResult
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.part import fleet_part
 from classroom_hub.fleet.scenes.launcher import group_view
@@ -92,11 +93,11 @@ async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
 async def _scene_of(request: web.Request, name: str, args: dict[str, Any]) -> Scene | None:
     """The library's scene a launch names by content id. A launch names a scene: without one
     every headset would refuse (and alarm)."""
-    if name != "launch_scene" or "content" in args:
+    if name not in ("launch_scene", "fetch_scene") or "content" in args:
         return None
     content_id = args.get("content_id")
     if not isinstance(content_id, str) or not content_id:
-        raise _bad_request(request, "scene_required", "launch_scene needs a scene: pick one (args.content_id)")
+        raise _bad_request(request, "scene_required", f"{name} needs a scene: pick one (args.content_id)")
     try:
         return await find_scene(request, None, content_id)
     except web.HTTPException as err:
@@ -117,6 +118,9 @@ async def device_command(request: web.Request) -> web.Response:
     args = body.args
     fleet = request.config_dict[FLEET]
     scene = await _scene_of(request, body.name, args)
+    if scene is not None and body.name == "fetch_scene":
+        (one,) = await fleet.launcher.prefetch(scene, hub_url(request), [device_id])
+        return web.json_response(one.as_dict())
     if scene is not None:  # with this headset's own download address
         content = scene.launch_args(None) | {"url": fleet.scene_keys.url(hub_url(request), device_id, scene.sha256)}
         args = {**args, "scene_id": args.get("scene_id", scene.scene), "content": content}
@@ -135,6 +139,11 @@ async def group_command(request: web.Request) -> web.Response:
         raise _bad_request(request, "no_devices", f"no device matches {body.target.model_dump(exclude_none=True)}")
     fleet = request.config_dict[FLEET]
     scene = await _scene_of(request, body.name, body.args)
+    if scene is not None and body.name == "fetch_scene":  # fetched now, played later
+        started_at, started = time.time(), time.perf_counter()
+        results = await fleet.launcher.prefetch(scene, hub_url(request), device_ids)
+        group = GroupResult("fetch_scene", results, started_at, (time.perf_counter() - started) * 1000)
+        return web.json_response(group.as_dict())
     if scene is not None:  # only the headsets holding it launch; the others fetch it first
         scene_id = body.args.get("scene_id")
         scene_id = scene_id if isinstance(scene_id, str) and scene_id else None

@@ -87,6 +87,18 @@ class SceneLauncher:
         await asyncio.gather(*(self._launch_one(d) for d in ready), *(self._fetch_one(d) for d in others))
         return self.rows()
 
+    async def prefetch(self, scene: Scene, base_url: str | None, device_ids: Sequence[str]) -> list[DeviceResult]:
+        """Have these headsets fetch ``scene`` now, to play it later (a technician before class);
+        a refusal is a result, not an alarm. Nothing is launched."""
+
+        async def one(device_id: str) -> DeviceResult:
+            if self._copies.of(device_id, scene.sha256).state == "ready":
+                return DeviceResult(device_id, "ok", result={"sha256": scene.sha256, "state": "ready"})
+            args = {"content": self._content(scene, device_id, base_url)}
+            return await self._commands.send(device_id, "fetch_scene", args, timeout=FETCH_TIMEOUT_S, alarm=False)
+
+        return list(await asyncio.gather(*(one(d) for d in dict.fromkeys(device_ids))))
+
     def stop(self) -> None:
         """The scene is no longer wanted: headsets finishing a download are not launched."""
         self.wanted = None

@@ -249,13 +249,13 @@ function showArgs() {
 // without one every headset would refuse it, each with an alarm.
 function guardScene() {
   const scene = $("group-scene").value.trim();
-  const missing = $("group-command").value === "launch_scene" && ![...$("scene-list").options].some(o => o.value === scene);
+  const missing = ["launch_scene", "fetch_scene"].includes($("group-command").value) && ![...$("scene-list").options].some(o => o.value === scene);
   $("group-form").querySelector("button").disabled = missing;
   $("group-scene-hint").textContent = missing ? I18N.t(scene ? "fleet.scene.unknown" : "fleet.scene.required") : "";
 }
 
 function groupArgs(cmd) {
-  if (cmd === "launch_scene") {
+  if (cmd === "launch_scene" || cmd === "fetch_scene") {
     const scene = $("group-scene").value.trim();
     return { content_id: scene };  // the library's scene carries its hash; each headset gets its own address
   }

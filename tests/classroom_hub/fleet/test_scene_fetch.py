@@ -259,3 +259,24 @@ async def test_a_headset_away_at_the_launch_fetches_and_plays_when_it_comes_back
         async with running(late):
             await wait_for(lambda: states(hub) == {"H01": "playing", "H02": "playing"})
         assert late.fetches == [scene.sha256] and late.scene == "aquaponics-farm-tour"
+
+
+async def test_a_technician_has_headsets_fetch_a_scene_before_class(tmp_path: Path, system_mosquitto_url: str) -> None:
+    url = system_mosquitto_url
+    settings = room_settings(tmp_path, url, devices=headset_room(3))
+    async with fleet_hub(settings) as hub, HeadsetFleet(url, settings.room.id, count=3, dropout_chance=0.0) as headsets:
+        fleet = hub.app[FLEET]
+        scene = sample(hub)
+        await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 3)
+        headsets.headsets["H03"].storage_free_mb = 0.001  # 1 kB free
+        async with logged_in(hub) as client:
+            body = {"target": {"kind": "headset"}, "name": "fetch_scene", "args": {}}
+            async with client.post("/api/fleet/command", json=body) as response:
+                assert response.status == 400 and (await response.json())["error"] == "scene_required"
+            body["args"] = {"content_id": scene.content_id}
+            async with client.post("/api/fleet/command", json=body) as response:
+                group = await response.json()
+        assert group["summary"] == "2/3 fetching, 1 failed: H03"
+        await wait_for(lambda: all(fleet.copies.of(d, scene.sha256).state == "ready" for d in ("H01", "H02")))
+        assert all(h.scene is None for h in headsets.headsets.values())  # fetched, not launched
+        assert command_alarms(hub) == set()  # H03's refusal is its result, not an alarm
