@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`. Everything else is a step of theirs.
+# The two commands of the README: `make demo` (ROOM=classroom|lab|studio) and `make test`. Everything else is a step of theirs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -41,8 +41,11 @@ system-deps:
 	  else echo "missing Debian packages:$$missing -- run: sudo apt-get install$$missing"; exit 1; fi; \
 	fi
 
+# make demo ROOM=lab | ROOM=studio: the STEM lab (port 8081) or the studio (port 8082); the
+# classroom (8080) by default. The three can run side by side, each in its own terminal.
+ROOM ?= classroom
 demo: setup
-	$(BIN)/classroom-hub demo
+	$(BIN)/classroom-hub demo --room $(ROOM)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from classroom_hub import __version__
 from classroom_hub.alarms import AlarmService
+from classroom_hub.alarms.hub import Fault, HubWatch, disk_check, disk_free_bytes
 from classroom_hub.auth import Accounts
 from classroom_hub.bus.broker import EmbeddedBroker
 from classroom_hub.bus.commands import Commands
@@ -38,6 +39,7 @@ from classroom_hub.keys import (
     CLOCK,
     COMMANDS,
     HEALTH,
+    HUB_WATCH,
     INGEST,
     LINK,
     LINK_TASK,
@@ -58,6 +60,8 @@ from config.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
+STORE_STALL_S = 5.0  # a group commit takes milliseconds; one this long is stuck
+
 # The keys used to live here; they are in classroom_hub/keys.py (importable from anywhere
 # without a cycle). Named again for code written against the old place.
 __all__ = [
@@ -76,7 +80,9 @@ def build_app(settings: HubSettings, clock: Clock = SYSTEM) -> web.Application:
     app[HEALTH] = Health()
     app[REJECTIONS] = Rejections()
     app[REGISTRY] = _registry_from(settings, clock)
-    app.cleanup_ctx.extend([_store_part, _alarms_part, _accounts_part, _broker_part, _bus_part, _registry_part])
+    app.cleanup_ctx.extend(
+        [_store_part, _alarms_part, _accounts_part, _broker_part, _bus_part, _registry_part, _watch_part]
+    )
     setup_routes(app)
     app[PACKAGES] = setup_packages(app, settings)
     # The link connects once every part is in place (on_startup hooks run after the cleanup
@@ -134,7 +140,7 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
         synchronous=settings.store.synchronous,
         batch_max=settings.store.batch_max,
     )
-    app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" else "down"
+    app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" and store.stalled_s() < STORE_STALL_S else "down"
     await store.open()
     app[STORE] = store
     yield
@@ -147,9 +153,74 @@ async def _alarms_part(app: web.Application) -> AsyncIterator[None]:
     alarms = AlarmService(app[STORE].db, clock=app[CLOCK])
     await alarms.open()
     app[ALARMS] = alarms
+    app[HUB_WATCH] = HubWatch(alarms, interval_s=app[SETTINGS].store.watch_interval_s)
     app[HEALTH].parts["alarms"] = lambda: "up" if alarms.healthy else "down"
     yield
     await alarms.close()
+
+
+async def _watch_part(app: web.Application) -> AsyncIterator[None]:
+    """The hub's own faults as alarms (classroom_hub/alarms/hub.py): the core's checks here,
+    packages add theirs in their setup; the first round runs once every part is in place."""
+    settings, store, link = app[SETTINGS], app[STORE], app[LINK]
+    watch = app[HUB_WATCH]
+    health = app[HEALTH]
+    free_min = settings.store.disk_free_min_mb
+
+    def store_check() -> list[Fault]:
+        waited = store.stalled_s()
+        if waited >= STORE_STALL_S:
+            return [Fault("store", "store_failing", f"{store.path.name}: a commit has waited {waited:.0f} s "
+                          "(locked by another program, or the disk is failing)")]  # fmt: skip
+        if store.state != "failing":
+            return []
+        detail = f"{store.path.name} cannot be written: {store.stats.last_error}"
+        ingest = app.get(INGEST)
+        if ingest is not None and ingest.waiting_for_redelivery:
+            detail += " (the broker keeps the readings; tried again shortly)"
+        else:
+            store.probe()  # nothing else may write soon: find out when it can again
+        return [Fault("store", "store_failing", detail)]
+
+    broker_down_since: list[float] = []
+
+    def broker_check() -> list[Fault]:
+        # A reconnect takes a moment (resume_delivery, a broker restart): alarm after 2 rounds.
+        if link.is_up or link.state == "stopped":
+            broker_down_since.clear()
+            return []
+        if not broker_down_since:
+            broker_down_since.append(time.monotonic())
+        if time.monotonic() - broker_down_since[0] < 2 * watch.interval_s:
+            return []
+        reason = link.stats.last_error or link.state
+        return [Fault("broker", "broker_lost", f"no MQTT connection to {link.url}: {reason}")]
+
+    removers = [
+        watch.add("store", store_check),
+        watch.add("disk", disk_check(settings.data_dir, free_min)),
+        watch.add("broker", broker_check),
+    ]
+
+    def disk_state() -> PartState:
+        free = disk_free_bytes(settings.data_dir)
+        return "up" if free is not None and free >= free_min * 1e6 else "down"
+
+    health.parts["disk"] = disk_state
+    health.figures["disk_free_mb"] = lambda: _round_mb(disk_free_bytes(settings.data_dir))
+    health.alarms = watch.active
+    task = asyncio.create_task(watch.run(), name="hub-watch")
+    task.add_done_callback(report_crash("hub_watch_failed"))
+    health.parts["watch"] = lambda: running(task)
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    for remove in removers:
+        remove()
+
+
+def _round_mb(free: int | None) -> float | None:
+    return None if free is None else round(free / 1e6, 1)
 
 
 async def _accounts_part(app: web.Application) -> AsyncIterator[None]:

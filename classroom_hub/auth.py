@@ -16,6 +16,7 @@ import base64
 import builtins
 import hashlib
 import hmac
+import logging
 import math
 import re
 import secrets
@@ -31,6 +32,8 @@ from typing import Any, Literal, get_args
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.errors import AuthError
 from classroom_hub.storage.sqlite import Schema, open_connection, transaction
+
+log = logging.getLogger(__name__)
 
 Role = Literal["teacher", "student", "technician", "lab_lead", "studio_staff", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -221,6 +224,9 @@ class Accounts:
         self._conn = open_connection(path, SCHEMA)
         self._write_lock = threading.Lock()  # one connection, many executor threads: one transaction at a time
         self.throttle = LoginThrottle(clock)
+        # Sessions opened while the file could not be written (a full disk, a locked file):
+        # a teacher must still be able to log in and teach; they last until the hub restarts.
+        self._unsaved: dict[str, tuple[str, float]] = {}  # token key -> username, expires_at
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
@@ -264,6 +270,8 @@ class Accounts:
                 raise AuthError(f"no user {username!r}")
             kept = _token_key(keep) if keep is not None else ""
             self._conn.execute("DELETE FROM sessions WHERE username = ? AND key != ?", (username, kept))
+            for key in [k for k, (name, _) in self._unsaved.items() if name == username and k != kept]:
+                del self._unsaved[key]
 
     def reset_password(self, username: str) -> str:
         """Give the account a one-time password (returned, to be shown once) and end its sessions."""
@@ -326,11 +334,15 @@ class Accounts:
             raise Disabled()
         now = self.clock.time()
         token = secrets.token_urlsafe(32)
-        with self._writing():
-            self._conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
-            self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?)",
-                               (_token_key(token), username, now + hours * 3600))  # fmt: skip
-            self._conn.execute("UPDATE users SET last_login = ? WHERE username = ?", (now, username))
+        try:
+            with self._writing():
+                self._conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+                self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?)",
+                                   (_token_key(token), username, now + hours * 3600))  # fmt: skip
+                self._conn.execute("UPDATE users SET last_login = ? WHERE username = ?", (now, username))
+        except sqlite3.OperationalError as err:  # full, locked, read-only: not a wrong password
+            log.warning("event=session_not_saved user=%s path=%s error=%r kept=memory", username, self.path, str(err))
+            self._unsaved[_token_key(token)] = (username, now + hours * 3600)
         return User(row[0], row[1], row[2], bool(row[5])), token
 
     def session(self, token: str) -> User | None:
@@ -339,7 +351,20 @@ class Accounts:
             "WHERE s.key = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
             (_token_key(token), self.clock.time()),
         ).fetchone()
+        if row is None and self._unsaved:
+            return self._unsaved_session(_token_key(token))
+        return User(row[0], row[1], row[2], bool(row[3])) if row else None
+
+    def _unsaved_session(self, key: str) -> User | None:
+        kept = self._unsaved.get(key)
+        if kept is None or kept[1] <= self.clock.time():
+            return None
+        row = self._conn.execute(
+            "SELECT username, role, display_name, must_change FROM users WHERE username = ? AND disabled_at IS NULL",
+            (kept[0],),
+        ).fetchone()
         return User(row[0], row[1], row[2], bool(row[3])) if row else None
 
     def logout(self, token: str) -> None:
+        self._unsaved.pop(_token_key(token), None)
         self._conn.execute("DELETE FROM sessions WHERE key = ?", (_token_key(token),))

@@ -19,7 +19,11 @@ from classroom_hub.packages import declared_packages, resolve, unavailable_packa
 from config.loader import ConfigError, load_settings
 from config.settings import HubSettings
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "examples" / "demo.toml"
+EXAMPLES = Path(__file__).resolve().parent.parent / "config" / "examples"
+# The demo's rooms (``classroom-hub demo --room lab``): each its own file, port and data folder,
+# so the three can run side by side.
+DEMO_ROOMS = {"classroom": EXAMPLES / "demo.toml", "lab": EXAMPLES / "demo-lab.toml",
+              "studio": EXAMPLES / "demo-studio.toml"}  # fmt: skip
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -52,9 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.set_defaults(func=_run)
 
-    demo = sub.add_parser("demo", help="run the hub with a simulated classroom")
-    demo.add_argument("-c", "--config", type=Path, default=DEMO_CONFIG,
-                      help="room file (default: the demo room); the demo keeps its data apart, in <data_dir>/demo")
+    demo = sub.add_parser("demo", help="run the hub with a simulated room: classroom, STEM lab or studio")
+    which = demo.add_mutually_exclusive_group()
+    which.add_argument("--room", choices=sorted(DEMO_ROOMS), default="classroom",
+                       help="which demo room (default: classroom; lab on port 8081, studio on 8082)")
+    which.add_argument("-c", "--config", type=Path, default=None,
+                       help="any room file instead; the demo keeps its data apart, in <data_dir>/demo")
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     demo.add_argument("--password", default="demo-2026", help="password of the demo accounts")
     demo.set_defaults(func=_demo)
@@ -132,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from classroom_hub.demo import run_demo
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config if args.config is not None else DEMO_ROOMS[args.room])
     setup_logging(args.log_level)
     asyncio.run(run_demo(settings, password=args.password))
     return 0

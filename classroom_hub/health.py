@@ -1,4 +1,9 @@
-"""What each part of the hub says about itself: ``/healthz`` is 200 only when every part is up."""
+"""What each part of the hub says about itself: ``/healthz`` is 200 only when every part is up.
+
+Besides the parts, ``/healthz`` shows the hub's active alarms (classroom_hub/alarms/hub.py)
+and a few figures a technician needs to judge a degraded hub (free disk, age of the oldest
+record not yet delivered...): docs/install.md, "Is the hub healthy?".
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ class Health:
     parts: dict[str, Callable[[], PartState]] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     reasons: dict[str, str] = field(default_factory=dict)  # why a part is down, when it says
+    figures: dict[str, Callable[[], Any]] = field(default_factory=dict)  # shown on /healthz, by name
+    alarms: Callable[[], list[dict[str, Any]]] | None = None  # the hub's active alarms
 
     def down(self, part: str, reason: str) -> None:
         """A part that cannot run at all (its package cannot be imported), and why."""

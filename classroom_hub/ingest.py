@@ -3,6 +3,12 @@
 The hot path is telemetry: one validation (pydantic, compiled once) and one registry touch
 per message; the rows of every message read in one wake-up of the event loop go to the
 store as one job, and their MQTT acknowledgements wait for that job's commit.
+
+When a commit fails (a full disk, a locked file) nothing of it is acknowledged, and the
+broker holds those messages in its in-flight window, which stops new ones too. The broker
+sends them again only on a new connection, so after a pause (growing while the store keeps
+failing, at most ``RETRY_MAX_S``) the ingest asks the link to reconnect: every failed commit
+is retried from the broker's copy until one succeeds, with no restart and nothing lost.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from classroom_hub.backoff import Backoff
 from classroom_hub.bus.link import Message, MqttLink
 from classroom_hub.bus.payloads import EVENT, STATUS, TELEMETRY, Telemetry
 from classroom_hub.bus.topics import DeviceTopic, parse_device_topic, room_filter
@@ -29,6 +36,8 @@ from config.settings import ID_PATTERN
 
 log = logging.getLogger(__name__)
 _DEVICE_ID = re.compile(ID_PATTERN)
+RETRY_MIN_S = 1.0
+RETRY_MAX_S = 5.0  # a store that is back is used again within this
 
 
 class Ingest:
@@ -49,6 +58,10 @@ class Ingest:
         self._rows: list[tuple[str, str, float, float, str | None]] = []
         self._acks: list[Message] = []
         self._flush_scheduled = False
+        self._retry = Backoff(RETRY_MIN_S, RETRY_MAX_S)
+        self._redelivery: asyncio.TimerHandle | None = None
+        self.failed_commits = 0
+        self.last_failure: str | None = None
         self._listeners: Listeners[[str, Telemetry]] = Listeners("telemetry_listener_failed")
         self._unsubscribe = [
             link.subscribe(room_filter(room, "telemetry"), self._on_telemetry),
@@ -61,8 +74,16 @@ class Ingest:
         so other parts (the lab's alarms and experiments) do not parse the same bytes again."""
         return self._listeners.add(listener)
 
+    @property
+    def waiting_for_redelivery(self) -> bool:
+        """Messages whose commit failed wait on the broker for the next reconnect."""
+        return self._redelivery is not None
+
     def close(self) -> None:
         self._flush()
+        if self._redelivery is not None:
+            self._redelivery.cancel()
+            self._redelivery = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
 
@@ -120,13 +141,34 @@ class Ingest:
 
         def durable() -> None:
             self._link.ack_all(acks)
+            self._retry.reset()
+
+        def failed(err: StoreError) -> None:
+            self.accepted -= len(rows)
+            self._store_failed(f"{len(rows)} readings: {err}")
 
         try:
-            self._store.add_readings(rows, durable)
+            self._store.add_readings(rows, durable, failed)
         except StoreError as err:
-            # Not acknowledged: the broker keeps them and redelivers after the store recovers.
-            self.accepted -= len(rows)
-            self._rejections.add("telemetry", "store_unavailable", f"{len(rows)} readings: {err}")
+            failed(err)
+
+    def _store_failed(self, detail: str) -> None:
+        """Not acknowledged: the broker keeps the messages; ask for them again after a pause."""
+        self.failed_commits += 1
+        self.last_failure = detail
+        self._rejections.add("telemetry", "store_unavailable", detail)
+        if self._redelivery is None:
+            first = self._retry.attempt == 0
+            delay = self._retry.next()
+            log.log(logging.WARNING if first else logging.DEBUG,
+                    "event=ingest_commit_failed detail=%r redeliver_in_s=%.1f", detail, delay)  # fmt: skip
+            self._redelivery = asyncio.get_running_loop().call_later(delay, self._redeliver)
+
+    def _redeliver(self) -> None:
+        self._redelivery = None
+        if not self._link.resume_delivery():
+            # The link is down: its own reconnect brings the messages again.
+            log.info("event=ingest_redelivery_by_reconnect")
 
     def _on_status(self, message: Message) -> None:
         if not message.payload:
@@ -153,10 +195,13 @@ class Ingest:
         now = time.time()
         self._registry.seen(where.device_id, now)
         row = (where.device_id, event.ts or now, event.type, json.dumps(event.data, ensure_ascii=False))
+        def failed(err: StoreError) -> None:
+            self._store_failed(f"event of {where.device_id}: {err}")
+
         try:
-            self._store.add_device_events([row], message.defer_ack())
+            self._store.add_device_events([row], message.defer_ack(), failed)
         except StoreError as err:
-            self._rejections.add(message.topic, "store_unavailable", str(err))
+            failed(err)
 
     def _reject(self, message: Message, reason: str, err: ValidationError) -> None:
         self._rejections.add(message.topic, reason, describe(err, root="payload", limit=1))

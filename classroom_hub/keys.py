@@ -17,6 +17,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from classroom_hub.alarms import AlarmService
+    from classroom_hub.alarms.hub import HubWatch
     from classroom_hub.auth import Accounts
     from classroom_hub.bus.commands import Commands
     from classroom_hub.bus.link import MqttLink
@@ -44,5 +45,6 @@ PACKAGES: web.AppKey[list[Package]] = web.AppKey("packages")  # those set up on 
 CATALOGUES: web.AppKey[dict[str, bytes]] = web.AppKey("catalogues")  # /i18n/<lang>.json, merged at start
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")  # time as the parts see it: the real clock, a fake one in tests
 ALARMS: web.AppKey[AlarmService] = web.AppKey("alarms")  # every alarm of the room, devices' and labs'
+HUB_WATCH: web.AppKey[HubWatch] = web.AppKey("hub_watch")  # the hub's own faults as alarms; packages add checks
 # The open WebSockets of every page, closed when the hub shuts down.
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -17,8 +17,19 @@ from typing import Literal, Protocol
 from aiohttp import ChainMapProxy, web
 
 from classroom_hub import __version__
+from classroom_hub.alarms.hub import HUB_ALARM_KINDS, SOURCE, disk_free_bytes
 from classroom_hub.errors import SWALLOWED
-from classroom_hub.keys import COMMANDS, HEALTH, LINK, PACKAGES, REGISTRY, REJECTIONS, SETTINGS, STORE
+from classroom_hub.keys import (
+    COMMANDS,
+    HEALTH,
+    HUB_WATCH,
+    LINK,
+    PACKAGES,
+    REGISTRY,
+    REJECTIONS,
+    SETTINGS,
+    STORE,
+)
 from classroom_hub.packages import resolve
 from classroom_hub.web.access import ANYONE, allow
 
@@ -145,6 +156,17 @@ async def collect(app: Config) -> Exposition:
         out.one("store_duplicates_ignored_total", "counter", "Readings already stored (redeliveries).",
                 store.stats.duplicates_ignored)
         out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
+    free = disk_free_bytes(settings.data_dir)
+    if free is not None:
+        out.one("disk_free_bytes", "gauge", "Free space on the disk of the hub's data directory.", free)
+    if HUB_WATCH in app:
+        alarms = app[HUB_WATCH].alarms
+        active = alarms.active(source=SOURCE)
+        out.add("hub_alarm_active", "gauge", "1 for each active alarm of the hub itself, by part and kind.",
+                [({"part": a.device_id, "kind": a.kind, "severity": a.severity}, 1) for a in active])
+        out.add("hub_alarms_raised_total", "counter", "Alarms of the hub itself raised since start, by kind.",
+                [({"kind": k}, alarms.raised[(SOURCE, k)]) for k in HUB_ALARM_KINDS])
+
 
     return out
 

@@ -86,6 +86,9 @@ class Http(Option):
     hsts_s: int = Field(0, ge=0, le=63_072_000, description="with TLS: Strict-Transport-Security max-age; 0: none")
     header_timeout_s: float = Field(10.0, gt=0, le=300, description="most time a client may take to send headers")
     max_connections_per_client: int = Field(64, ge=4, le=10_000, description="open connections per address")
+    live_beat_s: float = Field(
+        10.0, gt=0, le=120, description="a page's live feed (devices, alarms, lab) beats this often when idle"
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -115,6 +118,10 @@ class Store(Option):
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="FULL survives power loss (a hub's usual way to die)"
     )
+    disk_free_min_mb: int = Field(
+        200, ge=1, description="alarm (and /healthz 503) below this much free disk for the data directory"
+    )
+    watch_interval_s: float = Field(2.0, gt=0, le=60, description="how often the hub checks its own parts")
 
 
 class CoreSettings(BaseSettings):

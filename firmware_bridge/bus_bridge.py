@@ -9,7 +9,7 @@ Each :class:`KitListener` callback becomes a message on the room's tree
     .../cmd (from the hub)   -> KitSupervisor.command -> .../reply      QoS 1
     .../cmd "stats"          -> the board's counters and the hub's, {"board": {...}, "host": {...}}
 
-Numbers and booleans of a TELEMETRY frame become readings (true = 1, false = 0) with the
+Numbers and booleans of a TELEMETRY set (its parts merged by the link) become readings (true = 1, false = 0) with the
 unit the kit profile fixes for the key (§11); text values (a robot's ``colour``) travel
 beside the readings in a ``text`` object, since a reading is a number. A robot's
 ``battery`` also updates its retained status, where the registry and console read it.

@@ -82,7 +82,8 @@ class KitListener(Protocol):
         """The link came up (after state restore) or went down."""
 
     def on_telemetry(self, device_id: str, readings: Fields) -> None:
-        """One TELEMETRY frame: sensor readings and output states by key."""
+        """One set of TELEMETRY: sensor readings and output states by key, the parts of a set
+        merged (docs/serial-protocol.md §9); a set split by an ACK or EVENT holds some keys only."""
 
     def on_event(self, device_id: str, name: str, fields: Fields) -> None:
         """One EVENT frame."""

@@ -45,6 +45,9 @@ _DEVICE_STREAM = frozenset(
     {FrameType.IDENTIFY, FrameType.HEARTBEAT, FrameType.TELEMETRY, FrameType.EVENT, FrameType.CONSOLE}
 )
 _SESSION_ONLY = frozenset({FrameType.HEARTBEAT, FrameType.TELEMETRY, FrameType.EVENT, FrameType.CONSOLE})
+MAX_TELEMETRY_PARTS = 8
+"""A board sends TELEMETRY in parts (``more`` = true on all but the last, docs/serial-protocol.md §9);
+the link merges at most this many, so a board that never sends a last part still reports."""
 STATS_COMMAND = "stats"
 """Every board answers it with its counters (docs/serial-protocol.md §8); see :meth:`KitLink.stats`."""
 
@@ -104,6 +107,8 @@ class KitLink:
         self._last_rx = 0.0
         self._last_uptime = -1
         self._in_session = False  # an IDENTIFY with the negotiated version has arrived
+        self._telemetry: Fields = {}  # the parts of a TELEMETRY set received so far
+        self._telemetry_parts = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -297,13 +302,15 @@ class KitLink:
         kind = frame.type
         if kind in _DEVICE_STREAM:
             self._track_seq(frame.seq)
+        if self._telemetry_parts and kind != FrameType.TELEMETRY:
+            self._flush_telemetry()  # what the board said between two parts comes after them
         if kind in _SESSION_ONLY and not self._in_session:
             # Before its IDENTIFY of a session a board sends nothing but IDENTIFY and NACKs (§6):
             # anything else is from an older session or a confused board, and is not passed on.
             self.counters["before_session"] += 1
             return
         if kind == FrameType.TELEMETRY:
-            self._notify(lambda listener, device: listener.on_telemetry(device, decode_fields(frame.payload)))
+            self._on_telemetry(decode_fields(frame.payload))
         elif kind == FrameType.EVENT:
             fields = decode_fields(frame.payload)
             name = fields.pop("event", None)
@@ -321,6 +328,26 @@ class KitLink:
             self._on_identify(KitIdentity.from_fields(decode_fields(frame.payload), self.port))
         elif kind not in _KNOWN_TYPES:
             self.counters["unknown_type"] += 1
+
+    def _on_telemetry(self, fields: Fields) -> None:
+        """Merges a TELEMETRY part; the last part (no ``more``) passes the set on.
+
+        The board builds each part when it sends it, so an ACK or EVENT that arrives between two
+        parts is newer than the parts before it: those go to the listener first, on their own,
+        and the parts after it make a second, partial set. A listener thus sees everything in
+        the order the board said it (a reading after an ACK shows the command's effect), and a
+        set may hold only some of the keys. A lost part leaves its readings out of that set.
+        """
+        more = fields.pop("more", False) is True
+        self._telemetry.update(fields)  # a repeated key keeps its latest value
+        self._telemetry_parts += 1
+        if not more or self._telemetry_parts >= MAX_TELEMETRY_PARTS:
+            self._flush_telemetry()
+
+    def _flush_telemetry(self) -> None:
+        readings, self._telemetry, self._telemetry_parts = self._telemetry, {}, 0
+        if readings:
+            self._notify(lambda listener, device: listener.on_telemetry(device, readings))
 
     def _on_identify(self, identity: KitIdentity) -> None:
         handshaking = self._identified is not None and not self._identified.done()

@@ -22,5 +22,7 @@ PACKAGE = Package(
     cli="studio.cli:register",
     pages=(Page("studio", ("studio_staff",)),),
     translations=Path(__file__).parent / "i18n",
+    simulator="studio.simulated:simulate",  # the demo: synthetic cameras and test tones are the studio's own
+    demo_links="studio.simulated:demo_links",
     needed=is_studio,
 )

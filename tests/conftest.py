@@ -275,8 +275,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     from playwright.async_api import async_playwright
 
@@ -284,11 +284,17 @@ async def browser() -> AsyncIterator[Any]:
     if not os.access(executable, os.X_OK):
         pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        launched = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            yield chromium
+            yield launched
         finally:
-            await chromium.close()
+            await launched.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with chromium() as launched:
+        yield launched
 
 
 async def wait_js(page: Any, expression: str, *, arg: Any = None, timeout: float = 30_000) -> None:

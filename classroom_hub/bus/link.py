@@ -98,6 +98,7 @@ class MqttLink:
         # a connection whose first packet is not CONNECT. Messages published then wait here.
         self._held: list[tuple[str, bytes | str, int, bool]] | None = None
         self._held_lock = threading.Lock()
+        self._resuming = False  # a reconnect asked for by resume_delivery, not a lost link
 
         # clean_session=False + a stable client id: the broker keeps our subscriptions and
         # queues QoS-1 messages while the hub restarts.
@@ -199,7 +200,8 @@ class MqttLink:
                     self._detach_socket()
                 self.state = "down"
                 self._up.clear()
-                delay = self._backoff.next()
+                delay = 0.0 if self._resuming else self._backoff.next()
+                self._resuming = False
                 if error is not None:
                     log.warning("event=mqtt_connect_failed broker=%s error=%r retry_in_s=%.1f", self.url, error, delay)
                 await asyncio.sleep(delay)
@@ -219,6 +221,20 @@ class MqttLink:
             self._flush_socket()
         self._detach_socket()
         self.state = "stopped"
+
+    def resume_delivery(self) -> bool:
+        """Reconnect the session now, so the broker sends again what this connection did not
+        acknowledge (a store that failed to commit). A broker redelivers unacknowledged QoS-1
+        messages only on a new connection, and until then they fill its in-flight window:
+        nothing new arrives either. A clean DISCONNECT (no last will: the hub is not gone);
+        the persistent session keeps subscriptions and queued messages. False if not up."""
+        if not self.is_up:
+            return False
+        log.info("event=mqtt_resume_delivery broker=%s", self.url)
+        self._resuming = True
+        self._client.disconnect()
+        self._flush_socket()
+        return True
 
     def abort(self) -> None:
         """Drop the TCP connection without saying goodbye, as a device whose battery died
@@ -363,7 +379,7 @@ class MqttLink:
             fut.set_result(None)
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
-        if self.state == "up":
+        if self.state == "up" and not self._resuming:
             log.warning("event=mqtt_lost broker=%s reason=%s", self.url, rc)
         if self.state != "stopped":
             self.state = "down"

@@ -1,11 +1,16 @@
 """The hub's lesson service: the lesson running in this room, its tablets and its screens.
 
 One lesson runs at a time per hub (one hub per room). The :class:`Classroom` owns the
-run, the open connections, and three background tasks it starts and stops: the
+run, the open connections, and four background tasks it starts and stops: the
 heartbeat (every ``beat_s`` a beat to everyone; a connection silent for ``dead_after_s``
 is cut), the screens updater (the teacher's class list and live results, coalesced so
-40 acks make one update) and the statement writer (xAPI statements to the store in
-batches, drained before the hub stops).
+40 acks make one update), the statement writer (xAPI statements to the store in
+batches, drained before the hub stops) and the run's writer (lessons/run_store.py: the
+run, its seats and answers in ``lessons.db``, so a restart resumes the lesson).
+
+Acknowledge only what is stored: a tablet gets ``answered`` once its answer is committed in
+``lessons.db`` and its statement in the store (both FULL, group commits), and a join gets
+its seat token once the seat is committed.
 
 Its timing is the room file's ``[lessons]`` section. Liveness (the heartbeat, silent
 connections, the join throttle) goes by the :class:`~classroom_hub.clock.Clock` it is given,
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from classroom_hub import xapi
 from classroom_hub.clock import SYSTEM, Clock
-from classroom_hub.errors import report_crash
+from classroom_hub.errors import StoreError, report_crash
 from classroom_hub.lessons import tablets, tools
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.file_keys import FileKeys
@@ -56,8 +61,9 @@ from classroom_hub.lessons.protocol import (
 )
 from classroom_hub.lessons.rosters import room_classes
 from classroom_hub.lessons.run import LessonRun
+from classroom_hub.lessons.run_store import RUNS_FILE, RunStore
 from classroom_hub.lessons.screens import ScreenFeed
-from classroom_hub.lessons.seats import Seat
+from classroom_hub.lessons.seats import AnswerRecord, Seat
 from classroom_hub.lessons.settings import lessons_of
 from classroom_hub.lessons.statements import StatementWriter
 from classroom_hub.lessons.sync import Link, Links, frame_of
@@ -98,6 +104,8 @@ class Classroom:
         self.run: LessonRun | None = None
         self.links = Links()
         self.statements = StatementWriter(store)
+        self.runs = RunStore(settings.data_dir / RUNS_FILE)
+        self._acks: set[asyncio.Task[None]] = set()  # answers waiting for their commit before "answered"
         self.feed = ScreenFeed(self._tablet_fields)
         self.headsets: LessonHeadsets | None = None  # the room's headsets follow vr_scene steps
         self.devices: Devices | None = None  # the room's devices: a tablet's agent tells its battery
@@ -111,24 +119,58 @@ class Classroom:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            saved = await self.runs.open()
+        except (StoreError, ValueError) as err:  # the hub teaches on; each write retries and alarms
+            log.error("event=lesson_not_resumed path=%s error=%r", self.runs.path, str(err))
+            saved = None
+        self.runs.start()
+        self.statements.start()
+        if saved is not None:
+            await self._restore(saved)
+        if self.run is None:
+            self.runs.follow(None)  # nothing to resume: the ended runs' rows go
         self._tasks = [
             asyncio.create_task(self._heartbeat(), name="lesson-heartbeat"),
             asyncio.create_task(self._update_screens(), name="lesson-screens"),
         ]
         for task in self._tasks:
             task.add_done_callback(report_crash("lesson_task_failed", task=task.get_name()))
-        self.statements.start()
+
+    async def _restore(self, saved: Any) -> None:
+        """Go on with the run that was going when the hub stopped (or lost power)."""
+        key = str(saved.record.get("lesson"))
+        try:
+            lesson = await asyncio.get_running_loop().run_in_executor(None, self.library.open, key)
+        except LessonError as err:
+            log.error("event=lesson_not_resumed lesson=%s error=%r", key, str(err))
+            return
+        files = files_url(lesson.record.hash, self.file_keys.key(lesson.record.hash))
+        try:
+            run = LessonRun.restore(saved.record, saved.seats, saved.answers, lesson=lesson, events=self, files=files)
+        except (KeyError, TypeError, ValueError) as err:  # a record this hub cannot read: start without it
+            log.error("event=lesson_not_resumed run=%s error=%r", saved.record.get("setting", {}).get("registration"),
+                      f"{type(err).__name__}: {err}")  # fmt: skip
+            return
+        self.run = run
+        self.runs.follow(run)
+        answers = [a.statement for seat in run.seats.values() for a in seat.answers.values() if a.statement]
+        for statement in answers:  # committed in lessons.db but maybe not yet in the store: ids are stable
+            self.statements.add(statement)
+        log.info("event=lesson_resumed run=%s lesson=%s class=%s step=%d rev=%d answers=%d",
+                 run.id, lesson.manifest.id, run.class_info["id"], run.index, run.state.rev, len(answers))  # fmt: skip
 
     def background(self) -> list[asyncio.Task[None] | None]:
-        """The tasks the lessons part's health follows: heartbeat, screens, statement writer."""
-        return [*self._tasks, self.statements.task] if self._tasks else [None]
+        """The tasks the lessons part's health follows: heartbeat, screens, statement and run writers."""
+        return [*self._tasks, self.statements.task, self.runs.task] if self._tasks else [None]
 
     async def close(self) -> None:
         """Stop the tasks; every statement recorded so far is in the store afterwards."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self._acks]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._acks, return_exceptions=True)
         await self.statements.close()
+        await self.runs.close()
         self._tasks = []
         if self.run is not None:
             for question in self.run.questions.values():
@@ -136,25 +178,48 @@ class Classroom:
                     question.timer.cancel()
 
     async def flush(self) -> None:
-        """Wait until every statement recorded so far is stored."""
+        """Wait until every statement recorded so far is stored, and the run as it is now."""
         await self.statements.flush()
+        await self.runs.saved()
+
+    @property
+    def waiting_answers(self) -> set[asyncio.Task[None]]:
+        """Answers taken whose ``answered`` waits for their commit."""
+        return self._acks
+
+    def failing(self) -> str | None:
+        """Why answers cannot be acknowledged now (the run or the statements cannot be written), if so."""
+        if self.runs.failing is not None:
+            return f"the running lesson cannot be saved: {self.runs.failing}"
+        if self.statements.failing is not None:
+            return f"learning statements cannot be stored: {self.statements.failing}"
+        return None
+
+    async def saved(self) -> None:
+        """Wait until the run as it is now is committed (before acknowledging anything)."""
+        await self.runs.saved()
 
     # --- RunEvents: what the run asks the screens and the store to do ----------------------
 
     def publish(self, rev: int, values: dict[str, Any]) -> None:
+        self.runs.changed()
         frame = frame_of({"t": "delta", "rev": rev, "set": values})
         self.links.broadcast(frame, itertools.chain(self.links.seated(), self.links.screens()))
         if self.headsets is not None and self.run is not None and ("step" in values or "ended" in values):
             self.headsets.follow(self.run)
 
     def tell(self, seat: Seat, message: dict[str, Any]) -> None:
+        self.runs.changed()  # a seat changed (a hand lowered, a reveal)
         for link in self.links.of_seat(seat):
             link.send(message)
 
     def screens_changed(self) -> None:
+        # Not a reason to write the run: every ack says it. What is kept changes with a new
+        # revision (publish), a statement (a join, a leave, a step seen, an answer, a hand) or a tell.
         self._screens_dirty.set()
 
     def record(self, statement: dict[str, Any]) -> None:
+        self.runs.changed()
         self.statements.add(statement)
 
     # --- teacher ------------------------------------------------------------------------
@@ -205,6 +270,7 @@ class Classroom:
             link.send({"t": "bye", "reason": "relaunched"})
             link.seat = None
         self.run = run
+        self.runs.follow(run)
         run.launch()
         log.info("event=lesson_launched run=%s lesson=%s class=%s students=%d teacher=%s",
                  run.id, lesson.manifest.id, class_id, len(members), teacher)  # fmt: skip
@@ -356,13 +422,16 @@ class Classroom:
             tablets.heard(seat, message.beat)
             run.ack(seat, message.rev, self._beat_sent(message.beat))
         elif isinstance(message, Status | Shown):
+            if isinstance(message, Shown):
+                self.runs.changed()  # ``shown`` is kept
             if tablets.report(seat, message, run.state.values.get("sent")):
                 self.screens_changed()
         elif isinstance(message, Answer):
             record, duplicate = run.answer(seat, message)
-            link.send({"t": "answered", "id": record.id, "step": record.step, "duplicate": duplicate})
-            if not duplicate:
-                link.send({"t": "me", "me": run.me(seat)})
+            task = asyncio.create_task(self._answered(link, run, seat, record, duplicate), name="lesson-answered")
+            self._acks.add(task)
+            task.add_done_callback(self._acks.discard)
+            task.add_done_callback(report_crash("lesson_task_failed", task="lesson-answered"))
         elif isinstance(message, Hand):
             run.hand(seat, message.up)
         elif isinstance(message, Resume):
@@ -372,8 +441,27 @@ class Classroom:
             else:
                 link.send({"t": "delta", "rev": run.state.rev, "set": changes, "since": message.rev})
 
+    async def _answered(self, link: Link, run: LessonRun, seat: Seat, record: AnswerRecord, duplicate: bool) -> None:
+        """Tell the tablet ``answered`` once the answer and its statement are on disk (the tablet forgets it then)."""
+        waits: list[asyncio.Future[None]] = [self.runs.saved()]
+        if record.statement is not None:
+            waits.append(self.statements.stored(record.statement))
+        await asyncio.gather(*waits)
+        link.send({"t": "answered", "id": record.id, "step": record.step, "duplicate": duplicate})
+        if not duplicate:
+            link.send({"t": "me", "me": run.me(seat)})
+
     async def _from_teacher(self, link: Link, message: Inbound) -> None:
         if isinstance(message, Ack):
+            return
+        if isinstance(message, Resume):  # the changes since, or a snapshot as on connecting
+            if self.runs.failing is None:
+                await self.saved()  # what it gets is on disk: a teacher's barrier before, e.g., a restart
+            changes = self.run.state.since(message.rev, self.run.id) if self.run is not None else None
+            if changes is None or self.run is None:
+                self.welcome_screen(link)
+            else:
+                link.send({"t": "delta", "rev": self.run.state.rev, "set": changes, "since": message.rev})
             return
         if isinstance(message, Launch):
             await self.launch(message.lesson, message.class_id, link.user or "teacher", confirm=message.confirm)
@@ -404,6 +492,8 @@ class Classroom:
             tools.handle(run, message, now=self.clock.time(), links=self.links_allowed)
         elif isinstance(message, End):
             summary = run.end()
+            if self.runs.failing is None:  # (a failing disk is retried and alarmed: the teacher is not held up)
+                await self.saved()  # the summary is final once the ended run is on disk
             for seat in run.seats.values():
                 self.tell(seat, {"t": "me", "me": run.me(seat)})
             self.links.broadcast(frame_of({"t": "summary", "summary": summary}), self.links.teachers)

@@ -72,11 +72,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pins(args: argparse.Namespace) -> int:
-    from classroom_hub.lessons.rosters import ROSTER_FILE
+    from classroom_hub.lessons.rosters import roster_path
     from classroom_hub.roster import RosterCache
 
     settings = load_settings(args.config)
-    with RosterCache(settings.data_dir / ROSTER_FILE) as roster:
+    with RosterCache(roster_path(settings.data_dir)) as roster:
         students = roster.students(args.class_id)
     if not students:
         print(f"error: no students in class {args.class_id!r} of the hub's roster", file=sys.stderr)

@@ -19,4 +19,5 @@ PACKAGE = Package(
            Page("gradebook", ("teacher",))),
     translations=Path(__file__).parent / "i18n",
     demo_links="classroom_hub.lessons.web_displays:demo_links",
+    metrics="classroom_hub.lessons.metrics:collect",
 )

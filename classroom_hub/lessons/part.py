@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from classroom_hub.fleet.keys import FLEET
-from classroom_hub.health import running
-from classroom_hub.keys import CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.health import PartState, running
+from classroom_hub.keys import ALARMS, CLOCK, HEALTH, REGISTRY, SETTINGS, STORE
 from classroom_hub.lessons import LessonLibrary, sample_packages
 from classroom_hub.lessons.classroom import Classroom
 from classroom_hub.lessons.displays import DISPLAYS_FILE, DisplayPairings
@@ -27,7 +27,8 @@ from classroom_hub.lessons.file_keys import KEY_FILE, FileKeys
 from classroom_hub.lessons.headsets import LessonHeadsets
 from classroom_hub.lessons.keys import DISPLAYS, LESSONS
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
-from classroom_hub.lessons.rosters import ROSTER_FILE, open_roster
+from classroom_hub.lessons.rosters import open_roster, roster_path
+from classroom_hub.lessons.run_store import RUNS_FILE
 from classroom_hub.lessons.sync import frame_of
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     library = LessonLibrary(data / "lessons")
     await loop.run_in_executor(None, stock_library, library)
-    roster = await loop.run_in_executor(None, open_roster, data / ROSTER_FILE, settings.room.school_code)
+    roster = await loop.run_in_executor(None, open_roster, roster_path(data), settings.room.school_code)
     try:
         pins = await loop.run_in_executor(None, PinBook.load, data / PIN_FILE)
     except LessonError as err:
@@ -53,6 +54,16 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
                   str(damaged), DISPLAYS_FILE)  # fmt: skip
     classroom = Classroom(settings, app[STORE], library, roster, pins, file_keys, app[CLOCK])
     classroom.devices = app[REGISTRY]  # a tablet's agent tells its battery when the page cannot
+    if ALARMS in app:
+        alarms = app[ALARMS]
+
+        def saving(error: str | None) -> None:  # on /tech while answers wait unacknowledged
+            if error is None:
+                alarms.clear(RUNS_FILE, "lesson_not_saved", source="lessons")
+            else:
+                alarms.raise_alarm(RUNS_FILE, "lesson_not_saved", error, source="lessons")
+
+        classroom.runs.on_failing = saving
 
     def to_teachers(message: dict[str, Any]) -> None:
         classroom.links.broadcast(frame_of(message), classroom.links.teachers)
@@ -65,7 +76,17 @@ async def lessons_part(app: web.Application) -> AsyncIterator[None]:
     await classroom.start()
     app[LESSONS] = classroom
     app[DISPLAYS] = displays
-    app[HEALTH].parts["lessons"] = lambda: running(*classroom.background(), headsets.task)
+    health = app[HEALTH]
+
+    def probe() -> PartState:
+        failing = classroom.failing()  # answers wait unacknowledged while the disk fails: say why
+        if failing is not None:
+            health.reasons["lessons"] = failing
+            return "down"
+        health.reasons.pop("lessons", None)
+        return running(*classroom.background(), headsets.task)
+
+    health.parts["lessons"] = probe
     try:
         yield
     finally:

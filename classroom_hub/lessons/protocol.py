@@ -267,7 +267,8 @@ ToolMessage = Timer | LiveResults | Pick | Groups | Send
 
 StudentMessage = Annotated[Hello | Ack | Resume | Answer | Hand | Status | Shown, Field(discriminator="t")]
 TeacherMessage = Annotated[
-    Ack | Launch | Goto | Next | Prev | Lock | Question | Lower | Resync | End | ToolMessage, Field(discriminator="t")
+    Ack | Resume | Launch | Goto | Next | Prev | Lock | Question | Lower | Resync | End | ToolMessage,
+    Field(discriminator="t"),
 ]
 DisplayMessage = Annotated[Ack, Field(discriminator="t")]
 
@@ -279,7 +280,7 @@ _READERS: dict[Role, TypeAdapter[Any]] = {
 _TYPES: dict[Role, frozenset[str]] = {
     "student": frozenset({"hello", "ack", "resume", "answer", "hand", "status", "shown"}),
     "teacher": frozenset(
-        {"ack", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"}
+        {"ack", "resume", "launch", "goto", "next", "prev", "lock", "question", "lower", "resync", "end"}
         | {"timer", "live_results", "pick", "groups", "send"}
     ),
     "display": frozenset({"ack"}),
@@ -408,7 +409,7 @@ class SummaryOut(Outbound):
 
 class ByeOut(Outbound):
     t: Literal["bye"]
-    reason: Literal["replaced", "ended", "relaunched", "shutdown", "unpaired"]
+    reason: Literal["replaced", "relaunched", "unpaired"]  # the reasons docs/protocol.md gives, all the hub sends
 
 
 class HeadsetResultOut(Outbound):

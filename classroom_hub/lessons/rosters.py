@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from classroom_hub.roster import RosterCache, import_oneroster
+from classroom_hub.roster.location import ROSTER_FILE, roster_path
 
 log = logging.getLogger(__name__)
 
-ROSTER_FILE = "roster.sqlite3"  # under the hub's data_dir
+__all__ = ["DEMO_SCHOOL_CODE", "ROSTER_FILE", "open_roster", "room_classes", "roster_path"]
+
 DEMO_SCHOOL_CODE = "THCS-DEMO"
 
 

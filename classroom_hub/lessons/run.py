@@ -9,6 +9,7 @@ reach the screens goes through :class:`RunEvents`: a state change as a new revis
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class QuestionRun:
     def public(self) -> dict[str, Any]:
         return {"step": self.step, "state": self.state, "revealed": self.revealed, "deadline": self.deadline}
 
+    def saved(self) -> dict[str, Any]:
+        return {**self.public(), "opened_at": self.opened_at}
+
 
 class LessonRun:
     def __init__(
@@ -79,6 +83,74 @@ class LessonRun:
         self.started_at = time.time()
         self.ended_at: float | None = None
         self.summary: dict[str, Any] | None = None
+
+    # --- on disk (lessons/run_store.py) -------------------------------------------------
+
+    def saved(self) -> dict[str, Any]:
+        """The run without its seats and answers, as kept across a restart."""
+        return {
+            "lesson": self.lesson.record.hash,
+            "setting": dataclasses.asdict(self.setting),
+            "class": self.class_info,
+            "code": self.code,
+            "students": [[seat.sourced_id, seat.name] for seat in self.seats.values()],
+            "index": self.index,
+            "step_rev": self.step_rev,
+            "locked": self.locked,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "summary": self.summary,
+            "questions": {step: question.saved() for step, question in self.questions.items()},
+            "state": {"rev": self.state.rev, "values": dict(self.state.values)},  # values are never mutated
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        saved: dict[str, Any],
+        seats: dict[str, dict[str, Any]],
+        answers: dict[str, list[dict[str, Any]]],
+        *,
+        lesson: StoredLesson,
+        events: RunEvents,
+        files: str,
+    ) -> LessonRun:
+        """The run as it was saved; an open question's time limit runs on from its deadline."""
+        run = cls(lesson=lesson, students=[(sid, name) for sid, name in saved["students"]],
+                  setting=xapi.Setting(**saved["setting"]), class_info=saved["class"], code=saved["code"],
+                  events=events, files=files)  # fmt: skip
+        run.index = min(int(saved["index"]), len(run.steps) - 1)
+        run.step_rev = int(saved["step_rev"])
+        run.locked = bool(saved["locked"])
+        run.started_at = float(saved["started_at"])
+        run.state.rev = int(saved["state"]["rev"])
+        run.state.values = dict(saved["state"]["values"])
+        now, mono = time.time(), time.monotonic()
+        for step, question in saved["questions"].items():
+            restored = QuestionRun(step, question["state"], bool(question["revealed"]), question["opened_at"],
+                                   deadline=question["deadline"])  # fmt: skip
+            if restored.opened_at is not None:
+                restored.opened_mono = mono - max(0.0, now - restored.opened_at)
+            run.questions[step] = restored
+            if restored.state == "open" and restored.deadline is not None:
+                delay = max(0.0, restored.deadline + ANSWER_GRACE_S - now)
+                restored.timer = asyncio.get_running_loop().call_later(delay, run._time_up, restored)
+        for sid, record in seats.items():
+            seat = run.seats.get(sid)
+            if seat is None:
+                continue
+            seat.restore(record)
+            if seat.token is not None:
+                run.by_token[seat.token] = seat
+        for sid, records in answers.items():
+            owner = run.seats.get(sid)
+            if owner is None:
+                continue
+            for record in records:
+                answer = AnswerRecord.restore(record)
+                owner.answers[answer.step] = answer
+                owner.answer_ids[answer.id] = answer.step
+        return run
 
     # --- teacher ------------------------------------------------------------------------
 
@@ -314,8 +386,9 @@ class LessonRun:
         }
         if isinstance(step, QuizStep):
             result.update(success=correct, score=xapi.score(points, step.points))
-        self._record((seat.sourced_id, step.id), seat.sourced_id, "answered", step_activity(self.setting, step),
-                     record.at, result, extensions={xapi.EXT_STEP_INDEX: self.index})  # fmt: skip
+        record.statement = self._record((seat.sourced_id, step.id), seat.sourced_id, "answered",
+                                        step_activity(self.setting, step), record.at, result,
+                                        extensions={xapi.EXT_STEP_INDEX: self.index})  # fmt: skip
         self.events.screens_changed()
         return record, False
 
@@ -410,7 +483,8 @@ class LessonRun:
         *,
         in_lesson: bool = True,
         extensions: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> dict[str, Any]:
         statement = self.setting.statement(key, actor, verb, obj, when, result=result, in_lesson=in_lesson,
                                            extensions=extensions)  # fmt: skip
         self.events.record(statement)
+        return statement

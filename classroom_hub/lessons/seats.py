@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 # Link quality from the delay a tablet shows: round trip of a heartbeat, or how long the
 # newest revision it has not acknowledged has been waiting.
@@ -19,6 +20,14 @@ class AnswerRecord:
     points: int
     elapsed_ms: int
     at: float  # wall clock
+    statement: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # its xAPI "answered"
+
+    def saved(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: nothing in it changes
+
+    @classmethod
+    def restore(cls, saved: dict[str, Any]) -> AnswerRecord:
+        return cls(**saved)
 
 
 @dataclass
@@ -52,6 +61,16 @@ class Seat:
     beat_heard: int = 0  # the last heartbeat it answered
     shown: int = 0  # the last item the teacher sent that it shows (``sent.n``)
 
+    def saved(self) -> dict[str, Any]:
+        """What survives a restart (run_store.py); who is online and how the link is, the tablet says again."""
+        return {name: getattr(self, name) for name in _KEPT} | {"viewed": sorted(self.viewed)}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        for name in _KEPT:
+            if name in saved:
+                setattr(self, name, saved[name])
+        self.viewed = set(saved.get("viewed", ()))
+
     @property
     def joined(self) -> bool:
         return self.joins > 0
@@ -69,3 +88,7 @@ class Seat:
         if delay < GOOD_MS:
             return "good"
         return "fair" if delay < FAIR_MS else "poor"
+
+
+_KEPT = ("token", "client_id", "joins", "leaves", "first_joined", "present_s", "hand", "hand_raises", "hand_lowers",
+         "shown")  # fmt: skip

@@ -141,6 +141,7 @@ async def join(request: web.Request) -> web.Response:
         seat = request.config_dict[LESSONS].join(body.code, body.student, body.pin, body.client, request.remote or "")
     except ProtocolError as err:
         raise _refused(err) from None
+    await request.config_dict[LESSONS].saved()  # the token is good after a restart: hand it out once stored
     return web.json_response(seat)
 
 

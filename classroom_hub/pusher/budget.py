@@ -15,6 +15,11 @@ The policy, applied every ``housekeeping_interval_s`` (and at once when over bud
 Learning statements are never removed before every destination has them, whatever the
 budget says. The technician is alarmed (console, log, /healthz figure) at
 ``disk_alarm_percent`` of the budget, long before it is full.
+
+The budget is what the store may take; the disk may fill up first (other files, a small
+card). So the free space of the store's disk counts too: under ``store.disk_free_min_mb``
+the level is "over" whatever the store's own size (the policy's pressure mode gives space
+back), under twice that a "warning"; the message says which.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from classroom_hub.alarms.hub import disk_free_bytes
 from classroom_hub.pusher.ledger import TIME_COLUMN, Ledger
 from classroom_hub.pusher.settings import Central
 from classroom_hub.store.schema import STREAMS
@@ -54,6 +60,8 @@ class BudgetState:
     since: float | None = None  # when the current level began
     checked_at: float | None = None
     last_run: list[Housekeeping] = field(default_factory=list)
+    disk_free_bytes: int | None = None  # on the store's disk
+    disk_free_min_bytes: int = 0
 
     @property
     def percent(self) -> float:
@@ -61,7 +69,15 @@ class BudgetState:
 
     def message(self) -> str:
         text = f"telemetry store uses {self.used_bytes / 1e6:.0f} MB of its {self.budget_bytes / 1e6:.0f} MB budget"
-        return f"{text} ({self.percent:.0f} %)"
+        text = f"{text} ({self.percent:.0f} %)"
+        if self.disk_low:
+            text += f"; only {(self.disk_free_bytes or 0) / 1e6:.0f} MB free on its disk"
+        return text
+
+    @property
+    def disk_low(self) -> bool:
+        """Less than twice the minimum free on the store's disk."""
+        return self.disk_free_bytes is not None and self.disk_free_bytes < 2 * self.disk_free_min_bytes
 
 
 def policy_lines(central: Central) -> list[str]:
@@ -78,22 +94,29 @@ def policy_lines(central: Central) -> list[str]:
 
 
 class StoreBudget:
-    def __init__(self, ledger: Ledger, central: Central, takers: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, ledger: Ledger, central: Central, takers: dict[str, tuple[str, ...]], *, disk_free_min_mb: int = 0
+    ) -> None:
         """``takers``: destination name -> the streams it takes (whose cursors protect rows)."""
         self.ledger = ledger
         self.central = central
         self.takers = takers
-        self.state = BudgetState(budget_bytes=central.disk_budget_mb * 1024 * 1024)
+        self.state = BudgetState(budget_bytes=central.disk_budget_mb * 1024 * 1024,
+                                 disk_free_min_bytes=disk_free_min_mb * 1_000_000)  # fmt: skip
 
     async def check(self) -> BudgetState:
         """Measure and set the alarm level; logs when it changes."""
         state = self.state
         state.used_bytes = await self.ledger.used_bytes()
+        state.disk_free_bytes = disk_free_bytes(self.ledger.path.parent)
         state.checked_at = time.time()
         percent = state.percent
+        full = state.disk_free_bytes is not None and state.disk_free_bytes < state.disk_free_min_bytes
         level: AlarmLevel = (
-            "over" if percent >= 100 else "warning" if percent >= self.central.disk_alarm_percent else "ok"
-        )
+            "over" if percent >= 100 or full
+            else "warning" if percent >= self.central.disk_alarm_percent or state.disk_low
+            else "ok"
+        )  # fmt: skip
         if level != state.level:
             state.level, state.since = level, time.time()
             if level == "ok":

@@ -100,7 +100,7 @@ class Pusher:
         self.ledger = Ledger(store.path)
         self.options: dict[str, PushDestination] = {d.name: d for d in central.destination_list()}
         takers = {name: d.stream_list() for name, d in self.options.items() if d.enabled}
-        self.budget = StoreBudget(self.ledger, central, takers)
+        self.budget = StoreBudget(self.ledger, central, takers, disk_free_min_mb=settings.store.disk_free_min_mb)
         self.couriers: dict[str, Courier] = {}
         self.unavailable: dict[str, str] = {}
         self.roster: RosterPull | None = None

@@ -1,6 +1,7 @@
 """The school's roster pulled from the central database on a schedule, into the hub's cache.
 
-The cache (classroom_hub/roster/cache.py) is what pages use, so classes and students are
+The cache (classroom_hub/roster/cache.py, the one file ``roster.sqlite3``) is what lessons and
+pages use, read at each request, so a pulled class shows at once and classes and students are
 there when the network is not. A failed pull keeps the last good copy and is tried again
 with backoff; a successful one replaces the cache with exactly what the centre holds.
 """
@@ -18,12 +19,14 @@ from classroom_hub.errors import HubError
 from classroom_hub.pusher.errors import PushError
 from classroom_hub.pusher.privacy import mask_personal
 from classroom_hub.roster import Roster, RosterCache
+from classroom_hub.roster.location import roster_path
 
 log = logging.getLogger(__name__)
 
 
 def roster_cache_path(data_dir: Path) -> Path:
-    return data_dir / "roster.db"
+    """The hub's one roster file, the one lessons and pages read (roster/location.py)."""
+    return roster_path(data_dir)
 
 
 class RosterPull:

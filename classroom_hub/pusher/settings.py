@@ -176,8 +176,12 @@ def central_of(settings: CoreSettings) -> Central:
 def summary(settings: CoreSettings) -> list[str]:
     """What ``check-config`` says of the section."""
     central = central_of(settings)
-    lrs = f" + xAPI LRS {central.xapi_url}" if central.xapi_url else ""
-    return [f"  central   {'PostgreSQL' if central.postgres_dsn else '-'}{lrs}"]
+    shown = {"postgres": "PostgreSQL", "xapi": "xAPI LRS", "sqlite": "SQLite file"}
+    names = []
+    for d in central.destination_list():
+        where = d.url if d.kind == "xapi" else str(d.path) if d.kind == "sqlite" else ""
+        names.append(f"{d.name} ({shown[d.kind]}{' ' + where if where else ''}{'' if d.enabled else ', disabled'})")
+    return [f"  central   {', '.join(names) if names else '-'}"]
 
 
 def demo_central(central: Central, folder: Path) -> Central:

@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 
 from aiohttp import web
 
-from classroom_hub.keys import HEALTH, SETTINGS, STORE
+from classroom_hub.alarms import Severity
+from classroom_hub.alarms.hub import Fault
+from classroom_hub.keys import HEALTH, HUB_WATCH, SETTINGS, STORE
 from classroom_hub.metrics import Config, Exposition
 from classroom_hub.pusher.keys import PUSHER
 from classroom_hub.pusher.metrics import prometheus_text
@@ -49,9 +52,47 @@ async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
     app[PUSHER] = pusher
     # Over the disk budget the hub still teaches, but /healthz says so (and the console alarms).
     app[HEALTH].parts["pusher"] = lambda: "down" if pusher.budget.state.level == "over" else "up"
+    app[HEALTH].figures["backlog_age_s"] = _backlog_age(pusher)
+    remove = app[HUB_WATCH].add("pusher", lambda: _faults(pusher))
     await pusher.start()
     yield
+    remove()
     await pusher.close()
+
+
+def _faults(pusher: Pusher) -> list[Fault]:
+    """A destination the couriers cannot reach (the central database, an LRS) and a store over
+    its budget, as the hub's alarms; each clears when its courier delivers again."""
+    faults = []
+    for name, courier in pusher.couriers.items():
+        if courier.state == "waiting":
+            where = courier.destination.describe()
+            faults.append(Fault(name, "push_failing", f"{where}: {courier.last_error}", "warning"))
+    for name, reason in pusher.unavailable.items():
+        faults.append(Fault(name, "push_failing", reason, "warning"))
+    budget = pusher.budget.state
+    # The store's own size; a disk filling up for any reason is the hub's disk_low alarm.
+    if budget.percent >= pusher.central.disk_alarm_percent:
+        severity: Severity = "alarm" if budget.percent >= 100 else "warning"
+        faults.append(Fault("store", "store_budget", budget.message(), severity))
+    return faults
+
+
+def _backlog_age(pusher: Pusher, every_s: float = 5.0) -> Callable[[], Awaitable[float | None]]:
+    """Seconds since the oldest record no destination has confirmed yet was stored (None: none
+    waiting), for /healthz; measured at most every ``every_s`` (the page is open to anyone)."""
+    measured_at = [-every_s]
+    value: list[float | None] = [None]
+
+    async def age() -> float | None:
+        if time.monotonic() - measured_at[0] >= every_s:
+            measured_at[0] = time.monotonic()
+            report = await pusher.report()
+            ages = [d.oldest_undelivered_s for d in report.destinations if d.oldest_undelivered_s is not None]
+            value[0] = round(max(ages), 1) if ages else None
+        return value[0]
+
+    return age
 
 
 async def _require_technician(request: web.Request) -> None:

@@ -63,6 +63,10 @@ DURABILITY: Mapping[str, Durability] = MappingProxyType({
     "accounts": Durability("FULL", 5.0),
     # A roster import is reported done to the technician; rare, whole-file transactions.
     "roster": Durability("FULL", 5.0),
+    # The running lesson (lessons/run_store.py): a tablet is told "answered" and a join gets its
+    # seat token only after this commit, so a power cut never takes back what a tablet was told.
+    # Group commits (one in flight, the next gathers what comes meanwhile) keep it fast.
+    "lessons": Durability("FULL", 5.0),
     # A paired display's credential is handed out once: losing it unpairs the display.
     "displays": Durability("FULL", 5.0),
     # Run samples come in at up to 10 Hz and nothing is acknowledged to a device from here

@@ -37,6 +37,7 @@ T = TypeVar("T")
 ReadingRow = tuple[str, str, float, float, str | None]  # device_id, key, ts, value, unit
 EventRow = tuple[str, float, str, str]  # device_id, ts, type, data (JSON)
 Done = Callable[[], None]
+Failed = Callable[[StoreError], None]
 StoreState = Literal["new", "up", "failing", "closed"]
 
 
@@ -53,10 +54,11 @@ class StoreStats:
 
 @dataclass
 class _Job:
-    kind: Literal["readings", "events", "statements", "cursor", "barrier", "stop"]
+    kind: Literal["readings", "events", "statements", "cursor", "probe", "barrier", "stop"]
     rows: Sequence[Any] = ()
     done: Done | None = None
     future: asyncio.Future[int] | None = None
+    failed: Failed | None = None
     cursor: tuple[str, str, int] | None = None
 
 
@@ -78,6 +80,9 @@ class TelemetryStore:
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # When the commit under way began (time.monotonic()): one that waits long is waiting for
+        # a lock another program holds (busy_timeout, 30 s) or for a dying disk.
+        self.committing_since: float | None = None
         self.db = Database(path, SCHEMA, synchronous=synchronous, thread_name="store-read")
 
     # --- lifecycle -------------------------------------------------------------------
@@ -100,15 +105,23 @@ class TelemetryStore:
         await self.db.close()
         self.state = "closed"
 
+    def stalled_s(self) -> float:
+        """How long the commit under way has been waiting (0: none is)."""
+        since = self.committing_since
+        return 0.0 if since is None else time.monotonic() - since
+
     # --- writes ----------------------------------------------------------------------
 
-    def add_readings(self, rows: Sequence[ReadingRow], done: Done | None = None) -> None:
-        """Queue readings; ``done`` runs on the event loop once they are committed.
+    def add_readings(self, rows: Sequence[ReadingRow], done: Done | None = None, failed: Failed | None = None) -> None:
+        """Queue readings; ``done`` runs on the event loop once they are committed, ``failed``
+        (with the error) if their commit failed: a full disk, a locked file...
         A reading already stored (same device, key and time) is ignored: redelivery is harmless."""
-        self._put(_Job("readings", rows, done))
+        self._put(_Job("readings", rows, done, failed=failed))
 
-    def add_device_events(self, rows: Sequence[EventRow], done: Done | None = None) -> None:
-        self._put(_Job("events", rows, done))
+    def add_device_events(
+        self, rows: Sequence[EventRow], done: Done | None = None, failed: Failed | None = None
+    ) -> None:
+        self._put(_Job("events", rows, done, failed=failed))
 
     async def add_statements(self, statements: Sequence[dict[str, Any]]) -> int:
         """Store xAPI statements (each with its stable ``id``); returns how many were new."""
@@ -120,6 +133,11 @@ class TelemetryStore:
         if stream not in STREAMS:
             raise StoreError(f"unknown stream {stream!r}")
         await self._submit(_Job("cursor", cursor=(destination, stream, last_seq)))
+
+    def probe(self) -> None:
+        """Queue a commit that writes a page and nothing else, so a store that failed learns
+        that it can write again (space freed, a lock let go) even if nothing else is written."""
+        self._put(_Job("probe"))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
@@ -230,6 +248,7 @@ class TelemetryStore:
     def _commit(self, conn: sqlite3.Connection, batch: _Batch) -> None:
         assert self._loop is not None
         started = time.perf_counter()
+        self.committing_since = time.monotonic()
         new: dict[int, int] = {}
         try:
             conn.execute("BEGIN")
@@ -254,6 +273,10 @@ class TelemetryStore:
                     )
                     new[id(job)] = conn.total_changes - before
                     self.stats.statements += new[id(job)]
+                elif job.kind == "probe":
+                    # Page 1 rewritten with the same version: a real write, no change.
+                    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                    conn.execute(f"PRAGMA user_version = {version}")
                 elif job.kind == "cursor" and job.cursor is not None:
                     conn.execute(
                         "INSERT INTO outbox_cursor (destination, stream, last_seq, updated_at) VALUES (?, ?, ?, ?) "
@@ -267,14 +290,22 @@ class TelemetryStore:
             # redelivers it later and callers see the error; the hub stays up.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # One line when the store starts failing (or the reason changes), not one per retry.
+            level = logging.DEBUG if self.state == "failing" and self.stats.last_error == str(err) else logging.ERROR
             self.state = "failing"
             self.stats.last_error = str(err)
-            log.error("event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
-                      len(batch.readings) + len(batch.statements))  # fmt: skip
+            log.log(level, "event=store_commit_failed path=%s error=%r rows=%d", self.path, str(err),
+                    len(batch.readings) + len(batch.statements))  # fmt: skip
             error = StoreError(f"could not write to {self.path}: {err}")
-            self._loop.call_soon_threadsafe(_fail_all, [j.future for j in batch.jobs if j.future], error)
+            self._loop.call_soon_threadsafe(_fail_all, batch.jobs, error)
             return
-        self.state = "up"
+        finally:
+            self.committing_since = None
+        if batch.readings or batch.events or any(j.kind in ("statements", "cursor", "probe") for j in batch.jobs):
+            # Not on an empty commit (a barrier): that one writes nothing, so it proves nothing.
+            if self.state == "failing":
+                log.info("event=store_recovered path=%s", self.path)
+            self.state = "up"
         self.stats.device_events += len(batch.events)
         self.stats.commits += 1
         self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
@@ -297,9 +328,15 @@ def _fail(future: asyncio.Future[int], error: Exception) -> None:
         future.set_exception(error)
 
 
-def _fail_all(futures: list[asyncio.Future[int]], error: Exception) -> None:
-    for future in futures:
-        _fail(future, error)
+def _fail_all(jobs: list[_Job], error: StoreError) -> None:
+    for job in jobs:
+        if job.failed is not None:
+            try:
+                job.failed(error)
+            except Exception:
+                log.exception("event=store_failed_callback_failed")
+        if job.future is not None:
+            _fail(job.future, error)
 
 
 def _complete(jobs: list[_Job], new: dict[int, int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import json
 import logging
 import re
@@ -17,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from classroom_hub import __version__
 from classroom_hub.auth import Locked, User
-from classroom_hub.errors import AuthError
+from classroom_hub.errors import AuthError, swallowed
 from classroom_hub.keys import (
     ACCOUNTS,
     CATALOGUES,
@@ -59,6 +60,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/i18n/{lang}.json", catalog)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/room-ca.crt", room_ca)
+    app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/favicon.svg", favicon)
     app.router.add_static("/static/", STATIC, append_version=True)
     app.on_shutdown.append(_close_sockets)
 
@@ -129,6 +132,19 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if health.reasons:
         body["reasons"] = dict(health.reasons)  # why a part that cannot run is down
+    alarms = health.alarms() if health.alarms is not None else []
+    body["alarms"] = alarms  # the hub's own faults, with their true reasons
+    if ok and alarms:
+        body["status"] = "warning"  # still 200: the hub does its job (a destination away, a disk filling up)
+    figures: dict[str, Any] = {}
+    for name, figure in health.figures.items():
+        try:
+            value = figure()
+            figures[name] = await value if inspect.isawaitable(value) else value
+        except Exception:  # a figure that cannot be read now (its file locked) must not hide the rest
+            swallowed("health_figure_failed", figure=name)
+            figures[name] = None
+    body["figures"] = figures
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -187,6 +203,15 @@ async def room_ca(request: web.Request) -> web.StreamResponse:
     if ca is None or not ca.is_file():
         raise web.HTTPNotFound(text="this hub has no room certificate authority (classroom-hub tls init)")
     return web.FileResponse(ca, headers={"Content-Type": "application/x-x509-ca-cert"})
+
+
+@allow(ANYONE)
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The hub's icon: each page links the SVG; browsers and tools that ask /favicon.ico get the same
+    picture as a 32 x 32 icon. Cached for a day (it never depends on the user)."""
+    name = "favicon.svg" if request.path.endswith(".svg") else "favicon.ico"
+    kind = "image/svg+xml" if name.endswith(".svg") else "image/vnd.microsoft.icon"
+    return web.FileResponse(STATIC / name, headers={"Content-Type": kind, "Cache-Control": "public, max-age=86400"})
 
 
 @allow(SIGNED_IN)
@@ -277,7 +302,11 @@ async def live_socket(
     subscribed, so no change falls between the two), then every message ``subscribe`` hands
     to the push it gets, until the page goes away. ``subscribe`` returns its unsubscribe.
     Beyond ``limit`` messages a stalled browser has not taken, the rest are dropped: it must
-    not grow the hub's memory. What the page sends is ignored."""
+    not grow the hub's memory. What the page sends is ignored.
+
+    A quiet feed beats (``{"type": "beat", "every_s": n}``, first right after the snapshot): a
+    page that hears nothing for three beats knows its link is dead though nothing closed it
+    (a Wi-Fi that fades), says so and opens a new one (``live()`` in static/common.js)."""
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=limit)
@@ -292,7 +321,8 @@ async def live_socket(
     sender: asyncio.Task[None] | None = None
     try:
         await ws.send_json(first())
-        sender = asyncio.create_task(_drain(ws, outbox))
+        beat_s = request.config_dict[SETTINGS].http.live_beat_s
+        sender = asyncio.create_task(_drain(ws, outbox, beat_s))
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
                 break
@@ -306,6 +336,12 @@ async def live_socket(
     return ws
 
 
-async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]], beat_s: float) -> None:
+    beat = {"type": "beat", "every_s": beat_s}
+    await ws.send_json(beat)
     while not ws.closed:
-        await ws.send_json(await outbox.get())
+        try:
+            message = await asyncio.wait_for(outbox.get(), beat_s)
+        except TimeoutError:
+            message = beat
+        await ws.send_json(message)

@@ -54,7 +54,7 @@ from device_drivers.base import (
     LinkError,
     ProtocolError,
 )
-from device_drivers.kinds import driver_for
+from device_drivers.kinds import declared_kinds, driver_for
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,12 @@ async def drivers_part(app: web.Application) -> AsyncIterator[None]:
     wired = WiredDevices(app[REJECTIONS], link, settings.room.id)
     for device_id, device in settings.device_list():
         if device.transport.type not in WIRED_TRANSPORTS:
+            continue
+        declared = declared_kinds().get(device.kind)
+        if declared is not None and declared.driver is None:
+            # Wired, but driven by the part made for it (a kit by the firmware bridge, a camera by
+            # the studio), which reports it: nothing for this part to say.
+            log.debug("event=wired_device_elsewhere device=%s kind=%s", device_id, device.kind)
             continue
         try:
             driver_class = driver_for(device.kind)

@@ -11,7 +11,10 @@ from device_drivers.settings import DeviceBase
 
 class Camera(DeviceBase):
     kind: Literal["camera"]
-    source: str | None = Field(None, description="OpenCV source: device index, RTSP/HTTP URL or file")
+    # Required: the studio captures every camera, and a camera it cannot open is no camera.
+    source: str = Field(
+        min_length=1, description="OpenCV source: device index, RTSP/HTTP URL, file, or 'synthetic' (test pattern)"
+    )
     ptz: Literal["visca_serial", "visca_ip", "none"] = "none"
     visca_address: int = Field(1, ge=1, le=7, description="VISCA address on the RS-232 daisy chain")
     size: str | None = Field(None, pattern=r"^\d{2,4}x\d{2,4}$", description="capture size asked of the source")

@@ -35,6 +35,7 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{port}"
         online: dict[str, int] = {}
+        devices: list[dict[str, object]] = []
         never_seen: list[str] = ["(no answer yet)"]
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             deadline = time.monotonic() + 60
@@ -52,6 +53,7 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
                             # The simulation lets a few tablets and headsets wander off now and then, as real
                             # ones do; every device must still have reported at least once.
                             never_seen = [dev["id"] for dev in body["devices"] if dev["last_seen"] is None]
+                            devices = body["devices"]
                             if not never_seen and online.get("tablet", 0) >= 35 and online.get("headset", 0) >= 35:
                                 break
                 except aiohttp.ClientError:
@@ -70,7 +72,10 @@ async def test_demo_brings_a_whole_classroom_online(tmp_path: Path) -> None:
         log = tmp_path / "demo.log"
         await wait_for(lambda: "Stop with Ctrl-C." in log.read_text(), timeout=120, interval=0.5)
         welcome = log.read_text()
-        assert f"Technician console  {url}/tech" in welcome
+        assert f"Technician console  {url}/tech   sign in as kythuat" in welcome
+        # The welcome counts the room's devices as /tech lists them: every one simulated.
+        assert f"{len(devices)} devices as /tech lists them, {len(devices)} of them simulated." in welcome
+        assert len(devices) == 88 and "NOT simulated" not in welcome
         assert "password: demo-2026" in welcome
         # The display's address pairs the browser opening it, so /display shows the class code at once.
         display_url = re.search(r'86" display +(\S+)', welcome)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
+from pathlib import Path
 
 import pytest
 
-from classroom_hub.bus.broker import EmbeddedBroker
+from classroom_hub.bus.broker import EmbeddedBroker, mosquitto_binary
 from classroom_hub.bus.link import MqttLink
 from classroom_hub.errors import BusError
+from classroom_hub.keys import BROKER_URL, LINK, STORE
+from tests.conftest import publish_as, room_settings, run_hub, wait_for
 
 
 def lan_address() -> str | None:
@@ -47,3 +51,28 @@ async def test_a_client_on_the_network_cannot_reach_it(embedded_broker: Embedded
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_twenty_hub_starts_on_the_embedded_broker_log_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The demo's way (no broker in the room file): each start connects the hub and a device at
+    once, with nothing at WARNING or above in the log (amqtt logged tracebacks and lost clients)."""
+    if mosquitto_binary() is None:
+        pytest.skip("LOUD: mosquitto is not installed, so the hub would start amqtt: apt-get install mosquitto")
+    caplog.set_level(logging.WARNING)
+    for start in range(20):
+        settings = room_settings(tmp_path / str(start), None)
+        async with run_hub(settings) as hub:
+            assert hub.app[LINK].is_up, f"start {start}: the hub is not connected to its broker"
+            await publish_as(settings.model_copy(update={"mqtt": settings.mqtt.model_copy(
+                update={"url": hub.app[BROKER_URL]})}), "node-1", [{"readings": [{"key": "ph", "value": 7}]}])
+            await wait_for(lambda hub=hub: hub.app[STORE].stats.readings == 1)  # type: ignore[misc]
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert problems == [], problems
+
+
+def test_without_mosquitto_it_is_amqtt_and_with_it_mosquitto() -> None:
+    assert EmbeddedBroker(engine="amqtt").engine == "amqtt"
+    if mosquitto_binary() is not None:
+        assert EmbeddedBroker().engine == "mosquitto"

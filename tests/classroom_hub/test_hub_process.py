@@ -7,10 +7,7 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,19 +15,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from classroom_hub.bus.broker import free_port
 from classroom_hub.bus.link import MqttLink
 from classroom_hub.bus.topics import device_topic, hub_status_topic
 from tests.classroom_hub.test_bus import first_message
 from tests.conftest import Mosquitto, room_settings, run_hub, wait_for
+from tests.hub_process import HubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def room_file(tmp_path: Path, broker_url: str, room: str, http_port: int) -> Path:
@@ -56,41 +48,6 @@ id = "node-1"
         encoding="utf-8",
     )
     return path
-
-
-class HubProcess:
-    def __init__(self, config: Path, http_port: int, log: Path) -> None:
-        self.config, self.http_port, self.log_path = config, http_port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "classroom_hub.cli", "run", "-c", str(self.config), "--log-level", "info"],
-                stderr=log,
-                cwd=ROOT,
-            )
-
-    async def healthy(self, timeout: float = 20) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                assert self.proc is not None and self.proc.poll() is None, self.log()
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{self.http_port}/healthz") as r:
-                        if r.status == 200:
-                            body: dict[str, object] = await r.json()
-                            return body
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"hub not healthy within {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
 
 
 @pytest.fixture

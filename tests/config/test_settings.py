@@ -26,7 +26,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["demo", "smart-classroom", "stem-lab", "studio"])
+@pytest.mark.parametrize("name", ["demo", "demo-lab", "demo-studio", "smart-classroom", "stem-lab", "studio"])
 def test_shipped_examples_are_valid(name: str) -> None:
     settings = load_settings(EXAMPLES / f"{name}.toml")
     assert settings.room.name

@@ -305,10 +305,30 @@ class Recorder:
                 self._changed.clear()
                 await self._changed.wait()
 
+    @property
+    def latest(self) -> Fields:
+        """Every key's latest value: what a page showing the kit shows now."""
+        view: Fields = {}
+        for readings in self.telemetry:
+            view.update(readings)
+        return view
+
     async def next_telemetry(self, timeout: float = 5.0) -> Fields:
+        """The readings the board sends from now on, once every key it has reported is in them.
+
+        A set may be partial (an ACK or EVENT between two of its parts splits it, see
+        KitLink._on_telemetry), so this merges sets until every key is new.
+        """
         seen = len(self.telemetry)
-        await self.wait_for(lambda: len(self.telemetry) > seen, timeout)
-        return self.telemetry[-1]
+
+        def fresh() -> Fields:
+            view: Fields = {}
+            for readings in self.telemetry[seen:]:
+                view.update(readings)
+            return view
+
+        await self.wait_for(lambda: len(self.telemetry) > seen and fresh().keys() >= self.latest.keys(), timeout)
+        return fresh()
 
 
 @pytest.fixture

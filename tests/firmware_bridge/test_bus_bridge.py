@@ -107,7 +107,10 @@ async def test_command_over_mqtt_is_acked_by_the_firmware_and_replied(kit_hub) -
     reply = await commands.send("vina-1", "stats", timeout=3)
     assert reply.ok and set(reply.result) == {"board", "host"}
     assert reply.result["board"]["commands"] == 3 and reply.result["board"]["bad_crc"] == 0
-    assert reply.result["host"]["rx_frames"] > 0 and reply.result["host"]["retransmits"] == 0
+    assert reply.result["host"]["rx_frames"] > 0
+    # A loaded machine may make the host resend a command (its ACK came after 250 ms): the board
+    # answers those from its cache (`duplicates`) and runs each command once (`commands` above).
+    assert reply.result["board"]["duplicates"] <= reply.result["host"]["retransmits"]
 
     # A refusal comes back as the firmware worded it, not as a timeout.
     with pytest.raises(CommandFailed, match=r"portions must be 1\.\.5"):

@@ -62,6 +62,25 @@ class RawHost:
                 if frame.type == frame_type:
                     return decode_fields(frame.payload)
 
+    async def expect_telemetry(self, timeout: float = 3.0) -> Fields:
+        """The next whole telemetry set: its parts merged, from a set's first part to its last
+        (docs/serial-protocol.md §9: every part but the last says ``more``)."""
+        readings: Fields = {}
+        async with asyncio.timeout(timeout):
+            while True:
+                part = await self.expect(FrameType.TELEMETRY)
+                if not readings and not self._starts_a_set(self.index):
+                    continue  # the rest of a set that began before
+                more = part.pop("more", False)
+                readings.update(part)
+                if more is not True:
+                    return readings
+
+    def _starts_a_set(self, index: int) -> bool:
+        earlier = (f for f in reversed(self.received[:index]) if f.type == FrameType.TELEMETRY)
+        previous = next(earlier, None)
+        return previous is None or decode_fields(previous.payload).get("more") is not True
+
 
 @asynccontextmanager
 async def raw_host(fd: int) -> AsyncIterator[RawHost]:
@@ -84,7 +103,7 @@ async def test_motors_stop_by_themselves_when_the_host_falls_silent(boards) -> N
             pass
         host.send(FrameType.COMMAND, [("cmd", "drive"), ("left", 60), ("right", 60)])
         assert (await host.expect(FrameType.ACK)) == {}
-        while (await host.expect(FrameType.TELEMETRY))["motor_l"] != 60:
+        while (await host.expect_telemetry())["motor_l"] != 60:
             pass
         # From here on the host sends nothing at all.
         event = await host.expect(FrameType.EVENT)
@@ -95,12 +114,12 @@ async def test_motors_stop_by_themselves_when_the_host_falls_silent(boards) -> N
         said_us = await board.tx_time_us(host.index)
         silent_ms = (said_us - heard_us) / 1000
         assert 300 - 2 <= silent_ms <= 300 + board.loop_ms
-        readings = await host.expect(FrameType.TELEMETRY)
+        readings = await host.expect_telemetry()
         assert (readings["motor_l"], readings["motor_r"], readings["host"]) == (0, 0, False)
         # The host comes back: the board hears it, but does not start moving on its own.
         host.send(FrameType.HEARTBEAT, {})
-        readings = await host.expect(FrameType.TELEMETRY)
-        readings = await host.expect(FrameType.TELEMETRY)
+        readings = await host.expect_telemetry()
+        readings = await host.expect_telemetry()
         assert (readings["motor_l"], readings["host"]) == (0, True)
 
 
@@ -112,7 +131,7 @@ async def test_motors_keep_running_while_heartbeats_arrive(boards, recorder) -> 
         # More than three host timeouts on the board's own clock: 20 telemetry periods of 50 ms.
         start = len(recorder.telemetry)
         await recorder.wait_for(lambda: len(recorder.telemetry) >= start + 21, timeout=10)
-        assert (recorder.telemetry[-1]["motor_l"], recorder.telemetry[-1]["motor_r"]) == (40, -40)
+        assert (recorder.latest["motor_l"], recorder.latest["motor_r"]) == (40, -40)
         assert not any(name == "host_lost" for name, _ in recorder.events)
 
 
@@ -141,7 +160,8 @@ async def test_stored_program_runs_step_by_step_and_reports_done(boards, recorde
             await link.command("store", {"slot": 1, "program": "F500:10"})
         await link.command("run", {"slot": 2})
         await recorder.wait_for(lambda: ("program_done", {"slot": 2}) in recorder.events)
-        seen = {(t["motor_l"], t["motor_r"]) for t in recorder.telemetry if t["slot"] == 2}
+        # Sets that hold the slot and the motors (an ACK or EVENT between two parts splits a set).
+        seen = {(t["motor_l"], t["motor_r"]) for t in recorder.telemetry if t.get("slot") == 2 and "motor_l" in t}
         assert seen == {(50, 50), (30, -30)}
         assert (await recorder.next_telemetry())["motor_l"] == 0
     if isinstance(board, UnoBoard):  # storing and running a program fits the Uno's RAM budget

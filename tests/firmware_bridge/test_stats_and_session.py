@@ -59,7 +59,7 @@ async def test_an_event_before_the_session_is_not_sent_and_its_state_comes_with_
         host.send(FrameType.HELLO, {"pmin": 1, "pmax": 1})
         while (await host.expect(FrameType.IDENTIFY))["proto"] != 1:
             pass
-        readings = await host.expect(FrameType.TELEMETRY)
+        readings = await host.expect_telemetry()
         assert readings["estop"] is True
         host.send(FrameType.COMMAND, [("cmd", "stats")])
         stats = await host.expect(FrameType.ACK)

@@ -34,7 +34,7 @@ async def test_replug_on_another_port_reconnects_and_restores_outputs(boards, re
         kit = await asyncio.wait_for(supervisor.wait_online(), 5)
         assert kit.device_id == "vina-1" and supervisor.state is LinkState.ONLINE
         await supervisor.command("set", {"pump": True, "lights": True})
-        await recorder.wait_for(lambda: recorder.telemetry and recorder.telemetry[-1]["pump"] is True)
+        await recorder.wait_for(lambda: recorder.latest.get("pump") is True)
 
         # The same board comes back on another USB socket: a new pty (allocated now, while the
         # first still exists, so the kernel cannot hand out the same number), fresh firmware.

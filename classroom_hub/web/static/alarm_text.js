@@ -14,5 +14,13 @@ const AlarmText = {
   },
   severity(a) { return I18N.t("lab.severity." + a.severity); },
   // Where it comes from: the device, or for a lab alarm its kit and the word "lab".
-  where(a) { return a.source === "lab" ? I18N.t("alarm.kit", { kit: a.device_id }) : a.device_id; },
+  // For the hub's own alarms (source "hub"): its store, disk or broker, or a destination by name.
+  where(a) {
+    if (a.source === "lab") return I18N.t("alarm.kit", { kit: a.device_id });
+    if (a.source === "hub") {
+      const part = "alarm.part." + a.device_id;
+      return part in I18N.strings ? I18N.t(part) : I18N.t("alarm.destination", { name: a.device_id });
+    }
+    return a.device_id;
+  },
 };

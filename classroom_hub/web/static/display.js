@@ -111,6 +111,7 @@ function showPairing() {
   for (const id of ["step-no", "joined", "code", "big-code", "join-url"]) $(id).textContent = "";
   for (const id of ["qr-small", "qr-big"]) $(id).src = "data:,";
   $("link").dataset.state = "offline";
+  $("conn").hidden = true;  // not a lost link: this screen is not paired
   $("pair-screen").hidden = false;
   $("pair-code").focus();
 }
@@ -128,7 +129,7 @@ function startLesson() {
       else if (msg.t === "class") { names = msg.students; renderRoll(socket.state); }
       else if (msg.t === "bye" && msg.reason === "unpaired") showPairing();
     },
-    status: s => { $("link").dataset.state = s; if (s === "offline") checkPairing(); },
+    status: s => { $("link").dataset.state = s; $("conn").hidden = s === "online"; if (s === "offline") checkPairing(); },
   });
   render();
   socket.open();

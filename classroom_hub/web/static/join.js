@@ -157,7 +157,7 @@ function render() {
   renderReveal(st);
   $("lock").hidden = !st.locked;
   const hand = $("hand");
-  hand.textContent = me.hand ? t("join.lower_hand") : t("join.raise_hand");
+  hand.replaceChildren(icon("hand"), " ", me.hand ? t("join.lower_hand") : t("join.raise_hand"));
   hand.setAttribute("aria-pressed", me.hand ? "true" : "false");
   hand.classList.toggle("up", me.hand);
   $("score").textContent = me.max ? t("join.score", { score: me.score, max: me.max }) : "";
@@ -178,8 +178,8 @@ function renderQuestion(st) {
   if (mine) {
     box.append(el("p", { class: "answered" + (mine.correct === true ? " right" : mine.correct === false ? " wrong" : "") },
       mine.sending ? t("join.sending") : t("join.your_answer"), " ", el("strong", { text: chosenText(step, mine.value) }),
-      mine.correct === true ? el("span", { class: "mark", text: " ✓ " + t("join.right", { points: mine.points }) }) : null,
-      mine.correct === false ? el("span", { class: "mark", text: " ✗ " + t("join.wrong") }) : null));
+      mine.correct === true ? el("span", { class: "mark" }, " ", icon("check"), " " + t("join.right", { points: mine.points })) : null,
+      mine.correct === false ? el("span", { class: "mark" }, " ", icon("cross"), " " + t("join.wrong")) : null));
   }
   if (revealed && step.choices) {
     const right = new Set(st.reveal.correct || []);
@@ -242,8 +242,9 @@ function showEnded(st) {
   $("my-results").replaceChildren(...steps.filter(s => s.kind === "quiz").map(s => {
     n += 1;
     const mine = me.answers[s.id];
-    const mark = !mine ? t("join.not_answered") : mine.correct ? "✓ " + t("join.right", { points: mine.points }) : "✗ " + t("join.wrong");
-    return el("li", { class: mine && mine.correct ? "right" : "wrong" }, `${s.title || t("join.question_n", { n })}: ${mark}`);
+    const mark = !mine ? [t("join.not_answered")]
+      : mine.correct ? [icon("check"), " " + t("join.right", { points: mine.points })] : [icon("cross"), " " + t("join.wrong")];
+    return el("li", { class: mine && mine.correct ? "right" : "wrong" }, `${s.title || t("join.question_n", { n })}: `, mark);
   }));
 }
 

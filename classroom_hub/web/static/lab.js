@@ -325,6 +325,11 @@ async function saveLimits() {
 // --- robots ---------------------------------------------------------------------------------
 
 function renderRobots() { later(drawRobots); }
+// The colour a robot's sensor sees, as the firmware names it ("green"), in the reader's words.
+function colourName(colour) {
+  if (!colour) return "–";
+  return I18N.strings["lab.colour." + colour] ? I18N.t("lab.colour." + colour) : colour;
+}
 function drawRobots() {
   const body = document.querySelector("#robots tbody");
   body.replaceChildren();
@@ -335,7 +340,7 @@ function drawRobots() {
     tr.append(el("td", r.name ? `${r.id} · ${r.name}` : r.id), el("td", I18N.t("state." + r.state), "state-" + r.state),
               el("td", r.battery == null ? "–" : `${Math.round(r.battery)} %`, r.battery != null && r.battery < 20 ? "low" : ""),
               el("td", r.firmware || "–"), el("td", v.motor_l == null ? "–" : `${v.motor_l} / ${v.motor_r}`),
-              el("td", v.distance == null ? "–" : `${v.distance.toFixed(1)} cm`), el("td", (r.text || {}).colour || "–"),
+              el("td", v.distance == null ? "–" : `${v.distance.toFixed(1)} cm`), el("td", colourName((r.text || {}).colour)),
               el("td", v.estop ? I18N.t("lab.estop.latched") : "–", v.estop ? "low" : ""),
               el("td", r.mission ? `${r.mission.name}` : "–"));
     const buttons = el("td");

@@ -106,10 +106,10 @@ Lesson.renderStep = function (box, step) {
     if (step.image) box.append(el("img", { class: "question-image", src: step.image, alt: "" }));
     box.append(el("h2", { class: "prompt", text: step.prompt }));
   } else if (step.kind === "vr_scene") {
-    box.append(el("div", { class: "notice big" }, el("div", { class: "notice-icon", text: "🥽" }),
+    box.append(el("div", { class: "notice big" }, el("div", { class: "notice-icon" }, icon("headset")),
       el("h2", { text: step.title || I18N.t("lesson.vr.title") }), el("p", { text: I18N.t("lesson.vr.put_on") })));
   } else if (step.kind === "experiment") {
-    box.append(el("div", { class: "notice" }, el("div", { class: "notice-icon", text: "🧪" }),
+    box.append(el("div", { class: "notice" }, el("div", { class: "notice-icon" }, icon("flask")),
       el("h2", { text: step.title || I18N.t("lesson.experiment.title") }),
       el("p", { class: "muted", text: I18N.t("lesson.experiment.sensors", { list: step.sensors.map(s => I18N.t("lesson.sensor." + s)).join(", ") }) }),
       el("ol", { class: "instructions" }, (step.instructions || "").split("\n").filter(Boolean).map(l => el("li", { text: l.replace(/^\d+\.\s*/, "") })))));
@@ -133,7 +133,12 @@ Lesson.chart = function (box, results) {
   }
   const most = Math.max(1, ...rows.map(r => r.n));
   // Each choice: its text on one line, its bar and count below, so long choices stay readable.
-  const rowH = 96, width = 1000, barH = 34;
+  // More than five choices (a poll of the class's favourites, up to 12): text and bar share a
+  // line, so that the whole chart still fits a laptop's screen under the controls.
+  const compact = rows.length > 5;
+  const rowH = compact ? (rows.length > 8 ? 44 : 52) : 96, width = 1000, barH = compact ? rowH - 16 : 34;
+  const barX = compact ? 420 : 0, barY = compact ? 8 : 44, labelY = compact ? rowH / 2 + 10 : 32;
+  const labelMax = compact ? 24 : 60;
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(1, rows.length) * rowH}`);
   svg.setAttribute("class", "results-chart");
@@ -147,14 +152,19 @@ Lesson.chart = function (box, results) {
   };
   rows.forEach((r, i) => {
     const y = i * rowH;
-    const label = text(0, y + 32, "bar-label", r.text.length > 60 ? r.text.slice(0, 59) + "…" : r.text);
-    const w = Math.max(6, Math.round((width - 110) * r.n / most));
+    const label = text(0, y + labelY, "bar-label", r.text.length > labelMax ? r.text.slice(0, labelMax - 1).trimEnd() + "…" : r.text);
+    if (r.text.length > labelMax) {  // the whole text on hovering it
+      const title = document.createElementNS(NS, "title");
+      title.textContent = r.text;
+      label.append(title);
+    }
+    const w = Math.max(6, Math.round((width - barX - 110) * r.n / most));
     const bar = document.createElementNS(NS, "rect");
-    bar.setAttribute("x", 0); bar.setAttribute("y", y + 44);
+    bar.setAttribute("x", barX); bar.setAttribute("y", y + barY);
     bar.setAttribute("width", w); bar.setAttribute("height", barH); bar.setAttribute("rx", 6);
     bar.setAttribute("class", "bar" + (results.revealed && r.good ? " bar-right" : results.revealed ? " bar-other" : ""));
     bar.dataset.choice = r.id;
-    const count = text(w + 14, y + 44 + barH - 6, "bar-count", String(r.n));
+    const count = text(barX + w + 14, y + barY + barH - 6, "bar-count", String(r.n));
     count.dataset.choice = r.id;
     svg.append(label, bar, count);
   });

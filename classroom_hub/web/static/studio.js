@@ -257,6 +257,13 @@ async function loadRecordings() {
 
 (async () => {
   await I18N.load();
+  // A room that is not a studio answers every studio call 503 "no_studio": say so once, in
+  // words, instead of a black preview that reconnects for ever.
+  const status = await api("/api/studio/status").catch(err => err);
+  if (status instanceof ApiError && status.code === "no_studio") {
+    document.querySelector("main").replaceChildren(el("section", { class: "card", id: "no-studio" }, el("p", status.message)));
+    return;
+  }
   document.querySelectorAll("#layouts button").forEach(b =>
     b.addEventListener("click", () => send({ type: "layout", layout: b.dataset.layout })));
   $("record").addEventListener("click", record);

@@ -47,9 +47,20 @@ async function loadChoices() {
   describeLesson();
 }
 
+// The grade of the class's roster ("07"), when it is a number.
+function classGrade(chosen) {
+  return chosen && /^[0-9]+$/.test(chosen.grade || "") ? Number(chosen.grade) : null;
+}
+
 function describeLesson() {
   const chosen = lessons.find(l => l.id === $("lesson-select").value);
   $("lesson-info").textContent = chosen ? t("teacher.lesson_info", { steps: chosen.step_count, version: chosen.version }) : "";
+  // Said before the click, not only in the question after it: a grade-10 lesson for grade 7.
+  const klass = classes.find(c => c.id === $("class-select").value);
+  const grade = classGrade(klass);
+  const off = Boolean(chosen && klass && grade !== null && grade !== chosen.grade);
+  $("grade-warning").hidden = !off;
+  $("grade-warning").textContent = off ? t("teacher.grade_warning", { lesson: chosen.grade, grade, title: klass.title }) : "";
 }
 
 // --- during the lesson ----------------------------------------------------------------------
@@ -92,7 +103,7 @@ function render() {
   $("step-no").textContent = t("teacher.step_of", { n: step.index + 1, total: st.lesson.steps.length });
   $("prev").disabled = step.index === 0;
   $("next").disabled = step.index === st.lesson.steps.length - 1;
-  $("lock").textContent = st.locked ? t("teacher.unlock") : t("teacher.lock");
+  $("lock").replaceChildren(icon(st.locked ? "unlock" : "eye"), " ", st.locked ? t("teacher.unlock") : t("teacher.lock"));
   $("lock").classList.toggle("on", st.locked);
   $("steps").replaceChildren(...st.lesson.steps.map((s, i) => el("li", {
     class: (i === step.index ? "current " : "") + "kind-" + s.kind, "data-index": i,
@@ -196,6 +207,7 @@ function showSummary() {
   view("summary");
   const s = summary;
   $("sum-lesson").textContent = `${s.lesson.title} · ${s.class.title}`;
+  $("sum-results").href = `/gradebook?run=${encodeURIComponent(s.run)}`;  // CSV, printing, the class's gradebook
   $("sum-attendance").textContent = t("teacher.present", { n: s.attendance.present, total: s.attendance.total });
   $("sum-absent").textContent = s.attendance.absent.length ? t("teacher.absent", { names: s.attendance.absent.map(a => a.name).join(", ") }) : "";
   $("sum-questions").tBodies[0].replaceChildren(...s.questions.map(q => el("tr", {},
@@ -212,13 +224,14 @@ function showSummary() {
   await I18N.load();
   document.title = I18N.t("teacher.title");
   $("lesson-select").addEventListener("change", describeLesson);
+  $("class-select").addEventListener("change", describeLesson);
   $("launch").addEventListener("click", () => {
     const lesson = lessons.find(l => l.id === $("lesson-select").value);
     const chosen = classes.find(c => c.id === $("class-select").value);
     if (!lesson || !chosen) return;
     launching = { lesson: lesson.id, class: chosen.id };
     // A grade-10 lesson for a grade-7 class is most likely the wrong pick: say so first.
-    const grade = /^[0-9]+$/.test(chosen.grade || "") ? Number(chosen.grade) : null;
+    const grade = classGrade(chosen);
     if (grade !== null && grade !== lesson.grade) {
       if (!confirm(t("teacher.grade_mismatch", { lesson: lesson.grade, grade, title: chosen.title }))) return;
       launching.confirm = true;
@@ -270,7 +283,7 @@ function showSummary() {
       }
       else if (msg.t === "error") toast(t("teacher.error." + msg.code) + (msg.code === "invalid" ? ` (${msg.message})` : ""));
     },
-    status: s => { $("link").dataset.state = s; },
+    status: s => { $("link").dataset.state = s; $("conn").hidden = s === "online"; },
   });
   view("setup");
   await loadChoices();

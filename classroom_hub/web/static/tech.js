@@ -25,13 +25,15 @@ function post(path, body) { return api(path, { method: "POST", body }); }
 
 function battery(d) {
   if (d.battery == null) return null;
-  return `${Math.round(d.battery)} %` + (d.charging ? ` ⚡ ${I18N.t("tech.charging")}` : "");
+  return `${Math.round(d.battery)} %` + (d.charging ? ` (${I18N.t("tech.charging")})` : "");
 }
 
 function app(d) {
   const x = d.extra || {};
-  if (d.kind === "display") return x.power == null ? null : `${x.power ? "ON" : "OFF"} · ${x.input || "–"} · ${x.volume ?? "–"}`;
-  return [x.app, x.scene].filter(Boolean).join(" · ") || null;
+  if (d.kind === "display") {
+    return x.power == null ? null : `${I18N.t(x.power ? "tech.value.on" : "tech.value.off")} · ${x.input || "–"} · ${x.volume ?? "–"}`;
+  }
+  return [fieldValue("app", x.app), x.scene].filter(Boolean).join(" · ") || null;
 }
 
 // 40 headsets report every 10 s: draw at most once a frame, however many updates arrive.
@@ -65,7 +67,7 @@ function render() {
       cell(battery(d), d.battery != null && d.battery < 20 && !d.charging ? "low" : ""),
       cell(d.rssi == null ? null : `${d.rssi} dBm`, d.rssi != null && d.rssi < -75 ? "low" : ""),
       cell(d.temperature == null ? null : `${d.temperature.toFixed(1)} °C`, d.temperature >= 45 ? "low" : ""),
-      cell(app(d)), cell(x.app_version), cell(I18N.ago(d.last_seen)), cell(d.firmware), cell(d.last_error),
+      cell(app(d)), cell(x.app_version), cell(I18N.ago(d.last_seen)), cell(d.firmware), cell(reasonText(d.last_error)),
     );
     tr.addEventListener("click", () => select(d.id));
     body.appendChild(tr);
@@ -152,10 +154,34 @@ function renderFields() {
   const rows = [
     ["tech.col.kind", I18N.t("kind." + d.kind)], ["tech.col.state", I18N.t("state." + d.state)],
     ["tech.col.battery", battery(d)], ["tech.col.last_seen", I18N.ago(d.last_seen)],
-    ["tech.col.firmware", d.firmware], ["tech.col.error", d.last_error],
+    ["tech.col.firmware", d.firmware], ["tech.col.error", reasonText(d.last_error)],
   ];
-  for (const [k, v] of Object.entries(d.extra || {})) rows.push([null, v == null ? null : String(v), k]);
+  for (const [k, v] of Object.entries(d.extra || {})) rows.push([null, fieldValue(k, v), fieldName(k)]);
   $("device-fields").replaceChildren(...rows.flatMap(([key, value, raw]) => [el("dt", raw || I18N.t(key)), el("dd", value ?? "–")]));
+}
+
+// A device's own fields (its status's extra keys): named and valued from the catalogue where it
+// knows them ("tech.field.storage_free_mb", "tech.value.app.home", a command's name); a field
+// the catalogue does not know yet is shown as the device sent it.
+function fieldName(key) {
+  return I18N.strings["tech.field." + key] ? I18N.t("tech.field." + key) : key;
+}
+function fieldValue(key, value) {
+  if (value == null) return null;
+  if (typeof value === "boolean") return I18N.t(value ? "tech.value.yes" : "tech.value.no");
+  if (Array.isArray(value)) return value.map(v => fieldValue(key, v)).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  const text = String(value);
+  for (const k of [`tech.value.${key}.${text}`, "fleet.cmd." + text]) if (I18N.strings[k]) return I18N.t(k);
+  return text;
+}
+
+// Why a device is offline or an alarm was raised: the hub's reasons it has words for ("last will"),
+// otherwise the device's or the hub's own text, which names what failed.
+function reasonText(text) {
+  if (!text) return text;
+  const key = "tech.reason." + text.replace(/ /g, "_");
+  return I18N.strings[key] ? I18N.t(key) : text;
 }
 
 async function loadChart(id) {
@@ -339,7 +365,7 @@ function renderAlarms() {
       b.addEventListener("click", () => acknowledge(a.id, b));
       ack.appendChild(b);
     }
-    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(a.detail), cell(I18N.ago(a.raised_at)), ack);
+    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(reasonText(a.detail)), cell(I18N.ago(a.raised_at)), ack);
     body.appendChild(tr);
   }
   const open = active.filter(a => !a.acknowledged_at).length;
@@ -360,7 +386,7 @@ async function loadAlarmHistory() {
   tbody.replaceChildren(...body.history.map(a => {
     const tr = el("tr");
     tr.dataset.alarm = a.id;
-    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(a.detail), cell(time(a.raised_at)),
+    tr.append(cell(AlarmText.where(a)), cell(alarmKind(a)), cell(reasonText(a.detail)), cell(time(a.raised_at)),
       cell(a.cleared_at ? time(a.cleared_at) : I18N.t("alarm.active")), cell(a.acknowledged_by));
     return tr;
   }));

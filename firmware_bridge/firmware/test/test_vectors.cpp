@@ -191,6 +191,50 @@ void test_bad_payloads(const json::Value& doc) {
   }
 }
 
+// TlvWriter::window(), as Device sends TELEMETRY in parts: the parts, one after the other, hold
+// every item once and in order; each part stays within its cap unless a single item is larger.
+void test_tlv_window() {
+  const char* keys[] = {"motor_l", "motor_r", "distance", "line", "colour", "a_rather_long_key_name_x"};
+  auto write_all = [&](kit::TlvWriter& w) {
+    for (int i = 0; i < 5; ++i) w.put_int(kit::Text(keys[i]), i * 1000);
+    w.put_str(kit::Text(keys[5]), kit::Text("twenty-one bytes long"));
+    w.put_bool(kit::Text("host"), true);
+  };
+  uint8_t full[200];
+  kit::TlvWriter whole(full, sizeof full);
+  write_all(whole);
+  for (uint8_t cap : {1, 14, 20, 30, 40, 200}) {
+    const std::string name = "tlv window of " + std::to_string(cap) + " bytes";
+    std::vector<uint8_t> joined;
+    uint8_t skip = 0;
+    int parts = 0;
+    bool sizes_ok = true;
+    do {
+      uint8_t buf[200];
+      kit::TlvWriter w(buf, sizeof buf);
+      w.window(skip, cap);
+      write_all(w);
+      kit::TlvReader reader(buf, w.size());
+      kit::TlvItem item;
+      int items = 0;
+      while (reader.next(item)) ++items;
+      sizes_ok = sizes_ok && w.ok() && w.size() > 0 && (w.size() <= cap || items == 1);
+      joined.insert(joined.end(), buf, buf + w.size());
+      check(w.rest() == 0 || w.rest() > skip, name + ": a part moves on");
+      skip = w.rest();
+    } while (skip != 0 && ++parts < 20);
+    check(sizes_ok, name + ": every part within its cap, or one item alone");
+    check(joined.size() == whole.size() && same_bytes(joined.data(), full, whole.size()),
+          name + ": the parts are the payload " + hex(joined.data(), joined.size()));
+  }
+  uint8_t buf[64];
+  kit::TlvWriter w(buf, sizeof buf);
+  w.window(0, 14);
+  write_all(w);
+  w.end_window().put_bool(kit::Text("more"), true);
+  check(w.rest() == 1 && w.size() == 13 + 7, "tlv window: `more` goes after the part's items");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -213,6 +257,7 @@ int main(int argc, char** argv) {
     test_frames(doc);
     test_bad_frames(doc);
     test_bad_payloads(doc);
+    test_tlv_window();
   } catch (const std::exception& err) {
     printf("FAIL %s\n", err.what());
     return 1;

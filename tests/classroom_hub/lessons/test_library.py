@@ -32,7 +32,7 @@ def test_import_and_list_both_samples(samples: dict[str, Path], tmp_path: Path) 
     assert listed[1] == water
     assert (water.title, water.subject, water.grade, water.language) == (
         "Vòng tuần hoàn nước trong bể aquaponics",
-        "biology",
+        "natural_science",
         7,
         "vi",
     )

@@ -1,10 +1,11 @@
 """A lesson client written from docs/protocol.md alone: it imports nothing of the hub.
 
-``DocClient`` below was written from the document's sections 1-4 (the teacher's session, joining,
-who speaks first, the rules for a client) and section 6 (answer ids), the way the author of a
-native tablet app would. The test starts a real hub, then a teacher logs in through the form,
-launches, a tablet joins and answers, and both follow a relaunch. If the document leaves out
-something a client needs, this test is where it shows.
+``DocClient`` below was written from the document's sections 1-4 (the teacher's session, pairing a
+display, joining, who speaks first, the rules for a client), section 6 (answer ids) and section 9
+(results hidden on the display), the way the author of a native tablet app or a display box would.
+The test starts a real hub, then a teacher logs in through the form and pairs a display, the
+teacher launches, a tablet joins and answers, and all three follow a relaunch. If the document
+leaves out something a client needs, this test is where it shows.
 """
 
 from __future__ import annotations
@@ -106,6 +107,20 @@ async def teacher_session(http: aiohttp.ClientSession, base: str, username: str,
         return cookie.value
 
 
+async def pair_display(base: str, pairing_code: str) -> str:
+    """Section 1, "Pairing a display": the code made by a teacher or technician, then the cookie.
+    A jar of its own: a display is no teacher, and must not send the teacher's session."""
+    body = {"code": pairing_code}
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
+        http.post(f"{base}/api/display/pair", json=body) as response,
+    ):
+        assert response.status == 200, await response.text()
+        cookie = response.cookies.get("hub_display")
+        assert cookie is not None, "pairing sets hub_display"
+        return cookie.value
+
+
 async def seat(http: aiohttp.ClientSession, base: str, code: str, student: str) -> dict[str, Any]:
     """Section 2: the class list for a code, then a seat."""
     async with http.get(f"{base}/api/lesson/join", params={"code": code}) as response:
@@ -142,6 +157,11 @@ async def test_a_client_written_from_the_document_joins_answers_and_follows_a_la
                 raise AssertionError("a teacher socket without a session was accepted")
             except websockets.InvalidStatus as refused:
                 assert refused.response.status_code == 401
+            # A wrong password: a redirect to the form with an error, and no cookie.
+            wrong = {"username": "co-lan", "password": "not-" + password, "next": "/teacher"}
+            async with http.post(f"{base}/login", data=wrong, allow_redirects=False) as response:
+                assert response.status == 302 and response.headers["Location"].startswith("/login?error=")
+                assert response.cookies.get("hub_session") is None
             session = await teacher_session(http, base, "co-lan", password)
             cookie = {"Cookie": f"hub_session={session}"}
             ws = await websockets.connect(socket_url(base, "teacher"), additional_headers=cookie)
@@ -149,10 +169,36 @@ async def test_a_client_written_from_the_document_joins_answers_and_follows_a_la
             # The teacher says nothing and is welcomed (section 3): no lesson yet.
             await teacher.wait(lambda c: c.last("welcome") is not None)
             assert teacher.received[0]["t"] == "welcome" and teacher.received[0]["run"] is None
+            assert teacher.received[0]["role"] == "teacher" and teacher.received[0]["rev"] == 0
+            await teacher.send({"t": "hello", "token": "Xk3v9QvL2m8pTq0rS1uW4yZ6", "run": None, "rev": None})
+            await teacher.wait(lambda c: c.last("error") is not None)
+            assert teacher.last("error") == {"t": "error", "code": "forbidden", "ref": "hello",
+                                             "message": "a teacher may not send 'hello'"}  # fmt: skip
+            teacher.received.clear()
+
+            # A display, paired with a code the teacher makes (section 1), is welcomed without a hello too.
+            async with http.post(f"{base}/api/displays/pairing", json={"name": "Màn hình 86 inch"}) as response:
+                assert response.status == 200
+                pairing_code = (await response.json())["code"]
+            screen = {"Cookie": f"hub_display={await pair_display(base, pairing_code)}"}
+            display = DocClient(await websockets.connect(socket_url(base, "display"), additional_headers=screen),
+                                "display")  # fmt: skip
+            await display.wait(lambda c: c.last("welcome") is not None)
+            assert display.received[0]["t"] == "welcome" and display.received[0]["role"] == "display"
+            assert display.received[0]["run"] is None and display.received[0]["state"] == {}
+            await display.send({"t": "hello", "token": "Xk3v9QvL2m8pTq0rS1uW4yZ6", "run": None, "rev": None})
+            await display.wait(lambda c: c.last("error") is not None)
+            assert display.last("error")["code"] == "forbidden"  # type: ignore[index]
+            display.received.clear()
 
             await teacher.send({"t": "launch", "lesson": "vong-tuan-hoan-nuoc-aquaponics", "class": "khtn-7a"})
             await teacher.wait(lambda c: c.run is not None and "code" in c.state)
             first_run, code = teacher.run, teacher.state["code"]
+            # The display follows the launch: the new run's first delta, then its welcome (rule 6).
+            await display.wait(lambda c: c.run == first_run)
+            kinds = [m["t"] for m in display.received]
+            assert kinds.index("delta") < kinds.index("welcome")
+            assert display.state == teacher.state and display.state["code"] == code
 
             joined = await seat(http, base, code, "hs-7a-01")
             student = await tablet(base, joined["token"])
@@ -166,6 +212,11 @@ async def test_a_client_written_from_the_document_joins_answers_and_follows_a_la
             await teacher.send({"t": "question", "action": "start"})
             await student.wait(lambda c: (c.state.get("question") or {}).get("state") == "open")
             step = student.state["step"]
+            # An answer id outside ^[A-Za-z0-9_-]{8,64}$ is refused and counts for nothing.
+            for bad in ("short", "x" * 65, "has.dots.in"):
+                await student.send({"t": "answer", "id": bad, "step": step["id"], "choice": ["a"]})
+            await student.wait(lambda c: sum(m["t"] == "error" for m in c.received) == 3)
+            assert {(m["code"], m["ref"]) for m in student.received if m["t"] == "error"} == {("invalid", "answer")}
             answer = {"t": "answer", "id": secrets.token_urlsafe(9), "step": step["id"],
                       "choice": [step["choices"][0]["id"]]}  # fmt: skip
             assert ID.match(answer["id"])
@@ -177,6 +228,14 @@ async def test_a_client_written_from_the_document_joins_answers_and_follows_a_la
             await student.wait(lambda c: sum(m["t"] == "answered" for m in c.received) == 2)
             assert student.last("answered")["duplicate"] is True  # type: ignore[index]
             await teacher.wait(lambda c: ((c.last("results") or {}).get("results") or {}).get("answered") == 1)
+            # The display learns how many answered, not what, until the reveal (section 9).
+            await display.wait(lambda c: ((c.last("results") or {}).get("results") or {}).get("answered") == 1)
+            shown = display.last("results")["results"]  # type: ignore[index]
+            assert shown["hidden"] is True and not {"counts", "correct", "wrong"} & set(shown)
+            assert teacher.last("results")["results"]["counts"][answer["choice"][0]] == 1  # type: ignore[index]
+            await teacher.send({"t": "question", "action": "reveal"})
+            await display.wait(lambda c: ((c.last("results") or {}).get("results") or {}).get("revealed") is True)
+            assert display.last("results")["results"]["counts"][answer["choice"][0]] == 1  # type: ignore[index]
 
             # A relaunch: the teacher gets the new run's first delta, then its welcome (rule 6);
             # the tablet is told to join again.
@@ -190,10 +249,13 @@ async def test_a_client_written_from_the_document_joins_answers_and_follows_a_la
             assert teacher.ignored and teacher.ignored[-1]["rev"] == 1  # at or below our revision: ignored
             assert teacher.rev == 1 and teacher.state["ended"] is None and teacher.state["code"] != code
             assert not any(m["t"] == "error" for m in teacher.received)
+            await display.wait(lambda c: c.run == teacher.run)
+            assert display.ignored and display.ignored[-1]["rev"] == 1
+            assert display.state == teacher.state
             await student.wait(lambda c: c.last("bye") is not None)
             assert student.last("bye") == {"t": "bye", "reason": "relaunched"}
 
             again = await tablet(base, (await seat(http, base, teacher.state["code"], "hs-7a-01"))["token"])
             assert again.run == teacher.run and again.state == teacher.state
-            for client in (teacher, student, again):
+            for client in (teacher, display, student, again):
                 await client.close()

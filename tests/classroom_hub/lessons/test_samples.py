@@ -29,7 +29,7 @@ def test_every_slide_is_well_formed(samples: dict[str, Path], name: str) -> None
 def test_aquaponics_lesson_has_every_required_part(samples: dict[str, Path]) -> None:
     lesson = load_package(samples["vong-tuan-hoan-nuoc-aquaponics"]).manifest
     kinds = [s.kind for s in lesson.steps]
-    assert (lesson.grade, lesson.subject) == (7, "biology")
+    assert (lesson.grade, lesson.subject) == (7, "natural_science")
     assert kinds.count("quiz") == 4 and kinds.count("poll") == 2
     assert "vr_scene" in kinds
     experiment = next(s for s in lesson.steps if s.kind == "experiment")

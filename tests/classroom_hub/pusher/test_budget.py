@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -88,5 +89,25 @@ async def test_over_budget_alarms_and_removes_only_what_every_destination_has(
         assert (await store.counts())["statements"] == 25000 - 15999
         assert (await store.outbox_depth("archive"))["statements"] == 9000  # nothing undelivered went
         assert (await pusher.budget.check()).level != "over"
+    finally:
+        await pusher.close()
+
+
+async def test_a_disk_nearly_full_puts_the_budget_over_whatever_the_store_takes(
+    tmp_path: Path, store: TelemetryStore
+) -> None:
+    """At 100 % disk the console and `push status` must not say "ok": the store is small, the disk is not."""
+    import shutil
+
+    free_mb = shutil.disk_usage(tmp_path).free // 1_000_000
+    settings = hub_settings(tmp_path, [{"name": "archive", "kind": "sqlite", "path": str(tmp_path / "archive.db")}])
+    settings = settings.model_copy(update={"store": settings.store.model_copy(
+        update={"disk_free_min_mb": free_mb + 1000})})  # fmt: skip
+    pusher = Pusher(settings, store)
+    try:
+        state = await pusher.budget.check()
+        assert state.level == "over" and state.percent < 1
+        assert re.search(r"; only \d+ MB free on its disk$", state.message()), state.message()
+        assert (await pusher.report()).store["alarm"] == "over"
     finally:
         await pusher.close()

@@ -47,7 +47,7 @@ def test_roster_import_reports_bad_rows_and_keeps_the_good_ones(
     assert "users.csv row 5, column identifier: has 11 digits" in out
     assert f"'{bad_user}' is not in users.csv" in out  # its enrollment goes too, and says why
     assert "users.csv: 77 imported" in out
-    with RosterCache(tmp_path / "hub" / "roster.db") as cache:
+    with RosterCache(tmp_path / "hub" / "roster.sqlite3") as cache:
         assert cache.counts()["people"] == 77
         assert cache.person(bad_user) is None
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import asyncpg
 
 from classroom_hub.store import TelemetryStore
-from tests.classroom_hub.pusher.conftest import ROOT, statement
+from tests.classroom_hub.pusher.conftest import statement
+from tests.hub_process import push_now, push_to_the_end
 
 N = 4000
 
@@ -54,23 +53,6 @@ async def _fill(tmp_path: Path) -> tuple[set[str], int]:
     return {r["id"] for r in rows}, int(top)
 
 
-def _push_now(room: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
-async def _finish(room: Path) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "classroom_hub.cli", "push", "now", "-c", str(room),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
-
-
 async def _check_exactly_once(db: asyncpg.Connection, tmp_path: Path, hub_id: str, ids: set[str], top: int) -> None:
     rows = await db.fetch("SELECT id::text AS id FROM xapi_statements WHERE hub_id = $1", hub_id)
     stored = [r["id"] for r in rows]
@@ -97,7 +79,7 @@ async def test_killed_while_its_transaction_is_open_then_restarted(
         tx = blocker.transaction()
         await tx.start()
         await blocker.execute("LOCK TABLE xapi_statements IN SHARE MODE")
-        proc = _push_now(room)
+        proc = push_now(room)
         try:
 
             async def waiting() -> bool:
@@ -116,14 +98,12 @@ async def test_killed_while_its_transaction_is_open_then_restarted(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
-            proc.stdout.close()  # type: ignore[union-attr]
-            proc.stderr.close()  # type: ignore[union-attr]
         await tx.rollback()
     finally:
         await blocker.close()
     # The dead client's transaction never commits.
     assert await db.fetchval("SELECT count(*) FROM xapi_statements WHERE hub_id = $1", hub_id) == 0
-    out = await _finish(room)
+    out = await push_to_the_end(room)
     assert "central: done, 0 left" in out
     await _check_exactly_once(db, tmp_path, hub_id, ids, top)
 
@@ -136,7 +116,7 @@ async def test_killed_at_random_moments_while_pushing_then_restarted(
     room = _room_file(tmp_path, central_dsn, hub_id, batch_size=100)
     kills = 0
     for target in (600, 1900, 3100):
-        proc = _push_now(room)
+        proc = push_now(room)
         try:
             deadline = time.monotonic() + 30
             while await db.fetchval("SELECT count(*) FROM xapi_statements WHERE hub_id = $1", hub_id) < target:
@@ -148,8 +128,9 @@ async def test_killed_at_random_moments_while_pushing_then_restarted(
                 kills += 1
             proc.wait(10)
         finally:
-            proc.stdout.close()  # type: ignore[union-attr]
-            proc.stderr.close()  # type: ignore[union-attr]
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
     assert kills >= 2, "the pusher finished before it could be killed: make N larger"
-    await _finish(room)
+    await push_to_the_end(room)
     await _check_exactly_once(db, tmp_path, hub_id, ids, top)

@@ -7,6 +7,7 @@ entities in Home Assistant and its commands on the technician page."""
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ async def test_the_plug_refuses_a_load_over_its_rating(tmp_path: Path, system_mo
         async with logged_in(hub) as client:
             refused = await command(client, hub, "power", {"on": True})
         assert refused["outcome"] == "failed"
-        assert refused["error"] == "load 2000 W is over the plug's 800 W"
+        # The cart's draw eases off as the tablets charge (the simulator's clock), so the load it
+        # names is the one of the moment: anything over the rating, never the rating itself.
+        said = re.fullmatch(r"load (\d+) W is over the plug's 800 W", refused["error"])
+        assert said is not None, refused["error"]
+        assert 800 < int(said.group(1)) <= 2000
 
 
 async def test_the_technician_page_offers_the_plugs_commands(tmp_path: Path, system_mosquitto_url: str,

@@ -103,6 +103,7 @@ void Device::on_hello(const Frame& frame, uint32_t now) {
   proto_ = low <= high ? static_cast<uint8_t>(high) : 0;
   for (Reply& r : cache_) r.flags = 0;  // a new session: the host's seq numbers start over
   identify_due_ = true;
+  telemetry_rest_ = 0;
   if (in_session()) {
     host_alive_ = true;
     last_host_ms_ = now;
@@ -202,6 +203,11 @@ bool Device::console(Text text) {
 // One frame per call while the port sends in the background; everything due on a port that
 // writes at once. Order: answers first (the host is waiting), then IDENTIFY, the outbox,
 // telemetry and heartbeat.
+//
+// TELEMETRY goes out in parts (docs/serial-protocol.md §9): each holds the next readings up to
+// kTelemetryPart bytes, every part but the last carries `more` = true, and the host merges
+// them into one set. A frame on the line cannot be interrupted, so an answer that becomes due
+// while telemetry goes out waits for the part being sent only, and goes before the next.
 void Device::send_due(uint32_t now) {
   while (port_.ready()) {
     Reply* unsent = nullptr;
@@ -216,12 +222,15 @@ void Device::send_due(uint32_t now) {
       transmit(kIdentify, seq_++, identify_payload(tx_payload(), now));
     } else if (outbox_type_ != 0) {
       flush_outbox();
-    } else if (in_session() && due(now, last_telemetry_ms_, id_.telemetry_ms)) {
-      last_telemetry_ms_ = now;
+    } else if (in_session() && (telemetry_rest_ != 0 || due(now, last_telemetry_ms_, id_.telemetry_ms))) {
+      if (telemetry_rest_ == 0) last_telemetry_ms_ = now;
       TlvWriter w(tx_payload(), kMaxPayload);
+      w.window(telemetry_rest_, kTelemetryPart);
       kit_.telemetry(w, now);
       w.put_bool(KIT_TEXT("host"), host_alive_);
       if (extra_telemetry != nullptr) extra_telemetry(w);
+      telemetry_rest_ = w.rest();
+      if (telemetry_rest_ != 0) w.end_window().put_bool(KIT_TEXT("more"), true);
       transmit(kTelemetry, seq_++, w.size());
     } else if (in_session() && due(now, last_heartbeat_ms_, id_.heartbeat_ms)) {
       last_heartbeat_ms_ = now;

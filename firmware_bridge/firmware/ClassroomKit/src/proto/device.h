@@ -90,6 +90,10 @@ struct LinkCounters {
 constexpr uint8_t kReplyCacheSize = 4;
 constexpr uint8_t kReplyCap = 24;   // ACK result bytes kept per cached reply
 constexpr uint8_t kOutboxCap = 40;  // one event or console line waiting for the line
+// TELEMETRY goes out in parts of at most this many bytes of readings (plus `more`), so that a
+// command's ACK never waits behind more than one small frame on the line (~5 ms at 115200
+// baud) where a whole robot telemetry frame (143 bytes) held it up to 12 ms.
+constexpr uint8_t kTelemetryPart = 40;
 
 class Device {
  public:
@@ -157,6 +161,7 @@ class Device {
   uint32_t last_host_ms_ = 0;
   uint32_t last_heartbeat_ms_ = 0;
   uint32_t last_telemetry_ms_ = 0;
+  uint8_t telemetry_rest_ = 0;  // first item of the telemetry part still to send; 0: none
 };
 
 }  // namespace kit

@@ -23,9 +23,23 @@ uint32_t read_u32(const uint8_t* p) {
 
 }  // namespace
 
+// Whether an item of `item_len` bytes belongs to this part (always true without a window).
+bool TlvWriter::in_window(size_t item_len) {
+  if (part_cap_ == 0) return true;
+  const uint8_t index = items_;
+  if (items_ < 255) ++items_;
+  if (index < skip_ || rest_ != 0) return false;
+  if (len_ > 0 && len_ + item_len > part_cap_) {
+    rest_ = index;
+    return false;
+  }
+  return true;
+}
+
 bool TlvWriter::begin(Text key, uint8_t tag, size_t value_len) {
   if (!ok_) return false;
   const size_t key_len = key.length();
+  if (!in_window(2 + key_len + value_len)) return false;
   bool key_ok = key_len >= 1 && key_len <= kMaxKey;
   for (size_t i = 0; key_ok && i < key_len; ++i) key_ok = key_char_ok(key.at(i));
   if (!key_ok || len_ + 2 + key_len + value_len > cap_) {

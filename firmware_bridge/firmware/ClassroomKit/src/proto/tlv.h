@@ -28,13 +28,37 @@ class TlvWriter {
   const uint8_t* data() const { return buf_; }
   void clear() { len_ = 0; ok_ = true; }
 
+  // One part of a payload too long to send in one small frame (TELEMETRY, see
+  // Device::send_due): the writer passes over the first `skip` items (an earlier part sent
+  // them) and keeps items while they total at most `part_cap` bytes (the first one always);
+  // the first item that does not fit and every item after it are left for a later part.
+  // Then rest() is that item's index (0: the part holds the payload's last item), and
+  // end_window() lets the writer append normally again.
+  void window(uint8_t skip, uint8_t part_cap) {
+    skip_ = skip;
+    part_cap_ = part_cap;
+    items_ = 0;
+    rest_ = 0;
+  }
+  uint8_t rest() const { return rest_; }
+  TlvWriter& end_window() {
+    part_cap_ = 0;
+    skip_ = 0;
+    return *this;
+  }
+
  private:
   bool begin(Text key, uint8_t tag, size_t value_len);
+  bool in_window(size_t item_len);
   void put_u32(uint32_t value);
   uint8_t* buf_;
   size_t cap_;
   size_t len_ = 0;
   bool ok_ = true;
+  uint8_t part_cap_ = 0;  // 0: no window, every item is written
+  uint8_t skip_ = 0;
+  uint8_t items_ = 0;  // items offered since window()
+  uint8_t rest_ = 0;
 };
 
 struct TlvItem {
