@@ -11,7 +11,10 @@ later, in order; each direction adds ``rtt_ms / 2``. The bucket holds at most ``
 (one chunk by default), so no connection ever goes faster than the link for long.
 
 ``link_floor_s(bytes)`` is what moving ``bytes`` over this link takes at best: the bench's floor.
-Counts ``bytes_down`` (to the clients) and ``bytes_up`` (to the server).
+Counts ``bytes_down`` (to the clients) and ``bytes_up`` (to the server). ``mbit_s=None``: no
+bandwidth limit. ``cut_after``: the first connection that has carried that many bytes towards its
+client is cut, abruptly, once, as a student walking out of range would (resumed downloads).
+Used by bench/classroom_load.py, bench/scenes_fetch.py and the scene download tests.
 """
 
 from __future__ import annotations
@@ -49,16 +52,19 @@ class AccessPoint:
         self,
         upstream: tuple[str, int],
         *,
-        mbit_s: float = 30.0,
+        mbit_s: float | None = 30.0,
         rtt_ms: float = 20.0,
         burst_bytes: int = CHUNK,
         host: str = "127.0.0.1",
+        cut_after: int | None = None,
     ) -> None:
         self.upstream = upstream
         self.mbit_s = mbit_s
         self.rtt_ms = rtt_ms
-        self.bucket = TokenBucket(mbit_s * 1e6 / 8, burst_bytes)
+        self.bucket = TokenBucket(mbit_s * 1e6 / 8, burst_bytes) if mbit_s else None
         self.host = host
+        self.cut_after = cut_after
+        self.cuts = 0
         self.port = 0
         self.bytes_down = 0
         self.bytes_up = 0
@@ -67,10 +73,11 @@ class AccessPoint:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def link_floor_s(self, total_bytes: int) -> float:
+        assert self.bucket is not None, "a link without a bandwidth limit has no floor"
         return total_bytes / self.bucket.rate
 
     async def __aenter__(self) -> AccessPoint:
-        self._server = await asyncio.start_server(self._client, self.host, 0)
+        self._server = await asyncio.start_server(self._accept, self.host, 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -86,6 +93,11 @@ class AccessPoint:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
 
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        # Closing cancels the connections: asyncio's server would log a cancelled handler as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._client(client_reader, client_writer)
+
     async def _client(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
@@ -97,25 +109,32 @@ class AccessPoint:
         except OSError:
             client_writer.close()
             return
-        down = asyncio.create_task(self._pipe(server_reader, client_writer, up=False))
-        up = asyncio.create_task(self._pipe(client_reader, server_writer, up=True))
+        cut = asyncio.Event()
+        down = asyncio.create_task(self._pipe(server_reader, client_writer, up=False, cut=cut))
+        up = asyncio.create_task(self._pipe(client_reader, server_writer, up=True, cut=cut))
         self._tasks.update((down, up))
         try:
             await asyncio.wait((down, up), return_when=asyncio.FIRST_COMPLETED)
             # One side closed: let the other finish what is in flight, then close both.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.gather(down, up, return_exceptions=True), self.rtt_ms / 1000 + 5)
+            if not cut.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.gather(down, up, return_exceptions=True), self.rtt_ms / 1000 + 5)
         finally:
             for task in (down, up):
                 task.cancel()
                 self._tasks.discard(task)
             for writer in (client_writer, server_writer):
-                writer.close()
+                if cut.is_set():
+                    writer.transport.abort()
+                else:
+                    writer.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, up: bool) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, up: bool,
+                    cut: asyncio.Event) -> None:  # fmt: skip
         """Bytes of one direction: through the bucket, then half a round trip later to ``writer``."""
         in_flight: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         one_way = self.rtt_ms / 2000
+        carried = 0
 
         async def deliver() -> None:
             while True:
@@ -136,14 +155,20 @@ class AccessPoint:
             while True:
                 data = await reader.read(CHUNK)
                 if data:
-                    await self.bucket.take(len(data))
+                    if self.bucket is not None:
+                        await self.bucket.take(len(data))
                     if up:
                         self.bytes_up += len(data)
                     else:
                         self.bytes_down += len(data)
+                        carried += len(data)
                 in_flight.put_nowait((time.monotonic() + one_way, data))
                 if not data:
                     break
+                if not up and self.cut_after is not None and self.cuts == 0 and carried >= self.cut_after:
+                    self.cuts += 1
+                    cut.set()
+                    return
             await delivering
         except (ConnectionError, OSError):
             pass

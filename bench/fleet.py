@@ -283,7 +283,7 @@ def main() -> None:
     scene_load_s = (args.scene_load_ms[0] / 1000, args.scene_load_ms[1] / 1000)
 
     from classroom_hub.auth import Accounts
-    from classroom_hub.fleet.scenes import SceneShelf
+    from classroom_hub.fleet.scenes.shelf import SceneShelf
 
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         workdir = Path(tmp)

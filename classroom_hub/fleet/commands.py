@@ -171,9 +171,13 @@ class FleetCommands:
         *,
         timeout: float | None = None,
         include_offline: bool = False,
+        alarm: bool = True,
     ) -> DeviceResult:
-        """Command one device; never raises for the device's sake (the outcome says what happened)."""
-        result = await self._send(device_id, name, dict(args or {}), timeout, include_offline)
+        """Command one device; never raises for the device's sake (the outcome says what happened).
+
+        ``alarm=False``: a refusal is a state its caller shows (a headset that cannot fetch a
+        scene), not an alarm on the technician's page."""
+        result = await self._send(device_id, name, dict(args or {}), timeout, include_offline, alarm)
         self.results[result.outcome] += 1
         return result
 
@@ -198,7 +202,13 @@ class FleetCommands:
         return group
 
     async def _send(
-        self, device_id: str, name: str, args: dict[str, Any], timeout: float | None, include_offline: bool
+        self,
+        device_id: str,
+        name: str,
+        args: dict[str, Any],
+        timeout: float | None,
+        include_offline: bool,
+        alarm: bool = True,
     ) -> DeviceResult:
         record = self._registry.get(device_id)
         if record is None:
@@ -218,13 +228,13 @@ class FleetCommands:
                 reply = await self._commands.send(device_id, name, args, timeout=timeout)
                 result = reply.result
         except CommandTimeout as err:
-            return self._failed(device_id, name, "no_reply", str(err), None)
+            return self._failed(device_id, name, "no_reply", str(err), None, alarm)
         except InvalidRequest as err:
             return DeviceResult(device_id, "failed", None, None, str(err))
         except CommandFailed as err:
-            return self._failed(device_id, name, "failed", err.error, self._observe(route, started))
+            return self._failed(device_id, name, "failed", err.error, self._observe(route, started), alarm)
         except (CommandError, BusError) as err:
-            return self._failed(device_id, name, "failed", str(err), None)
+            return self._failed(device_id, name, "failed", str(err), None, alarm)
         latency_ms = self._observe(route, started)
         if self._alarms is not None:
             self._alarms.command_ok(device_id)
@@ -236,9 +246,9 @@ class FleetCommands:
         return round(seconds * 1000, 2)
 
     def _failed(
-        self, device_id: str, name: str, outcome: Outcome, error: str, latency_ms: float | None
+        self, device_id: str, name: str, outcome: Outcome, error: str, latency_ms: float | None, alarm: bool = True
     ) -> DeviceResult:
         log.warning("event=command_failed device=%s command=%s outcome=%s error=%r", device_id, name, outcome, error)
-        if self._alarms is not None:
+        if self._alarms is not None and alarm:
             self._alarms.command_failed(device_id, f"{name}: {error}")
         return DeviceResult(device_id, outcome, latency_ms, None, error)

@@ -9,6 +9,7 @@ from classroom_hub.packages import Package, Page
 PACKAGE = Package(
     name="fleet",
     setup="classroom_hub.fleet.web:setup",
+    cli="classroom_hub.fleet.scenes.cli:register",
     pages=(Page("tech", ("technician",)),),
     translations=Path(__file__).parent / "i18n",
     metrics="classroom_hub.fleet.metrics:collect",

@@ -21,6 +21,12 @@ async def collect(app: Config, out: Exposition) -> None:
         out.add("alarms_active", "gauge", "Active alarms by kind.", [({"kind": k}, n) for k, n in active.items()])
         out.add("alarms_raised_total", "counter", "Alarms raised since start, by kind.",
                 [({"kind": k}, n) for k, n in fleet.alarms.raised.items()])
+        rows = fleet.launcher.rows()
+        states: dict[str, int] = {}
+        for row in rows:
+            states[row["state"]] = states.get(row["state"], 0) + 1
+        out.add("scene_launch_headsets", "gauge", "Headsets of the current scene launch, by state.",
+                [({"state": k}, n) for k, n in sorted(states.items())])
         try:
             depth = await fleet.logbook.store_depth()
         except StoreError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -16,8 +17,11 @@ from classroom_hub.fleet.commands import FleetCommands
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.logbook import Logbook
 from classroom_hub.fleet.samples import BatterySampler
-from classroom_hub.fleet.scenes import SceneShelf
-from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, REGISTRY, SETTINGS, STORE
+from classroom_hub.fleet.scenes.copies import HeadsetCopies
+from classroom_hub.fleet.scenes.keys import KEY_FILE, SceneKeys
+from classroom_hub.fleet.scenes.launcher import SceneLauncher
+from classroom_hub.fleet.scenes.shelf import SceneShelf, stock_shelf
+from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, LINK, REGISTRY, REJECTIONS, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ class Fleet:
     logbook: Logbook
     battery: BatterySampler
     scenes: SceneShelf
+    copies: HeadsetCopies
+    launcher: SceneLauncher
+    scene_keys: SceneKeys
 
 
 async def fleet_part(app: web.Application) -> AsyncIterator[None]:
@@ -49,9 +56,19 @@ async def fleet_part(app: web.Application) -> AsyncIterator[None]:
     removers = [app[ALARMS].on_change(alarm_event), registry.on_update(battery.on_update)]
     alarms.start()
     commands = FleetCommands(app[COMMANDS], registry, alarms)
-    app[FLEET] = Fleet(commands, alarms, logbook, battery, SceneShelf(settings.data_dir / "scenes"))
+    shelf = SceneShelf(settings.data_dir / "scenes")
+    loop = asyncio.get_running_loop()
+    # The sample scenes, so the sample lessons' VR steps play on a new hub (docs/scenes.md).
+    await loop.run_in_executor(None, stock_shelf, shelf)
+    keys = await loop.run_in_executor(None, SceneKeys.load, settings.data_dir / KEY_FILE)
+    copies = HeadsetCopies(registry, app[REJECTIONS])
+    copies.listen(app[LINK], settings.room.id)
+    launcher = SceneLauncher(commands, registry, copies, keys)
+    app[FLEET] = Fleet(commands, alarms, logbook, battery, shelf, copies, launcher, keys)
     app[HEALTH].parts["fleet"] = lambda: "up"
     yield
+    await launcher.close()
+    copies.close()
     alarms.close()
     for remove in removers:
         remove()

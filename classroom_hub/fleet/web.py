@@ -7,7 +7,6 @@ bundles for the headsets and the live alarm socket.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +15,17 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classroom_hub.bus.payloads import KEY_PATTERN
+from classroom_hub.fleet.commands import GroupResult
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.fleet.part import fleet_part
+from classroom_hub.fleet.scenes.launcher import group_view
+from classroom_hub.fleet.scenes.shelf import Scene
+from classroom_hub.fleet.scenes.web import find_scene
+from classroom_hub.fleet.scenes.web import setup as scenes_setup
 from classroom_hub.fleet.targets import Target
 from classroom_hub.keys import ALARMS, REGISTRY, REJECTIONS
 from classroom_hub.problems import describe
-from classroom_hub.web.access import ANYONE, allow
+from classroom_hub.web.access import allow
 from classroom_hub.web.address import hub_url
 from classroom_hub.web.routes import Push, live_socket, require
 from classroom_hub.web.security import problem
@@ -39,8 +43,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/devices/{device_id}/history", device_history)
     app.router.add_get("/api/alarms", alarms)
     app.router.add_post("/api/alarms/{alarm_id}/acknowledge", acknowledge)
-    app.router.add_get("/api/scenes", scenes)
-    app.router.add_get("/scenes/{sha256}", scene_bundle)
+    scenes_setup(app)
     app.router.add_get("/ws/fleet", fleet_ws)
     app.router.add_get("/api/device-kinds", device_kinds)
 
@@ -87,16 +90,19 @@ async def _parse(request: web.Request, model: type[CommandRequest]) -> Any:
         raise _bad_request(request, "malformed_request", describe(err)) from None
 
 
-async def _with_scene(request: web.Request, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """A launch by content id gets the bundle's hash and URL, so a headset without it fetches it first."""
+async def _scene_of(request: web.Request, name: str, args: dict[str, Any]) -> Scene | None:
+    """The library's scene a launch names by content id. A launch names a scene: without one
+    every headset would refuse (and alarm)."""
+    if name not in ("launch_scene", "fetch_scene") or "content" in args:
+        return None
     content_id = args.get("content_id")
-    if name != "launch_scene" or "content" in args or not isinstance(content_id, str):
-        return args
-    shelf = request.config_dict[FLEET].scenes
-    scene = await asyncio.get_running_loop().run_in_executor(None, shelf.by_content_id, content_id)
-    if scene is None:
-        raise _bad_request(request, "unknown_scene", f"no scene bundle with content id {content_id!r} on the hub", 404)
-    return {**args, "scene_id": args.get("scene_id", content_id), "content": scene.launch_args(hub_url(request))}
+    if not isinstance(content_id, str) or not content_id:
+        raise _bad_request(request, "scene_required", f"{name} needs a scene: pick one (args.content_id)")
+    try:
+        return await find_scene(request, None, content_id)
+    except web.HTTPException as err:
+        request.config_dict[REJECTIONS].add(f"http {request.method} {request.path}", "unknown_scene", content_id)
+        raise err from None
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -109,8 +115,16 @@ async def device_command(request: web.Request) -> web.Response:
     if device_id not in request.config_dict[REGISTRY]:
         raise _bad_request(request, "unknown_device", device_id, 404)
     body: CommandRequest = await _parse(request, CommandRequest)
-    args = await _with_scene(request, body.name, body.args)
-    result = await request.config_dict[FLEET].commands.send(
+    args = body.args
+    fleet = request.config_dict[FLEET]
+    scene = await _scene_of(request, body.name, args)
+    if scene is not None and body.name == "fetch_scene":
+        (one,) = await fleet.launcher.prefetch(scene, hub_url(request), [device_id])
+        return web.json_response(one.as_dict())
+    if scene is not None:  # with this headset's own download address
+        content = scene.launch_args(None) | {"url": fleet.scene_keys.url(hub_url(request), device_id, scene.sha256)}
+        args = {**args, "scene_id": args.get("scene_id", scene.scene), "content": content}
+    result = await fleet.commands.send(
         device_id, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
     )
     return web.json_response(result.as_dict())
@@ -123,9 +137,20 @@ async def group_command(request: web.Request) -> web.Response:
     device_ids = body.target.select(request.config_dict[REGISTRY])
     if not device_ids:
         raise _bad_request(request, "no_devices", f"no device matches {body.target.model_dump(exclude_none=True)}")
-    args = await _with_scene(request, body.name, body.args)
-    group = await request.config_dict[FLEET].commands.send_group(
-        device_ids, body.name, args, timeout=body.timeout_s, include_offline=body.include_offline
+    fleet = request.config_dict[FLEET]
+    scene = await _scene_of(request, body.name, body.args)
+    if scene is not None and body.name == "fetch_scene":  # fetched now, played later
+        started_at, started = time.time(), time.perf_counter()
+        results = await fleet.launcher.prefetch(scene, hub_url(request), device_ids)
+        group = GroupResult("fetch_scene", results, started_at, (time.perf_counter() - started) * 1000)
+        return web.json_response(group.as_dict())
+    if scene is not None:  # only the headsets holding it launch; the others fetch it first
+        scene_id = body.args.get("scene_id")
+        scene_id = scene_id if isinstance(scene_id, str) and scene_id else None
+        rows = await fleet.launcher.launch(scene, hub_url(request), device_ids, scene_id)
+        return web.json_response(group_view(rows))
+    group = await fleet.commands.send_group(
+        device_ids, body.name, body.args, timeout=body.timeout_s, include_offline=body.include_offline
     )
     return web.json_response(group.as_dict())
 
@@ -177,28 +202,6 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise _bad_request(request, "malformed_request", f"{name} must be between {low} and {high}")
     return value
-
-
-# --- scene bundles -----------------------------------------------------------------------
-
-
-@allow(*COMMANDERS)
-async def scenes(request: web.Request) -> web.Response:
-    await require(request, *COMMANDERS)
-    shelf = request.config_dict[FLEET].scenes
-    listed = await asyncio.get_running_loop().run_in_executor(None, shelf.list)
-    return web.json_response({"scenes": [s.as_dict() for s in listed]})
-
-
-@allow(ANYONE)
-async def scene_bundle(request: web.Request) -> web.StreamResponse:
-    """What a headset downloads when a launched scene is missing from its cache. No login: the
-    URL is the bundle's SHA-256, which only a launch command tells."""
-    shelf = request.config_dict[FLEET].scenes
-    path = await asyncio.get_running_loop().run_in_executor(None, shelf.path, request.match_info["sha256"])
-    if path is None:
-        raise problem(404, "unknown_scene", "no scene bundle with that SHA-256 on the hub")
-    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
 # --- live alarms -------------------------------------------------------------------------

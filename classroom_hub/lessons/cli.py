@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from classroom_hub.fleet.scenes.package import SceneError
+from classroom_hub.fleet.scenes.shelf import SceneShelf, import_lesson_scenes
 from classroom_hub.lessons.errors import LessonError
 from classroom_hub.lessons.library import LessonLibrary
 from classroom_hub.lessons.pins import PIN_FILE, PinBook
@@ -37,15 +39,24 @@ def _library(config: str) -> LessonLibrary:
 
 def _import(args: argparse.Namespace) -> int:
     library = _library(args.config)
+    stored_before = {r.hash for r in library.list()}
     try:
         record = library.import_package(args.path)
-    except LessonError as err:
-        print(f"{args.path}: {len(err.problems)} problem(s), nothing stored:", file=sys.stderr)
-        for problem in err.problems:
+        # Scene packages in the lesson's scenes/ go to the hub's scene library (docs/scenes.md).
+        shelf = SceneShelf(load_settings(args.config).data_dir / "scenes")
+        scenes = import_lesson_scenes(shelf, library.open(record.hash).folder, record.id)
+    except (LessonError, SceneError) as err:
+        if isinstance(err, SceneError) and record.hash not in stored_before:
+            library.remove(record.hash)
+        problems = err.problems
+        print(f"{args.path}: {len(problems)} problem(s), nothing stored:", file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"stored {record.id} {record.version} ({record.step_count} steps, {record.file_count} files) "
           f"as {record.hash[:12]}")  # fmt: skip
+    for scene in scenes:
+        print(f"  with scene {scene.content_id} ({scene.platform}, {scene.size} bytes) as {scene.sha256[:12]}")
     return 0
 
 

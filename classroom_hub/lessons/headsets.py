@@ -1,17 +1,18 @@
 """The room's headsets follow the lesson: a ``vr_scene`` step launches its scene on every
 headset, leaving the step sends them home.
 
-The launch is the fleet's group command (classroom_hub/fleet/commands.py), the same path as
-the technician's "launch scene to all headsets": the command carries the scene's content id,
-its SHA-256 and the hub's URL of the bundle (``/scenes/<sha256>``), so a headset without the
-bundle fetches it from the hub and checks it before playing (docs/devices.md). Headsets the
-registry knows to be away are not waited for; the summary names them.
+The launch is the fleet's scene launcher (classroom_hub/fleet/scenes/launcher.py), the same
+path as the technician's "launch scene to all headsets": headsets holding the step's scene
+launch it; the others are told to fetch it from the hub (each with its own keyed address) and
+launch it once their copy is ready, while the step lasts (docs/scenes.md). A scene the hub does
+not hold is said once to the teacher, not sent to 40 headsets to refuse. Headsets the registry
+knows to be away are not waited for; the rows name them.
 
 Commands run one at a time in a background task that always acts on the newest wish: a
 teacher who clicks through a VR step gets a launch and then a home, never a scene left
 playing. The teacher's page gets a ``headsets`` message (docs/protocol.md) when a command
-goes out (``sending``) and with the outcome per headset (``done``). A room without headsets
-sends nothing.
+goes out (``sending``) and with the outcome per headset (``done``), then again as downloads
+progress (at most twice a second). A room without headsets sends nothing.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from classroom_hub.errors import report_crash, swallowed
 from classroom_hub.fleet.commands import FleetCommands
-from classroom_hub.fleet.scenes import SceneShelf
+from classroom_hub.fleet.scenes.launcher import SceneLauncher, group_view
+from classroom_hub.fleet.scenes.shelf import SceneShelf
 from classroom_hub.lessons.manifest import VrSceneStep
 from classroom_hub.registry import DeviceRegistry
-from device_drivers.headset.commands import scene_content
 
 if TYPE_CHECKING:
     from classroom_hub.lessons.run import LessonRun
@@ -43,6 +44,7 @@ class Fleet(Protocol):
 
     commands: FleetCommands
     scenes: SceneShelf
+    launcher: SceneLauncher
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class LessonHeadsets:
         self._changed = asyncio.Event()
         self._working = False
         self._task: asyncio.Task[None] | None = None
+        self._launched: tuple[_OnStep, dict[str, Any]] | None = None  # the launch whose rows the teacher follows
+        self._unfollow: Callable[[], None] | None = None
+        self._refresh: asyncio.TimerHandle | None = None
+
+    REFRESH_S = 0.5  # download progress reaches the teacher at most this often
 
     @property
     def task(self) -> asyncio.Task[None] | None:
@@ -79,6 +86,10 @@ class LessonHeadsets:
         self._task.add_done_callback(report_crash("lesson_task_failed", task="lesson-headsets"))
 
     async def close(self) -> None:
+        if self._unfollow is not None:
+            self._unfollow()
+        if self._refresh is not None:
+            self._refresh.cancel()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)  # a crash was reported when it happened
@@ -110,45 +121,72 @@ class LessonHeadsets:
                     assert playing is not None
                     await self._command(playing, "home", {})
                 else:
-                    await self._command(wanted, "launch_scene", await self._launch_args(wanted.step))
+                    await self._command(wanted, "launch_scene", {})
             except Exception:  # a bug here must not stop the lesson; the next step tries again
                 swallowed("lesson_headsets_failed")
             finally:
                 self._working = False
             self._playing = wanted
 
-    async def _launch_args(self, step: VrSceneStep) -> dict[str, Any]:
-        size = None
-        fleet = self._fleet()
-        if fleet is not None:
-            scene = await asyncio.get_running_loop().run_in_executor(None, fleet.scenes.get, step.sha256)
-            if scene is not None:
-                size = scene.size
-            else:
-                log.warning("event=lesson_scene_not_on_hub step=%s content=%s sha256=%s",
-                            step.id, step.content_id, step.sha256[:12])  # fmt: skip
-        content = scene_content(step.content_id, step.sha256, size, self.hub_url)
-        return {"scene_id": step.scene_id, "content": content}
-
     async def _command(self, on: _OnStep, name: Command, args: dict[str, Any]) -> None:
         fleet = self._fleet()
         headsets = [record.id for record in self._registry.by_kind(HEADSET)]
         if fleet is None or not headsets:
             return
+        if self._unfollow is None:
+            self._unfollow = fleet.launcher.on_change(self._progress)
         base = {"t": "headsets", "step": on.step.id, "scene": on.step.scene_id, "command": name,
                 "total": len(headsets)}  # fmt: skip
+        if name == "home":
+            self._launched = None
+            fleet.launcher.stop()
+            self.last = None
+            self._announce({**base, "state": "sending"})
+            group = await fleet.commands.send_group(headsets, name, args)
+            log.info("event=lesson_headsets step=%s command=home summary=%r", on.step.id, group.summary())
+            self._announce({**base, "state": "done", "counts": group.counts(), "summary": group.summary(),
+                            "results": [{"device_id": r.device_id, "outcome": r.outcome, "error": r.error}
+                                        for r in group.results]})  # fmt: skip
+            return
+        step = on.step
+        scene = await asyncio.get_running_loop().run_in_executor(None, fleet.scenes.get, step.sha256)
+        if scene is None:
+            # A state for the teacher, not a launch for 40 headsets to refuse one by one.
+            log.warning("event=lesson_scene_not_on_hub step=%s content=%s sha256=%s",
+                        step.id, step.content_id, step.sha256[:12])  # fmt: skip
+            self._launched = None
+            self.last = {**base, "state": "not_on_hub", "content_id": step.content_id, "results": [], "rows": []}
+            self._announce(self.last)
+            return
         sending = {**base, "state": "sending"}
-        self.last = sending if name == "launch_scene" else None
+        self.last = sending
         self._announce(sending)
-        group = await fleet.commands.send_group(headsets, name, args)
-        done = {
-            **base,
-            "state": "done",
-            "counts": group.counts(),
-            "summary": group.summary(),
-            "results": [{"device_id": r.device_id, "outcome": r.outcome, "error": r.error} for r in group.results],
-        }
-        if name == "launch_scene":
-            self.last = done
-        log.info("event=lesson_headsets step=%s command=%s summary=%r", on.step.id, name, done["summary"])
+        self._launched = (on, base)
+        rows = await fleet.launcher.launch(scene, self.hub_url, headsets, step.scene_id)
+        done = self._done(base, rows)
+        log.info("event=lesson_headsets step=%s command=%s summary=%r", step.id, name, done["summary"])
         self._announce(done)
+
+    def _done(self, base: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+        group = group_view(rows)
+        results = [{k: r[k] for k in ("device_id", "outcome", "error")} for r in group["results"]]
+        done = {**base, "state": "done", "counts": group["counts"], "summary": group["summary"],
+                "results": results, "rows": rows}  # fmt: skip
+        self.last = done
+        return done
+
+    def _progress(self) -> None:
+        """A headset's copy or launch changed: the teacher sees it within ``REFRESH_S``."""
+        if self._launched is None or self._refresh is not None:
+            return
+        self._refresh = asyncio.get_running_loop().call_later(self.REFRESH_S, self._send_progress)
+
+    def _send_progress(self) -> None:
+        self._refresh = None
+        fleet = self._fleet()
+        if self._launched is None or fleet is None or self._working:
+            return
+        wanted = fleet.launcher.wanted
+        if wanted is None or wanted.scene.sha256 != self._launched[0].step.sha256:
+            return  # the teacher's picker launched another scene since: its rows are not this step's
+        self._announce(self._done(self._launched[1], fleet.launcher.rows()))

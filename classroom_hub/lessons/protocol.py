@@ -414,8 +414,19 @@ class ByeOut(Outbound):
 
 class HeadsetResultOut(Outbound):
     device_id: str
-    outcome: Literal["ok", "failed", "no_reply", "offline", "unknown_device"]
+    outcome: Literal["ok", "fetching", "failed", "no_reply", "offline", "unknown_device"]
     error: str | None
+
+
+class HeadsetRowOut(Outbound):
+    """One headset's state on a launch (classroom_hub/fleet/scenes/launcher.py ``rows``)."""
+
+    device_id: str
+    state: Literal["playing", "launching", "launch_failed", "downloading", "fetch_failed", "waiting", "offline"]
+    copy_: Literal["missing", "downloading", "ready", "failed"] = Field(alias="copy")
+    percent: int | None
+    reason: str | None  # a code the page translates: hash_mismatch, http_error, no_storage, network, ...
+    detail: str | None  # the headset's own words
 
 
 class HeadsetsOut(Outbound):
@@ -426,11 +437,13 @@ class HeadsetsOut(Outbound):
     step: str
     scene: str
     command: Literal["launch_scene", "home"]
-    state: Literal["sending", "done"]
+    state: Literal["sending", "done", "not_on_hub"]  # not_on_hub: the hub has no scene with the step's sha256
     total: int
     counts: dict[str, int] | None = None  # done: headsets per outcome
     summary: str | None = None  # done: "38/40 launched, 2 offline: H07, H22" (English, for logs)
     results: list[HeadsetResultOut] | None = None  # done: one per headset
+    rows: list[HeadsetRowOut] | None = None  # launch_scene: every headset's state, again as downloads progress
+    content_id: str | None = None  # not_on_hub: the scene to import (classroom-hub scene import)
 
 
 class RoomOut(Outbound):

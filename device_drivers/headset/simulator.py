@@ -1,15 +1,17 @@
 """A VR headset's agent as the hub sees it (protocol: docs/devices.md).
 
-It reports battery, charging, temperature, the running app and scene, free storage and
-volume; it launches scenes (fetching a missing bundle from the hub first and checking its
-SHA-256), pauses and resumes, shows "eyes on me", returns home and sets the volume. Like a
-real headset it refuses to launch on a nearly flat battery or when it is too hot.
+It reports battery, charging, temperature, the running app and scene, the scenes it holds,
+free storage and volume; it fetches scenes from the hub over HTTP (resuming a cut download
+with a Range request, checking the SHA-256, reporting progress as ``scene_download`` events),
+launches them, pauses and resumes, shows "eyes on me", returns home and sets the volume. Like
+a real headset it refuses to launch on a nearly flat battery or when it is too hot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from typing import Any
 
@@ -17,12 +19,35 @@ import aiohttp
 
 from classroom_hub.bus.link import Message
 from classroom_hub.bus.payloads import Command
+from classroom_hub.bus.topics import device_topic
+from device_drivers.headset.commands import SCENE_EVENT
 from device_drivers.mqtt_device.simulator import CommandRejected, SimulatedMqttDevice, agent_simulator
 
 LAUNCH_MIN_BATTERY = 10.0  # below this a standalone headset will not start a VR scene
 TOO_HOT_C = 45.0  # the headset throttles and refuses new scenes above this
-FETCH_TIMEOUT_S = 60.0
+FETCH_TIMEOUT_S = 60.0  # without a byte arriving
+FETCH_TRIES = 5  # a cut download resumes where it stopped, this many times
+PROGRESS_EVERY_S = 1.0  # a progress event at most this often (and one per tenth of the scene)
 SCENE_LOAD_S = (0.005, 0.03)  # how long loading a cached scene takes, at random between the two
+
+
+class _Partial:
+    """A download so far: its length and running SHA-256 (and its bytes, unless a bench says not)."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.restart()
+
+    def restart(self) -> None:
+        self.length = 0
+        self.hash = hashlib.sha256()
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self.length += len(chunk)
+        self.hash.update(chunk)
+        if self.keep:
+            self.data.extend(chunk)
 
 
 class SimulatedHeadset(SimulatedMqttDevice):
@@ -39,6 +64,7 @@ class SimulatedHeadset(SimulatedMqttDevice):
         cached: dict[str, bytes] | None = None,
         dropout_chance: float | None = None,
         scene_load_s: tuple[float, float] = SCENE_LOAD_S,
+        keep_bundles: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -57,6 +83,11 @@ class SimulatedHeadset(SimulatedMqttDevice):
             self.dropout_chance = dropout_chance
         self.cache: dict[str, bytes] = dict(cached or {})  # sha256 -> bundle
         self.fetches: list[str] = []  # sha256 of every bundle fetched from the hub
+        self.partial: dict[str, _Partial] = {}  # downloads cut short, resumed from here
+        self.keep_bundles = keep_bundles  # False: only the hash is kept (benches fetching 40 x 200 MB)
+        self.ranges: list[str] = []  # the Range header of every resumed request
+        self._downloads: dict[str, asyncio.Task[None]] = {}
+        self.last_failure: dict[str, str] = {}  # sha256 -> why its last download failed
         self.hung = False  # the VR app froze: the headset stays connected but answers nothing
         self.scene_load_s = scene_load_s  # (0, 0): no pretend loading time, for benches that time the hub
 
@@ -80,12 +111,15 @@ class SimulatedHeadset(SimulatedMqttDevice):
             "temperature": round(self.temperature, 1),
             "storage_free_mb": round(self.storage_free_mb),
             "volume": self.volume,
+            "scenes": sorted(self.cache),
         }
 
     async def handle(self, command: Command) -> dict[str, Any]:
         args = command.args
         if command.name == "launch_scene":
             return await self._launch(args)
+        if command.name == "fetch_scene":
+            return self._start_fetch(args)
         if command.name in ("pause", "resume"):
             if self.scene is None:
                 raise CommandRejected("no scene is running")
@@ -123,32 +157,107 @@ class SimulatedHeadset(SimulatedMqttDevice):
             sha256 = str(content.get("sha256", ""))
             if sha256 not in self.cache:
                 started = time.perf_counter()
-                await self._fetch(sha256, str(content.get("url", "")), int(content.get("size") or 0))
+                self._check_fetch(sha256, content)
+                await self._download(sha256, str(content["url"]), int(content.get("size") or 0))
+                if sha256 not in self.cache:
+                    raise CommandRejected(self.last_failure.get(sha256, "scene download failed"))
                 result |= {"fetched": True, "fetch_ms": round((time.perf_counter() - started) * 1000, 1)}
         if self.scene_load_s[1] > 0:
             await asyncio.sleep(self.random.uniform(*self.scene_load_s))  # loading the scene
         self.scene, self.paused, self.eyes_on_me = scene_id, False, False
         return result
 
-    async def _fetch(self, sha256: str, url: str, size: int) -> None:
-        """Ask the hub for a missing bundle; keep it only if its hash is the one announced."""
+    # --- fetching scenes (docs/devices.md, "Scenes on a headset") ------------------------------
+
+    def _check_fetch(self, sha256: str, content: dict[str, Any]) -> None:
+        size = int(content.get("size") or 0)
         if size and size / 1e6 > self.storage_free_mb:
             raise CommandRejected(f"not enough storage for the scene ({size / 1e6:.0f} MB)")
-        if not url.startswith(("http://", "https://")):
+        if not str(content.get("url", "")).startswith(("http://", "https://")):
             raise CommandRejected("scene is missing and the command has no URL to fetch it")
+
+    def _start_fetch(self, args: dict[str, Any]) -> dict[str, Any]:
+        content = args.get("content")
+        if not isinstance(content, dict) or not isinstance(content.get("sha256"), str):
+            raise CommandRejected("fetch_scene needs a content object with a sha256")
+        sha256 = content["sha256"]
+        if sha256 in self.cache:
+            return {"sha256": sha256, "state": "ready"}
+        self._check_fetch(sha256, content)
+        if sha256 not in self._downloads:
+            task = asyncio.get_running_loop().create_task(
+                self._download(sha256, content["url"], int(content.get("size") or 0)), name=f"fetch-{self.device_id}"
+            )
+            self._downloads[sha256] = task
+        return {"sha256": sha256, "state": "downloading"}
+
+    async def _download(self, sha256: str, url: str, size: int) -> None:
+        """Fetch a bundle, resuming after a cut; keep it only if its hash is the one announced.
+        The outcome is a ``scene_download`` event (and the ``scenes`` list of the next status)."""
+        running = self._downloads.get(sha256)
+        if running is not None and running is not asyncio.current_task():
+            await asyncio.shield(running)
+            return
         try:
-            timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
-                if response.status != 200:
-                    raise CommandRejected(f"scene not available from the hub: HTTP {response.status}")
-                data = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise CommandRejected(f"scene download failed: {err}") from err
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise CommandRejected("scene download does not match its sha256; not kept")
-        self.cache[sha256] = data
+            await self._fetch(sha256, url, size)
+        finally:
+            self._downloads.pop(sha256, None)
+
+    async def _fetch(self, sha256: str, url: str, size: int) -> None:
+        part = self.partial.setdefault(sha256, _Partial(keep=self.keep_bundles))
+        total: int | None = size or None
+        self._progress(sha256, "downloading", part.length, total)
+        timeout = aiohttp.ClientTimeout(sock_read=FETCH_TIMEOUT_S, sock_connect=FETCH_TIMEOUT_S)
+        error: tuple[str, str] = ("network", "")
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for attempt in range(FETCH_TRIES):
+                headers = {"Range": f"bytes={part.length}-"} if part.length else {}
+                if part.length:
+                    self.ranges.append(headers["Range"])
+                try:
+                    async with session.get(url, headers=headers) as response:
+                        if response.status == 200:
+                            part.restart()  # the server ignored the range: start again
+                        elif response.status != 206:
+                            error = ("http_error", f"scene not available from the hub: HTTP {response.status}")
+                            break
+                        if response.content_length is not None:
+                            total = part.length + response.content_length
+                        shown = time.monotonic()
+                        async for chunk in response.content.iter_chunked(1 << 16):
+                            part.add(chunk)
+                            if time.monotonic() - shown >= PROGRESS_EVERY_S:
+                                shown = time.monotonic()
+                                self._progress(sha256, "downloading", part.length, total)
+                    error = ("", "")
+                    break
+                except (aiohttp.ClientError, TimeoutError) as err:
+                    error = ("network", f"scene download failed: {err or type(err).__name__}")
+                    self._progress(sha256, "downloading", part.length, total)
+                    await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        if error[0]:
+            self._failed(sha256, *error, part.length, total)
+            return
+        del self.partial[sha256]
+        if part.hash.hexdigest() != sha256:  # the bytes are wrong: never resumed from
+            self._failed(sha256, "hash_mismatch", "scene download does not match its sha256; not kept", 0, total)
+            return
+        self.cache[sha256] = bytes(part.data)
         self.fetches.append(sha256)
-        self.storage_free_mb -= len(data) / 1e6
+        self.storage_free_mb -= part.length / 1e6
+        self._progress(sha256, "ready", part.length, part.length)
+        self._announce()
+
+    def _failed(self, sha256: str, reason: str, detail: str, done: int, total: int | None) -> None:
+        self.last_failure[sha256] = detail
+        self._progress(sha256, "failed", done, total, reason=reason, detail=detail[:300])
+
+    def _progress(self, sha256: str, state: str, done: int, total: int | None, **why: str) -> None:
+        data: dict[str, Any] = {"sha256": sha256, "state": state, "bytes": done, **why}
+        if total is not None:
+            data["total"] = total
+        event = {"type": SCENE_EVENT, "ts": time.time(), "data": data}
+        self.link.publish(device_topic(self.room, self.device_id, "event"), json.dumps(event), qos=1)
 
 
 simulate = agent_simulator(SimulatedHeadset)

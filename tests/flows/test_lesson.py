@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from classroom_hub.app import REGISTRY
+from classroom_hub.fleet.scenes.shelf import build_package, sample_folders
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
 from tests.conftest import RunningHub, add_user, room_settings, run_hub, wait_for, wait_js
 from tests.flows.conftest import launch, paired_display, seat_by_code, teacher_page
@@ -26,7 +28,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 AQUAPONICS = "vong-tuan-hoan-nuoc-aquaponics"  # grade 7, like class khtn-7a (40 students)
 POLL, VR, QUIZ = 1, 6, 9  # its opening poll, the farm tour in VR, the first question (right: b)
-FARM_SCENE = "3dec5fd3b29ad40589fb77a1b69b25b695734978778edd69956735700344764f"  # the VR step's sha256
+FARM_SCENE = "a94cc7bd148837d73460f2d87f508daccfcd80008594e9d9f93c13dd6a253c23"  # the VR step's sha256
+
+
+def farm_tour() -> bytes:
+    """The sample scene the VR step names, as the hub stocks it (docs/scenes.md)."""
+    with tempfile.TemporaryDirectory() as work:
+        return build_package(sample_folders()[0], Path(work) / "farm.zip").read_bytes()
 STUDENTS = {"hs-7a-01": "Ngô Anh Bình", "hs-7a-02": "Phạm Ngọc Châu", "hs-7a-03": "Đỗ Ngọc Chi"}
 
 
@@ -38,7 +46,7 @@ async def classroom(
     devices = [{"kind": "headset", "id": "H{:02d}", "count": 40, "heartbeat_timeout_s": 120}]
     settings = room_settings(tmp_path_factory.mktemp("lesson-flow"), system_mosquitto_url, room=place, devices=devices)
     fleet = HeadsetFleet(settings.mqtt.url or "", place["id"], count=40, plan=FailurePlan(offline=1, low_battery=1),
-                         cached={FARM_SCENE: b"the farm tour, already on each headset"}, dropout_chance=0.0,
+                         cached={FARM_SCENE: farm_tour()}, dropout_chance=0.0,
                          scene_load_s=(0.0, 0.2))  # fmt: skip
     async with run_hub(settings) as hub, fleet:
         await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 39, timeout=30)

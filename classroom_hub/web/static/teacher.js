@@ -174,7 +174,7 @@ function renderStudents() {
 function headsetsLine(h) {
   if (h.state === "sending") return t(`teacher.headsets.sending.${h.command}`, { n: h.total });
   const parts = [];
-  for (const outcome of ["offline", "no_reply", "failed", "unknown_device"]) {
+  for (const outcome of ["fetching", "offline", "no_reply", "failed", "unknown_device"]) {
     const ids = h.results.filter(r => r.outcome === outcome).map(r => r.device_id);
     if (ids.length) parts.push(`${ids.length} ${t("teacher.headsets.outcome." + outcome)}: ${ids.join(", ")}`);
   }
@@ -186,6 +186,14 @@ function renderHeadsets() {
   const h = headsets && headsets.command === "launch_scene" && st.step && headsets.step === st.step.id ? headsets : null;
   $("headsets").hidden = !h;
   if (!h) return;
+  if (h.state === "not_on_hub") {  // one line, not a refusal from every headset
+    $("headsets-summary").textContent = t("teacher.headsets.not_on_hub", { content: h.content_id });
+    $("headsets-summary").dataset.state = h.state;
+    $("headsets-problems").replaceChildren();
+    $("headsets-rows").hidden = true;
+    return;
+  }
+  if (typeof TeacherScenes !== "undefined") TeacherScenes.rows(h.rows || [], $("headsets-rows"), null);
   $("headsets-summary").textContent = headsetsLine(h);
   $("headsets-summary").dataset.state = h.state;
   $("headsets-problems").replaceChildren(...(h.results || []).filter(r => r.outcome === "failed" || r.outcome === "no_reply")

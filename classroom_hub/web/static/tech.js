@@ -268,13 +268,22 @@ function fillGroupCommands() {
 function showArgs() {
   const cmd = $("group-command").value;
   document.querySelectorAll("#group-form .arg").forEach(a => a.classList.toggle("shown", a.classList.contains("arg-" + cmd)));
+  guardScene();
+}
+
+// "Mở cảnh" names a scene of the hub's library, or it is not sent (the hub refuses it too):
+// without one every headset would refuse it, each with an alarm.
+function guardScene() {
+  const scene = $("group-scene").value.trim();
+  const missing = ["launch_scene", "fetch_scene"].includes($("group-command").value) && ![...$("scene-list").options].some(o => o.value === scene);
+  $("group-form").querySelector("button").disabled = missing;
+  $("group-scene-hint").textContent = missing ? I18N.t(scene ? "fleet.scene.unknown" : "fleet.scene.required") : "";
 }
 
 function groupArgs(cmd) {
-  if (cmd === "launch_scene") {
+  if (cmd === "launch_scene" || cmd === "fetch_scene") {
     const scene = $("group-scene").value.trim();
-    const known = [...$("scene-list").options].some(o => o.value === scene);
-    return known ? { content_id: scene } : { scene_id: scene };  // a bundle on the hub carries its hash and URL
+    return { content_id: scene };  // the library's scene carries its hash; each headset gets its own address
   }
   if (cmd === "eyes_on_me") return { on: true, message: $("group-message").value };
   if (cmd === "volume") return { level: Number($("group-level").value) };
@@ -290,7 +299,7 @@ function detail(r) {
 function summaryText(g) {
   const done = I18N.strings["fleet.done." + g.command] ? I18N.t("fleet.done." + g.command) : I18N.t("fleet.done.other");
   const parts = [];
-  for (const outcome of ["offline", "no_reply", "failed", "unknown_device"]) {
+  for (const outcome of ["fetching", "offline", "no_reply", "failed", "unknown_device"]) {
     const ids = g.results.filter(r => r.outcome === outcome).map(r => r.device_id);
     if (ids.length) parts.push(`${ids.length} ${I18N.t("fleet.outcome." + outcome)}: ${ids.join(", ")}`);
   }
@@ -311,7 +320,7 @@ async function sendGroup(event) {
     table.appendChild(el("thead")).appendChild(el("tr")).append(
       el("th", I18N.t("fleet.col.device")), el("th", I18N.t("fleet.col.outcome")), el("th", I18N.t("fleet.col.latency")), el("th", I18N.t("fleet.col.detail")));
     const body = table.appendChild(el("tbody"));
-    const order = { failed: 0, no_reply: 1, offline: 2, unknown_device: 3, ok: 4 };
+    const order = { failed: 0, no_reply: 1, offline: 2, unknown_device: 3, fetching: 4, ok: 5 };
     for (const r of [...g.results].sort((a, b) => order[a.outcome] - order[b.outcome] || byId(a.device_id, b.device_id))) {
       const tr = body.appendChild(el("tr"));
       tr.dataset.device = r.device_id;
@@ -329,7 +338,8 @@ async function sendGroup(event) {
 async function loadScenes() {
   try {
     const body = await api("/api/scenes");
-    $("scene-list").replaceChildren(...body.scenes.map(s => { const o = new Option(s.title, s.content_id); return o; }));
+    $("scene-list").replaceChildren(...body.scenes.map(s => new Option((s.titles && s.titles[I18N.lang]) || s.title, s.content_id)));
+    guardScene();
   } catch { /* the list is a convenience: a scene id can still be typed */ }
 }
 
@@ -403,6 +413,7 @@ async function loadSide() {
   $("filter-state").addEventListener("change", render);
   $("group-target").addEventListener("change", fillGroupCommands);
   $("group-command").addEventListener("change", showArgs);
+  $("group-scene").addEventListener("input", guardScene);
   $("group-form").addEventListener("submit", sendGroup);
   $("device-form").addEventListener("submit", sendOne);
   $("kit-stats").addEventListener("click", readKitStats);

@@ -93,10 +93,15 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
             await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 3)
 
             await teacher.command("goto", step=VR_STEP)
-            await teacher.wait(lambda c: done(c, "launch_scene"))
-            sending, launched = teacher.headsets
+            final = f"2/4 launched, 1 offline: {away}; 1 failed: {flat}"
+            # At once, those holding the scene; the one without it when its copy is ready (a later message).
+            await teacher.wait(lambda c: c.headsets and c.headsets[-1].get("summary") == final)
+            sending, launched = teacher.headsets[0], teacher.headsets[-1]
             assert (sending["state"], sending["total"], sending["step"]) == ("sending", 4, "tham-quan-vr")
-            assert launched["summary"] == f"2/4 launched, 1 offline: {away}; 1 failed: {flat}"
+            assert {r["device_id"]: r["state"] for r in launched["rows"]} == {
+                away: "offline", flat: "launch_failed", fetcher: "playing",
+                **{d: "playing" for d in fleet.online if d not in (flat, fetcher)},
+            }  # fmt: skip
             by_id = {r["device_id"]: r for r in launched["results"]}
             assert by_id[flat]["error"] == "battery too low (4 %)"
             playing = sorted(d for d, h in fleet.headsets.items() if h.scene == "farm-tour")
@@ -114,6 +119,11 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
                     f"2/4 đã mở cảnh, 1 mất kết nối: {away}; 1 không mở được: {flat}"
                 )
                 assert f"{flat}: battery too low (4 %)" in await page.inner_text("#headsets-problems")
+                # Every headset's row in Vietnamese, the one that fetched the scene first included.
+                row = "#headsets-rows tr[data-device='{}'] td:last-child"
+                assert await page.inner_text(row.format(fetcher)) == "đang chiếu"
+                assert await page.inner_text(row.format(flat)) == "không mở được: kính từ chối"
+                assert await page.inner_text(row.format(away)) == "mất kết nối"
 
                 # Leaving the step sends every headset home; the page says so and hides the VR box.
                 await page.click("#next")
@@ -129,7 +139,10 @@ async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends
 
             # Ending the lesson on a VR step sends the headsets home too.
             await teacher.command("goto", step=VR_STEP)
-            await teacher.wait(lambda c: done(c, "launch_scene", 2))
+            await teacher.wait(
+                lambda c: sum(m["state"] == "sending" and m["command"] == "launch_scene" for m in c.headsets) == 2
+                and c.headsets[-1]["state"] == "done"
+            )
             await teacher.command("end")
             await teacher.wait(lambda c: done(c, "home", 2))
             assert all(h.scene is None for h in fleet.headsets.values())
@@ -149,3 +162,54 @@ async def test_a_room_without_headsets_sends_nothing(tmp_path: Path, system_mosq
             await wait_for(lambda: not headsets.busy)
         assert teacher.headsets == []
         assert sum(hub.app[FLEET].commands.results.values()) == 0
+
+
+async def test_a_vr_step_whose_scene_the_hub_lacks_is_one_message_not_forty_refusals(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    url = system_mosquitto_url
+    headset_rows = [{"kind": "headset", "id": "H{:02d}", "count": 40, "heartbeat_timeout_s": 60}]
+    async with teaching(tmp_path, url, headset_rows) as (hub, teacher, settings, _password):
+        # The lesson's scene was never imported into this hub's library.
+        async with HeadsetFleet(url, settings.room.id, count=40, dropout_chance=0.0) as fleet:
+            await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 40)
+            await teacher.command("goto", step=VR_STEP)
+            await teacher.wait(lambda c: any(m["state"] == "not_on_hub" for m in c.headsets))
+            (message,) = teacher.headsets
+            assert (message["content_id"], message["total"]) == ("vinaponics.vr.farm-tour", 40)
+            await wait_for(lambda: not hub.app[LESSONS].headsets.busy)
+            assert all(not h.commands_seen for h in fleet.headsets.values())
+        assert not [a for a in hub.app[FLEET].alarms.active() if a.kind == "command_failed"]
+    for frame in teacher.frames:
+        if frame.startswith('{"t"'):
+            SERVER_MESSAGE.validate_json(frame)
+
+
+async def test_the_sample_lessons_vr_step_plays_on_forty_headsets_that_fetch_its_scene(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    """As in the demo: the sample lesson and the sample scene a new hub stocks, 40 headsets
+    holding nothing, which download the scene from the hub and then play it."""
+    url = system_mosquitto_url
+    headset_rows = [{"kind": "headset", "id": "H{:02d}", "count": 40, "heartbeat_timeout_s": 60}]
+    room = {"school_code": "THCS-DEMO", "id": f"lop-mau-{os.getpid()}-{next(_rooms)}", "name": "Lớp 7A"}
+    settings = room_settings(tmp_path, url, room=room, devices=headset_rows)
+    async with run_hub(settings) as hub, HeadsetFleet(url, settings.room.id, count=40, dropout_chance=0.0) as fleet:
+        await wait_for(lambda: hub.app[REGISTRY].counts()["headset"]["online"] == 40)
+        password = await add_user(hub, "co-lan", "teacher")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            form = {"username": "co-lan", "password": password}
+            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
+                assert response.status == 302
+            teacher = LessonClient(http, hub.url, role="teacher")
+            await teacher.connect()
+            try:
+                await teacher.command("launch", lesson="vong-tuan-hoan-nuoc-aquaponics", **{"class": "khtn-7a"})
+                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
+                await teacher.command("goto", step=6)  # Tham quan trang trại aquaponics (kính thực tế ảo)
+                await teacher.wait(lambda c: bool(c.headsets) and c.headsets[-1].get("summary") == "40/40 launched",
+                                   timeout=60)  # fmt: skip
+            finally:
+                await teacher.close()
+        assert all(h.scene == "aquaponics-farm-tour" and len(h.fetches) == 1 for h in fleet.headsets.values())
+        assert not [a for a in hub.app[FLEET].alarms.active() if a.kind == "command_failed"]

@@ -41,10 +41,14 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
         registry = hub.app[REGISTRY]
         tablet = SimulatedTablet(url, room, "T01", dropout_chance=0)
         tablet_task = asyncio.create_task(tablet.run())
-        async with HeadsetFleet(url, room, count=3, plan=FailurePlan(offline=1)) as headsets:
+        # The headsets hold the demo's farm tour (stocked in the hub's scene library at start).
+        (scene,) = hub.app[FLEET].scenes.list()
+        cached = {scene.sha256: (hub.app[FLEET].scenes.folder / scene.sha256).read_bytes()}
+        async with HeadsetFleet(url, room, count=3, plan=FailurePlan(offline=1), cached=cached) as headsets:
             (away,) = headsets.offline
             h1, h2 = headsets.online
             await wait_for(lambda: registry.counts()["headset"]["online"] == 2)
+            await wait_for(lambda: all(hub.app[FLEET].copies.of(h, scene.sha256).state == "ready" for h in (h1, h2)))
             await wait_for(lambda: registry.counts()["tablet"]["online"] == 1)
 
             password = await add_user(hub, "kythuat", "technician")
@@ -78,12 +82,19 @@ async def test_technician_console(tmp_path: Path, system_mosquitto_url: str, bro
             # A group command to all headsets, with the summary and a result per device.
             assert await page.input_value("#group-target") == "kind:headset"
             await page.select_option("#group-command", "launch_scene")
+            # "Mở cảnh" without a scene of the library cannot be sent.
+            send = page.locator("#group-form button.send")
+            assert await send.is_disabled()
+            assert await page.inner_text("#group-scene-hint") == "Chọn một cảnh có trên máy chủ trước khi gửi."
             await page.fill("#group-scene", "water-cycle")
+            assert await send.is_disabled()
+            assert await page.inner_text("#group-scene-hint") == "Máy chủ không có cảnh này; chọn trong danh sách."
+            await page.fill("#group-scene", scene.content_id)
             await page.click("#group-form button.send")
             summary = page.locator("#group-result .summary")
             await summary.wait_for()
             assert await summary.inner_text() == f"2/3 đã mở cảnh, 1 mất kết nối: {away}"
-            assert headsets.headsets[h1].scene == headsets.headsets[h2].scene == "water-cycle"
+            assert headsets.headsets[h1].scene == headsets.headsets[h2].scene == "aquaponics-farm-tour"
             assert await page.locator("#group-result tr[data-device] .outcome-ok").count() == 2
 
             # One device: its details, its 24-hour chart, a command of its own.
