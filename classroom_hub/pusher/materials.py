@@ -35,6 +35,7 @@ from classroom_hub.fleet.scenes.package import SceneError
 from classroom_hub.fleet.scenes.shelf import Scene, SceneShelf, import_lesson_scenes
 from classroom_hub.lessons import LessonLibrary, LessonRecord
 from classroom_hub.lessons.errors import LessonError
+from classroom_hub.problems import describe
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.privacy import mask_personal
 
@@ -86,7 +87,7 @@ class SyncReport:
     listed: int = 0
     fetched: list[str] = field(default_factory=list)  # lesson ids imported now
     already: int = 0
-    failed: dict[str, str] = field(default_factory=dict)  # content hash -> reason
+    failed: dict[str, str] = field(default_factory=dict)  # content hash (or materials[i]: a bad entry) -> reason
 
 
 class MaterialsBank:
@@ -109,6 +110,7 @@ class MaterialsBank:
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self.listing_problems: dict[str, str] = {}  # entries of the last listing that were not usable
 
     async def __aenter__(self) -> MaterialsBank:
         self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
@@ -143,11 +145,15 @@ class MaterialsBank:
         if not isinstance(entries, list):
             raise MaterialsError(f"{url}: the answer has no 'materials' list")
         out = []
+        self.listing_problems = {}
         for index, entry in enumerate(entries):
             try:
                 out.append(Material.model_validate(entry))
-            except ValidationError as err:
-                log.warning("event=materials_bad_entry index=%d error=%r", index, str(err).splitlines()[0])
+            except ValidationError as err:  # the others are still fetched; the alarm names this one
+                where = f"materials[{index}]"
+                problems = describe(err, root="entry", limit=3)
+                self.listing_problems[where] = f"{url}: {where}, an entry the hub cannot use: {problems}"
+                log.warning("event=materials_bad_entry index=%d error=%r", index, self.listing_problems[where])
         return out
 
     # --- fetching ---------------------------------------------------------------------
@@ -264,6 +270,7 @@ class MaterialsBank:
         report = SyncReport()
         materials = [m for m in await self.list(school_code) if m.status == "published"]
         report.listed = len(materials)
+        report.failed.update(self.listing_problems)
         known = await self._blocking(self.index)
         for material in materials:
             noted = known.get(material.content_hash)

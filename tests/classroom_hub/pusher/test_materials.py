@@ -223,3 +223,15 @@ async def test_a_package_with_a_scene_puts_the_scene_in_the_library_and_a_bad_sc
     assert again.already == 1 and set(again.failed) == {bad}  # still refused while the bank lists it
     index = json.loads((tmp_path / "hub" / "materials" / "index.json").read_text())
     assert index[good]["scenes"] == [scene.sha256]
+
+
+async def test_a_bad_entry_in_the_listing_is_named_and_the_good_ones_are_fetched(
+    bank: Bank, packages: list[Path], tmp_path: Path
+) -> None:
+    good = bank.publish(packages[0], "Bài tốt")
+    bank.items["bad"] = {"content_hash": "not-a-hash", "title": "Bài lạ", "size_bytes": -1}
+    async with _client(bank, tmp_path) as client:
+        report = await client.sync("THCS-DEMO")
+    assert len(report.fetched) == 1 and good in json.loads((tmp_path / "hub" / "materials" / "index.json").read_text())
+    reason = report.failed["materials[1]"]
+    assert "an entry the hub cannot use" in reason and "content_hash" in reason and "size_bytes" in reason
