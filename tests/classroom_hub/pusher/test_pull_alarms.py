@@ -20,7 +20,7 @@ from classroom_hub.roster import RosterCache, import_oneroster
 from classroom_hub.roster.location import roster_path
 from tests.classroom_hub.pusher.conftest import ROOT, Cuttable
 from tests.classroom_hub.pusher.test_materials import TOKEN, Bank
-from tests.conftest import RunningHub, room_settings, run_hub, wait_for
+from tests.conftest import RunningHub, add_user, login, room_settings, run_hub, wait_for
 from tests.faults.store import TIMEOUT_S, healthy, healthz, hub_alarm
 
 SAMPLE = ROOT / "classroom_hub" / "roster" / "samples" / "demo-school"
@@ -96,7 +96,7 @@ async def test_the_roster_pull_alarms_while_the_centre_is_away_or_sends_a_bad_ro
 
 
 async def test_the_materials_sync_alarms_while_the_bank_is_away_or_refused_and_heals(
-    tmp_path: Path, system_mosquitto_url: str
+    tmp_path: Path, system_mosquitto_url: str, browser: Any
 ) -> None:
     from tests.classroom_hub.pusher.test_materials import serving
 
@@ -115,9 +115,19 @@ async def test_the_materials_sync_alarms_while_the_bank_is_away_or_refused_and_h
             async with run_hub(settings) as hub:
                 alarm = await _alarm(hub, "materials_sync_failing")
                 assert alarm["part"] == "materials" and f"127.0.0.1:{relay.port}" in alarm["detail"], alarm
+                # The technician's page says it in Vietnamese, with the reason.
+                page = await browser.new_page()
+                await login(page, hub, "kythuat", await add_user(hub, "kythuat", "technician"), "/tech")
+                row = "#alarms tr[data-kind='materials_sync_failing']"
+                await page.wait_for_selector(row)
+                text = await page.inner_text(row)
+                assert "Không nhận được bài học từ kho học liệu trung tâm" in text, text
+                assert "Kho học liệu trung tâm" in text and f"127.0.0.1:{relay.port}" in text, text
                 await relay.start()
                 await hub_alarm(hub, "materials_sync_failing", present=False)
                 await healthy(hub)
+                await page.wait_for_selector(row, state="detached")  # gone from the page by itself
+                await page.close()
                 index = json.loads((settings.data_dir / "materials" / "index.json").read_text(encoding="utf-8"))
                 held = {r.id for r in library.list()}
                 assert index[fetched]["lesson_id"] in held
