@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 SOURCE = "hub"
 # What the hub's own alarms are about (the technician page names each, classroom_hub/fleet/i18n).
-HUB_ALARM_KINDS = ("store_failing", "store_budget", "disk_low", "broker_lost", "push_failing")
+HUB_ALARM_KINDS = (
+    "store_failing", "store_budget", "disk_low", "broker_lost", "push_failing", "roster_pull_failing",
+    "materials_sync_failing",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,13 @@ class CentralError(HubError):
     http_status = 503
 
 
+class CentralDataError(CentralError):
+    """The central database holds a row the hub cannot use (it refuses the whole pull, keeping its copy)."""
+
+    code = "central_bad_data"
+    http_status = 502
+
+
 class MigrationError(CentralError):
     """A migration failed, or the database's migration history does not match this hub's files."""
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
 from classroom_hub.central.dsn import safe_dsn
-from classroom_hub.central.errors import CentralError
+from classroom_hub.central.errors import CentralDataError, CentralError
 from classroom_hub.central.migrate import connect
+from classroom_hub.problems import describe, printable
 from classroom_hub.roster.models import AcademicSession, Class, Course, Enrollment, Person, Roster, School
 
 _RECORD = ("sourced_id", "status", "date_last_modified")
@@ -78,7 +80,11 @@ _TABLES: dict[str, tuple[type[Any], str, dict[str, str]]] = {
 
 def _model(table: str, row: asyncpg.Record) -> Any:
     model, _, columns = _TABLES[table]
-    return model.model_validate({field: row[column] for column, field in columns.items()})
+    try:
+        return model.model_validate({field: row[column] for column, field in columns.items()})
+    except ValidationError as err:  # a row the hub cannot use: name it (never its values: a citizen ID)
+        problems = describe(err, root=table, limit=3)
+        raise CentralDataError(f"{table} {printable(str(row['sourced_id']))!r}: {problems}") from err
 
 
 async def roster_from_central(dsn: str, school_code: str) -> Roster:
@@ -88,6 +94,11 @@ async def roster_from_central(dsn: str, school_code: str) -> Roster:
         return await _read_school(conn, school_code)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as err:
         raise CentralError(f"{safe_dsn(dsn)}: cannot read the roster of {school_code!r}: {err}") from err
+    except CentralDataError as err:
+        raise CentralDataError(
+            f"{safe_dsn(dsn)}: the roster of {school_code!r} has a row the hub cannot use, so nothing was "
+            f"changed on the hub: {err}"
+        ) from err
     finally:
         await conn.close()
 

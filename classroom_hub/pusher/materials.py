@@ -5,7 +5,8 @@ The bank's HTTP API is ours (docs/central-database.md, section "The materials ba
 A package is fetched to ``<data_dir>/materials/.partial/<hash>.part``; an interrupted
 download resumes with ``Range: bytes=<have>-``; the whole file must hash (SHA-256) to the
 content hash it was listed under, or it is thrown away. Only then is it imported into the
-lesson library, which checks the package itself; ``index.json`` remembers which bank
+lesson library, which checks the package itself, and the scene packages it carries
+(``scenes/*.zip``) into the scene library, all or nothing; ``index.json`` remembers which bank
 hash became which lesson, so nothing is fetched twice.
 
 Large files (the studio's lectures) go up resumably: ``PUT /uploads/<sha256>`` says what
@@ -30,8 +31,11 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.lessons import LessonLibrary
+from classroom_hub.fleet.scenes.package import SceneError
+from classroom_hub.fleet.scenes.shelf import Scene, SceneShelf, import_lesson_scenes
+from classroom_hub.lessons import LessonLibrary, LessonRecord
 from classroom_hub.lessons.errors import LessonError
+from classroom_hub.problems import describe
 from classroom_hub.pusher.errors import MaterialsError
 from classroom_hub.pusher.privacy import mask_personal
 
@@ -83,7 +87,7 @@ class SyncReport:
     listed: int = 0
     fetched: list[str] = field(default_factory=list)  # lesson ids imported now
     already: int = 0
-    failed: dict[str, str] = field(default_factory=dict)  # content hash -> reason
+    failed: dict[str, str] = field(default_factory=dict)  # content hash (or materials[i]: a bad entry) -> reason
 
 
 class MaterialsBank:
@@ -95,15 +99,18 @@ class MaterialsBank:
         folder: Path,
         library: LessonLibrary,
         *,
+        shelf: SceneShelf | None = None,
         token: str | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.folder = folder
         self.library = library
+        self.shelf = shelf  # where the scenes a package carries go (None: the lesson only)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self.listing_problems: dict[str, str] = {}  # entries of the last listing that were not usable
 
     async def __aenter__(self) -> MaterialsBank:
         self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
@@ -138,11 +145,15 @@ class MaterialsBank:
         if not isinstance(entries, list):
             raise MaterialsError(f"{url}: the answer has no 'materials' list")
         out = []
+        self.listing_problems = {}
         for index, entry in enumerate(entries):
             try:
                 out.append(Material.model_validate(entry))
-            except ValidationError as err:
-                log.warning("event=materials_bad_entry index=%d error=%r", index, str(err).splitlines()[0])
+            except ValidationError as err:  # the others are still fetched; the alarm names this one
+                where = f"materials[{index}]"
+                problems = describe(err, root="entry", limit=3)
+                self.listing_problems[where] = f"{url}: {where}, an entry the hub cannot use: {problems}"
+                log.warning("event=materials_bad_entry index=%d error=%r", index, self.listing_problems[where])
         return out
 
     # --- fetching ---------------------------------------------------------------------
@@ -223,30 +234,51 @@ class MaterialsBank:
             await self._blocking(handle.close)
 
     async def install(self, material: Material, package: Path) -> str:
-        """Import a verified package into the lesson library; returns the lesson id."""
+        """Import a verified package into the lesson library, with the scene packages it carries
+        (``scenes/*.zip``) into the scene library, all or nothing as ``classroom-hub lessons
+        import`` does; returns the lesson id."""
         target = package.with_name(f"{material.content_hash}.zip")
         await self._blocking(lambda: os.replace(package, target))
         try:
-            record = await self._blocking(lambda: self.library.import_package(target))
-        except LessonError as err:
-            reason = mask_personal(str(err))[:500]
+            record, scenes = await self._blocking(lambda: self._import(target))
+        except (LessonError, SceneError) as err:
+            reason = mask_personal("; ".join(str(p) for p in err.problems))[:500]
             refused = {"refused": reason, "title": material.title}
             await self._blocking(lambda: self._note(material.content_hash, refused))
             raise MaterialsError(f"{material.title!r} is not a valid lesson package: {reason}") from err
         finally:
             await self._blocking(lambda: target.unlink(missing_ok=True))
-        entry = {"lesson_id": record.id, "lesson_hash": record.hash, "title": material.title, "fetched_at": time.time()}
+        entry = {"lesson_id": record.id, "lesson_hash": record.hash, "title": material.title, "fetched_at": time.time(),
+                 "scenes": [scene.sha256 for scene in scenes]}  # fmt: skip
         await self._blocking(lambda: self._note(material.content_hash, entry))
         return record.id
+
+    def _import(self, package: Path) -> tuple[LessonRecord, tuple[Scene, ...]]:
+        stored_before = {r.hash for r in self.library.list()}
+        record = self.library.import_package(package)
+        if self.shelf is None:
+            return record, ()
+        try:
+            return record, tuple(import_lesson_scenes(self.shelf, self.library.open(record.hash).folder, record.id))
+        except SceneError:
+            if record.hash not in stored_before:  # a lesson whose scenes cannot be stored is not stored either
+                self.library.remove(record.hash)
+            raise
 
     async def sync(self, school_code: str) -> SyncReport:
         """List the bank and fetch every published package the hub does not have yet."""
         report = SyncReport()
         materials = [m for m in await self.list(school_code) if m.status == "published"]
         report.listed = len(materials)
+        report.failed.update(self.listing_problems)
         known = await self._blocking(self.index)
         for material in materials:
-            if material.content_hash in known:
+            noted = known.get(material.content_hash)
+            if isinstance(noted, dict) and "refused" in noted:  # refused while the bank still lists it
+                reason = f"{material.title!r} is not a valid lesson package: {noted['refused']}"
+                report.failed[material.content_hash] = reason
+                continue
+            if noted is not None:
                 report.already += 1
                 continue
             for attempt in range(1, _ATTEMPTS + 1):

@@ -28,6 +28,7 @@ def prometheus_text(report: PushReport) -> str:
             value = getattr(d, attr)
             if value is not None:
                 lines.append(f'classroom_hub_push_{name}{{destination="{_label(d.name)}"}} {float(value):.3f}')
+    lines += _pulls(report)
     store = report.store
     lines += [
         "# HELP classroom_hub_store_used_bytes What the telemetry store uses on disk.",
@@ -41,3 +42,20 @@ def prometheus_text(report: PushReport) -> str:
         f"classroom_hub_store_budget_alarm {('ok', 'warning', 'over').index(store['alarm'])}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pulls(report: PushReport) -> list[str]:
+    """The roster pull and the materials sync: when each last succeeded, how often each failed."""
+    lines = []
+    for part, figures, last in (("roster", report.roster, "last_pull"), ("materials", report.materials, "last_sync")):
+        if figures is None:
+            continue
+        name = "roster_pull" if part == "roster" else "materials_sync"
+        lines += [f"# HELP classroom_hub_{name}_failures_total Failed tries since the start.",
+                  f"# TYPE classroom_hub_{name}_failures_total counter",
+                  f"classroom_hub_{name}_failures_total {figures['failures']}"]  # fmt: skip
+        if figures[last] is not None:
+            lines += [f"# HELP classroom_hub_{name}_last_success_timestamp_seconds When it last succeeded.",
+                      f"# TYPE classroom_hub_{name}_last_success_timestamp_seconds gauge",
+                      f"classroom_hub_{name}_last_success_timestamp_seconds {float(figures[last]):.3f}"]  # fmt: skip
+    return lines

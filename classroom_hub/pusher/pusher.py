@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from classroom_hub.backoff import Backoff
 from classroom_hub.errors import swallowed
+from classroom_hub.fleet.scenes.shelf import SceneShelf
 from classroom_hub.lessons import LessonLibrary
 from classroom_hub.pusher.budget import BudgetState, StoreBudget, policy_lines
 from classroom_hub.pusher.courier import Courier
@@ -107,6 +108,7 @@ class Pusher:
         self.materials_report: SyncReport | None = None
         self.materials_error: str | None = None
         self.materials_at: float | None = None
+        self.materials_failures = 0  # failed syncs since the start (/metrics)
         self.running = False
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: TextIO | None = None
@@ -246,15 +248,21 @@ class Pusher:
             central.materials_url,
             self.settings.data_dir / "materials",
             LessonLibrary(self.settings.data_dir / "lessons"),
+            shelf=SceneShelf(self.settings.data_dir / "scenes"),
             token=central.materials_token.get_secret_value() if central.materials_token else None,
         )
         try:
             async with bank:
                 report = await bank.sync(self.settings.room.school_code)
-        except MaterialsError as err:
-            self.materials_error = mask_personal(str(err))
+        except Exception as err:
+            # The bank away or answering nonsense, the hub's disk: noted for the alarm, tried again next time.
+            known = isinstance(err, MaterialsError | OSError)
+            self.materials_error = mask_personal(str(err) if known else f"{type(err).__name__}: {err}")
+            self.materials_failures += 1
             log.warning("event=materials_sync_failed error=%r", self.materials_error)
-            raise
+            if isinstance(err, MaterialsError):
+                raise
+            raise MaterialsError(self.materials_error) from err
         self.materials_report, self.materials_error, self.materials_at = report, None, time.time()
         return report
 
@@ -336,7 +344,8 @@ class Pusher:
         roster = None
         if self.roster is not None:
             roster = {"last_pull": self.roster.last_pull, "last_error": self.roster.last_error,
-                      "last_error_at": self.roster.last_error_at, "counts": self.roster.counts}  # fmt: skip
+                      "last_error_at": self.roster.last_error_at, "counts": self.roster.counts,
+                      "failures": self.roster.failures}  # fmt: skip
         materials = None
         if self.central.materials_url:
             report = self.materials_report
@@ -345,6 +354,7 @@ class Pusher:
                 "last_error": self.materials_error,
                 "fetched": report.fetched if report else [],
                 "failed": report.failed if report else {},
+                "failures": self.materials_failures,
             }
         return PushReport(self.running, self.hub.hub_id, destinations, store, roster, materials)
 

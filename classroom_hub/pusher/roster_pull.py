@@ -3,7 +3,10 @@
 The cache (classroom_hub/roster/cache.py, the one file ``roster.sqlite3``) is what lessons and
 pages use, read at each request, so a pulled class shows at once and classes and students are
 there when the network is not. A failed pull keeps the last good copy and is tried again
-with backoff; a successful one replaces the cache with exactly what the centre holds.
+with backoff; a successful one replaces the cache with exactly what the centre holds. A row
+the hub cannot use fails the whole pull (the cache is not touched). While the last pull
+failed, the hub shows the alarm ``roster_pull_failing`` with the reason (pusher/web.py); the
+next good pull clears it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class RosterPull:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.counts: dict[str, int] = {}
+        self.failures = 0  # failed pulls since the start (/metrics)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -70,8 +74,10 @@ class RosterPull:
                 await self.pull_once()
                 self.backoff.reset()
                 delay = self.interval_s
-            except (HubError, OSError) as err:
-                self.last_error, self.last_error_at = mask_personal(str(err)), time.time()
+            except Exception as err:  # unreachable, bad rows, a bug: the hub goes on, the alarm says why
+                reason = str(err) if isinstance(err, HubError | OSError) else f"{type(err).__name__}: {err}"
+                self.last_error, self.last_error_at = mask_personal(reason), time.time()
+                self.failures += 1
                 delay = min(self.backoff.next(), self.interval_s)
                 log.warning("event=roster_pull_failed school=%s retry_in_s=%.0f error=%r",
                             self.school_code, delay, self.last_error)  # fmt: skip

@@ -61,8 +61,9 @@ async def _pusher_part(app: web.Application) -> AsyncIterator[None]:
 
 
 def _faults(pusher: Pusher) -> list[Fault]:
-    """A destination the couriers cannot reach (the central database, an LRS) and a store over
-    its budget, as the hub's alarms; each clears when its courier delivers again."""
+    """A destination the couriers cannot reach (the central database, an LRS), a failing roster
+    pull or materials sync (the centre away, bad rows, a refused package) and a store over its
+    budget, as the hub's alarms; each clears when its part succeeds again."""
     faults = []
     for name, courier in pusher.couriers.items():
         if courier.state == "waiting":
@@ -70,6 +71,15 @@ def _faults(pusher: Pusher) -> list[Fault]:
             faults.append(Fault(name, "push_failing", f"{where}: {courier.last_error}", "warning"))
     for name, reason in pusher.unavailable.items():
         faults.append(Fault(name, "push_failing", reason, "warning"))
+    roster = pusher.roster
+    if roster is not None and roster.last_error is not None:  # cleared by the next good pull
+        faults.append(Fault("roster", "roster_pull_failing", roster.last_error, "warning"))
+    if pusher.materials_error is not None:  # the bank away or answering nonsense; cleared by the next sync
+        faults.append(Fault("materials", "materials_sync_failing", pusher.materials_error, "warning"))
+    elif pusher.materials_report is not None and pusher.materials_report.failed:  # packages refused or not fetched
+        failed = pusher.materials_report.failed
+        detail = f"{len(failed)} package(s) not installed: " + "; ".join(sorted(failed.values()))
+        faults.append(Fault("materials", "materials_sync_failing", detail[:1000], "warning"))
     budget = pusher.budget.state
     # The store's own size; a disk filling up for any reason is the hub's disk_low alarm.
     if budget.percent >= pusher.central.disk_alarm_percent:

@@ -14,7 +14,8 @@ const AlarmText = {
   },
   severity(a) { return I18N.t("lab.severity." + a.severity); },
   // Where it comes from: the device, or for a lab alarm its kit and the word "lab".
-  // For the hub's own alarms (source "hub"): its store, disk or broker, or a destination by name.
+  // For the hub's own alarms (source "hub"): its store, disk, broker, roster pull or materials
+  // sync, or a destination by name.
   where(a) {
     if (a.source === "lab") return I18N.t("alarm.kit", { kit: a.device_id });
     if (a.source === "hub") {

@@ -185,3 +185,53 @@ def test_the_same_lesson_always_zips_to_the_same_bytes(tmp_path: Path) -> None:
 def test_a_listing_entry_is_checked() -> None:
     with pytest.raises(ValueError, match="content_hash"):
         Material.model_validate({"content_hash": "abc", "title": "x", "size_bytes": 1})
+
+
+async def test_a_package_with_a_scene_puts_the_scene_in_the_library_and_a_bad_scene_stores_nothing(
+    bank: Bank, tmp_path: Path
+) -> None:
+    import shutil
+
+    from classroom_hub.fleet.scenes.shelf import SceneShelf
+    from tests.classroom_hub.fleet.test_scene_packages import MANIFEST, scene_zip
+
+    lesson = tmp_path / "lesson"
+    shutil.copytree(sample_packages()[-1], lesson)
+    (lesson / "scenes").mkdir()
+    farm = scene_zip(lesson / "scenes" / "farm.zip", {**MANIFEST, "id": "vinaponics.vr.farm"})
+    good = bank.publish(lesson_zip(lesson, tmp_path / "good.zip"), "Bài có cảnh VR")
+    other = tmp_path / "other"  # another lesson, whose scene has no Vietnamese title
+    shutil.copytree(sample_packages()[0], other)
+    (other / "scenes").mkdir()
+    scene_zip(other / "scenes" / "pond.zip", {**MANIFEST, "id": "vinaponics.vr.pond", "title": {"en": "Pond"}})
+    bad = bank.publish(lesson_zip(other, tmp_path / "bad.zip"), "Cảnh hỏng")
+    shelf = SceneShelf(tmp_path / "hub" / "scenes")
+    client = MaterialsBank(bank.url, tmp_path / "hub" / "materials", LessonLibrary(tmp_path / "hub" / "lessons"),
+                           shelf=shelf, token=TOKEN)  # fmt: skip
+    async with client:
+        report = await client.sync("THCS-DEMO")
+        again = await client.sync("THCS-DEMO")
+
+    (scene,) = shelf.list()
+    assert scene.content_id == "vinaponics.vr.farm" and scene.titles["vi"] == "Vòng tuần hoàn nước"
+    assert scene.sha256 == hashlib.sha256(farm.read_bytes()).hexdigest()
+    lesson_id = json.loads((lesson / "lesson.json").read_text(encoding="utf-8"))["id"]
+    other_id = json.loads((other / "lesson.json").read_text(encoding="utf-8"))["id"]
+    assert report.fetched == [lesson_id] and set(report.failed) == {bad}
+    assert f"{other_id}/scenes/pond.zip/scene.json: title.vi" in report.failed[bad]
+    assert [r.id for r in LessonLibrary(tmp_path / "hub" / "lessons").list()] == [lesson_id]  # all or nothing
+    assert again.already == 1 and set(again.failed) == {bad}  # still refused while the bank lists it
+    index = json.loads((tmp_path / "hub" / "materials" / "index.json").read_text())
+    assert index[good]["scenes"] == [scene.sha256]
+
+
+async def test_a_bad_entry_in_the_listing_is_named_and_the_good_ones_are_fetched(
+    bank: Bank, packages: list[Path], tmp_path: Path
+) -> None:
+    good = bank.publish(packages[0], "Bài tốt")
+    bank.items["bad"] = {"content_hash": "not-a-hash", "title": "Bài lạ", "size_bytes": -1}
+    async with _client(bank, tmp_path) as client:
+        report = await client.sync("THCS-DEMO")
+    assert len(report.fetched) == 1 and good in json.loads((tmp_path / "hub" / "materials" / "index.json").read_text())
+    reason = report.failed["materials[1]"]
+    assert "an entry the hub cannot use" in reason and "content_hash" in reason and "size_bytes" in reason
