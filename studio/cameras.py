@@ -262,7 +262,15 @@ async def _start_camera(spec: CameraSpec, size: tuple[int, int], fps: float) -> 
                     f"camera {spec.device_id}: a synthetic camera listens on 127.0.0.x, not {host!r}"
                 )
             simulator = IpCameraSimulator(head, host=host, port=port)
-            await simulator.start()
+            try:
+                await simulator.start()
+            except OSError as err:
+                # Only the hub talks to its own simulated head: any free port does (a second
+                # studio demo, or a program that holds the port, must not stop the studio).
+                log.warning("event=studio_camera_port_taken camera=%s port=%d error=%r using=another_port",
+                            spec.device_id, port, str(err))  # fmt: skip
+                simulator = IpCameraSimulator(head, host=host, port=0)
+                await simulator.start()
             ptz = PtzCamera.over_ip(*simulator.address)
         elif spec.ptz == "visca_serial":
             simulator = SerialCameraSimulator(head)

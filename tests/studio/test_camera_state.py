@@ -4,6 +4,8 @@ when it does not answer; ``ptz_error`` and the registry's error gone with the ne
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 from classroom_hub.registry import DeviceRecord, DeviceRegistry
@@ -58,3 +60,29 @@ async def test_a_stuck_head_stays_online_with_its_error_until_a_command_works_ag
         assert (record.state, record.last_error, record.extra["power"]) == ("online", None, False)
         assert (control.last_error, report.recoveries) == (None, 1)
         await control.close()
+
+
+async def test_a_synthetic_camera_whose_port_is_taken_starts_on_another(tmp_path: pathlib.Path) -> None:
+    """A second studio demo, or any program holding the room file's port: the simulated head is
+    only the hub's, so the studio starts it elsewhere and drives it, instead of not starting."""
+    import socket
+
+    from studio.live import Studio
+    from studio.settings import CameraSpec, StudioRig
+    from tests.studio.conftest import ROOM, small_settings
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    taken = holder.getsockname()[1]
+    camera = CameraSpec("cam-1", "Camera 1", "synthetic", ptz="visca_ip",
+                        transport={"type": "udp", "host": "127.0.0.1", "port": taken})  # fmt: skip
+    rig = StudioRig(cameras=(camera,), audio_source="tone:440", displays=())
+    studio = Studio(small_settings(), rig, tmp_path / "studio", ROOM)
+    try:
+        await studio.start()
+        answer = await studio.ptz(PtzRequest(camera="cam-1", action="home"))
+        assert answer.get("error") is None, answer
+        assert studio.cameras.ptz("cam-1") is not None
+    finally:
+        await studio.close()
+        holder.close()
