@@ -155,6 +155,11 @@ async def collect(app: Config) -> Exposition:
         out.one("store_commits_total", "counter", "Store group commits.", store.stats.commits)
         out.one("store_duplicates_ignored_total", "counter", "Readings already stored (redeliveries).",
                 store.stats.duplicates_ignored)
+        out.one("store_held", "gauge", "Device events the hub wrote itself, waiting for the store to heal.",
+                store.held)
+        out.one("store_held_dropped_total", "counter",
+                "Device events the hub wrote itself, dropped while the store failed (more than store.held_max).",
+                store.stats.held_dropped)
         out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
     free = disk_free_bytes(settings.data_dir)
     if free is not None:

@@ -4,6 +4,8 @@ and afterwards nothing is lost and nothing is stored twice (tests/faults/store.p
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,67 @@ async def test_a_store_that_failed_learns_it_can_write_again_with_nothing_else_t
                 store.probe()
                 await store.flush()
                 assert store.state == "up"
+            finally:
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+def _history(path: Path) -> list[tuple[str, str]]:
+    """The device events in the order the store wrote them (its sequence), as a tool reads them."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return [(d, data) for d, data in c.execute("SELECT device_id, data FROM device_events ORDER BY seq")]
+
+
+async def test_device_events_the_hub_writes_itself_wait_for_a_full_disk_and_are_written_in_order_once(
+    tmp_path: Path,
+) -> None:
+    """No broker resends what the hub writes itself (a device's state changes): while the disk is
+    full the store keeps it, and once space is back it is written, in the order it happened, once."""
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db")
+            await store.open()
+            try:
+                filler = fill(disk)
+                first = [("T01", float(i), "state", f'{{"n":{i}}}') for i in range(2000)]
+                store.keep_device_events(first)  # more than the write-ahead log has room for
+                await wait_for(lambda: store.state == "failing" and store.held == 2000)
+                store.keep_device_events([("T02", 2000.0, "state", '{"to":"offline"}')])
+                store.keep_device_events([("T02", 2001.0, "state", '{"to":"online"}')])
+                assert store.held == 2002
+                filler.unlink()
+                store.probe()
+                await wait_for(lambda: store.held == 0 and store.state == "up")
+                await store.flush()
+                history = _history(disk / "telemetry.db")
+                back = [("T02", '{"to":"offline"}'), ("T02", '{"to":"online"}')]
+                assert history == [(d, data) for d, _, _, data in first] + back
+                assert store.stats.held_dropped == 0
+            finally:
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_beyond_the_bound_the_oldest_waiting_events_are_dropped_and_counted(tmp_path: Path) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db", held_max=10)
+            await store.open()
+            try:
+                filler = fill(disk)
+                store.keep_device_events([("T01", float(i), "state", f'{{"n":{i}}}') for i in range(2000)])
+                await wait_for(lambda: store.state == "failing" and store.held == 10)
+                assert (store.stats.held_dropped, store.stats.held_dropped_now) == (1990, 1990)
+                store.keep_device_events([("T01", 2000.0 + i, "state", f'{{"n":{2000 + i}}}') for i in range(3)])
+                assert (store.held, store.stats.held_dropped) == (10, 1993)
+                filler.unlink()
+                store.probe()
+                await wait_for(lambda: store.held == 0 and store.state == "up")
+                await store.flush()
+                assert _history(disk / "telemetry.db") == [("T01", f'{{"n":{i}}}') for i in range(1993, 2003)]
+                assert (store.stats.held_dropped, store.stats.held_dropped_now) == (1993, 0)
             finally:
                 await store.close()
     except NotPossibleHere as err:
