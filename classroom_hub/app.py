@@ -168,7 +168,11 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
     health = app[HEALTH]
     free_min = settings.store.disk_free_min_mb
 
+    alarms = app[ALARMS]
+
     def store_check() -> list[Fault]:
+        if alarms.unsaved and store.state == "up":
+            alarms.save_unsaved()  # alarm changes whose write failed: the store writes again
         waited = store.stalled_s()
         if waited >= STORE_STALL_S:
             return [Fault("store", "store_failing", f"{store.path.name}: a commit has waited {waited:.0f} s "
@@ -186,6 +190,8 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
         if store.stats.held_dropped_now:
             detail += (f"; {store.stats.held_dropped_now} of them were dropped (more than {store.held_max} waited): "
                        "the device history misses them")  # fmt: skip
+        if alarms.unsaved_dropped:
+            detail += f"; {alarms.unsaved_dropped} alarm changes were dropped (more than {alarms.unsaved_max} waited)"
         return [Fault("store", "store_failing", detail)]
 
     broker_down_since: list[float] = []

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from classroom_hub.alarms.model import Alarm
+from classroom_hub.alarms.service import AlarmService
 from classroom_hub.errors import StoreError
 from classroom_hub.store import TelemetryStore
 from tests.conftest import wait_for
@@ -142,6 +144,42 @@ async def test_beyond_the_bound_the_oldest_waiting_events_are_dropped_and_counte
                 assert _history(disk / "telemetry.db") == [("T01", f'{{"n":{i}}}') for i in range(1993, 2003)]
                 assert (store.stats.held_dropped, store.stats.held_dropped_now) == (1993, 0)
             finally:
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_alarm_changes_made_while_the_disk_is_full_are_saved_once_space_returns(tmp_path: Path) -> None:
+    """The alarm history is written by the hub itself: a change whose write fails on a full disk
+    is written again once the store can write, the alarm's last state, nothing lost."""
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db")
+            await store.open()
+            alarms = AlarmService(store.db)
+            await alarms.open()
+            try:
+                filler = fill(disk)
+                raised: list[Alarm] = []
+                while not store.db.last_write_failed:  # until the write-ahead log needs room it cannot get
+                    assert len(raised) < 20_000, "the full disk never refused an alarm"
+                    for _ in range(50):
+                        raised.append(alarms.raise_alarm(f"D{len(raised)}", "offline", "x" * 300))
+                    await store.db.barrier()
+                assert alarms.unsaved > 0
+                for alarm in raised[::2]:
+                    alarms.clear(alarm.device_id, "offline")  # cleared while the disk is still full
+                await store.db.barrier()
+                filler.unlink()
+                alarms.save_unsaved()
+                await store.db.barrier()
+                assert alarms.unsaved == 0 and not store.db.last_write_failed
+                history = {a.id: a for a in await alarms.history(limit=len(raised) + 10)}
+                assert len(history) == len(raised)
+                assert [history[a.id].cleared_at for a in raised] == [a.cleared_at for a in raised]
+                assert all(history[a.id].cleared_at is not None for a in raised[::2])
+            finally:
+                await alarms.close()
                 await store.close()
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
