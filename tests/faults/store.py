@@ -29,7 +29,8 @@ import asyncpg
 from classroom_hub.alarms.hub import SOURCE
 from classroom_hub.bus.link import MqttLink
 from classroom_hub.bus.topics import device_topic
-from classroom_hub.keys import ALARMS, HUB_WATCH, LINK, STORE
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.keys import ALARMS, HUB_WATCH, LINK, REGISTRY, STORE
 from config.settings import HubSettings
 from tests.conftest import Mosquitto, RunningHub, add_user, room_settings, run_hub, wait_for
 from tests.faults.devices import broker
@@ -204,6 +205,55 @@ async def disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
                 await all_stored(settings, sensor.next)
                 rows, distinct = stored(settings)
                 return _outcome(sensor.next, rows, distinct, recovery)
+
+
+async def device_history_disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
+    """A tablet goes offline and comes back while the hub's disk is full: no broker resends the
+    state changes the hub writes itself, so the store keeps them; once space is back the
+    device's history holds both, in order, once. ``lost``/``duplicated`` count state changes."""
+    with small_disk(workdir / "disk", 24) as disk:
+        async with broker(workdir, opts.get("broker_url")) as url:
+            settings = _quick(disk, url)
+            tablet = Sensor(url, settings, "T01")  # its link; the tablet only says its status
+            async with run_hub(settings) as hub, Sensor(url, settings) as sensor, tablet:
+                store, registry, logbook = hub.app[STORE], hub.app[REGISTRY], hub.app[FLEET].logbook
+                status = device_topic(settings.room.id, "T01", "status")
+
+                def say(state: str, error: str | None = None) -> None:
+                    tablet.link.publish(status, json.dumps({"state": state, "error": error}), qos=1)
+
+                async def history() -> list[str]:
+                    return [s for _, s in (await logbook.device_history("T01", since=0)).states]
+
+                say("online")
+                await wait_for(lambda: registry.get("T01").state == "online", timeout=TIMEOUT_S)
+                await store.flush()
+                assert await history() == ["online"]
+                filler = await asyncio.get_running_loop().run_in_executor(None, fill, disk)
+                await sensor.send(2000)  # more than the write-ahead log has room for
+                await sensor.confirmed()
+                await hub_alarm(hub, "store_failing")
+                before = store.held  # the sensor's own state (online when it first sent) may wait too
+                say("offline", "pin hết")
+                await wait_for(lambda: registry.get("T01").state == "offline", timeout=TIMEOUT_S)
+                say("online")
+                await wait_for(lambda: registry.get("T01").state == "online", timeout=TIMEOUT_S)
+                await wait_for(lambda: store.held >= before + 2 or store.state == "up", timeout=TIMEOUT_S)
+                held = store.held - before  # 2: both changes wait in memory, none was written yet
+                filler.unlink()
+                cleared = time.monotonic()
+                await all_stored(settings, sensor.next)
+                await wait_for(lambda: store.held == 0, timeout=TIMEOUT_S)
+                await hub_alarm(hub, "store_failing", present=False)
+                await healthy(hub)
+                recovery = time.monotonic() - cleared
+                await store.flush()
+                states = await history()
+                expected = ["online", "offline", "online"]
+                lost = sum(max(0, expected.count(s) - states.count(s)) for s in set(expected))
+                return {"lost": lost, "duplicated": max(0, len(states) - len(expected)) if not lost else 0,
+                        "in_order": states == expected, "held": held, "states": states,
+                        "dropped": store.stats.held_dropped, "recovery_s": round(recovery, 3)}  # fmt: skip
 
 
 # --- the store locked by another program ------------------------------------------------------
@@ -422,6 +472,7 @@ async def _lrs_has(ralph: Any, count: int) -> None:
 
 SCENARIOS: dict[str, Scenario] = {
     "disk_full": disk_full,
+    "device_history_disk_full": device_history_disk_full,
     "store_locked": store_locked,
     "broker_restart": broker_restart,
     "central_down": central_down,

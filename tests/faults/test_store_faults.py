@@ -19,6 +19,7 @@ from tests.faults.store import (
     NotPossibleHere,
     broker_restart,
     central_down,
+    device_history_disk_full,
     disk_full,
     fill,
     lrs_down,
@@ -35,6 +36,18 @@ async def test_a_full_disk_is_alarmed_login_still_works_and_ingest_resumes_when_
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
     assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
+
+
+async def test_a_device_offline_and_back_while_the_disk_is_full_has_both_changes_in_its_history_once(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    try:
+        outcome = await device_history_disk_full(tmp_path, broker_url=system_mosquitto_url)
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+    assert outcome["held"] == 2, outcome  # the disk really refused them
+    assert outcome["states"] == ["online", "offline", "online"], outcome
+    assert (outcome["lost"], outcome["duplicated"], outcome["dropped"]) == (0, 0, 0), outcome
 
 
 async def test_the_store_locked_by_another_program_is_alarmed_and_ingest_resumes_when_it_lets_go(
