@@ -14,6 +14,7 @@ from classroom_hub.alarms.model import Alarm
 from classroom_hub.alarms.service import AlarmService
 from classroom_hub.errors import StoreError
 from classroom_hub.store import TelemetryStore
+from stem_labs.labbook import LabBook
 from tests.conftest import wait_for
 from tests.faults.store import (
     NotPossibleHere,
@@ -194,5 +195,68 @@ async def test_alarm_changes_made_while_the_disk_is_full_are_saved_once_space_re
             finally:
                 await alarms.close()
                 await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+def _feedings(path: Path) -> list[float]:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return [ts for (ts,) in c.execute("SELECT ts FROM feedings ORDER BY rowid")]
+
+
+async def _fill_book_until_refused(book: LabBook) -> int:
+    """Feedings (60 wide rows per round) until the full disk refuses one; returns how many were added."""
+    added = 0
+    while not book.last_write_failed:
+        assert added < 50_000, "the full disk never refused a write"
+        for _ in range(60):
+            book.add_feeding("kit-1", float(added), 1, "x" * 500)
+            added += 1
+        await book.barrier()
+    return added
+
+
+async def test_lab_book_writes_made_while_the_disk_is_full_are_written_in_order_once_space_returns(
+    tmp_path: Path,
+) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            book = LabBook(disk / "labs.db")
+            await book.open()
+            try:
+                filler = fill(disk)
+                added = await _fill_book_until_refused(book)
+                assert book.kept > 0
+                filler.unlink()
+                book.retry_kept()
+                await book.barrier()
+                assert (book.kept, book.last_write_failed, book.kept_dropped) == (0, False, 0)
+                assert _feedings(disk / "labs.db") == [float(i) for i in range(added)]
+            finally:
+                await book.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_beyond_its_bound_the_lab_book_drops_the_oldest_waiting_writes_and_counts_them(tmp_path: Path) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            book = LabBook(disk / "labs.db")
+            book.keep_max = 5
+            await book.open()
+            try:
+                filler = fill(disk)
+                added = await _fill_book_until_refused(book)
+                assert book.kept == 5 and book.kept_dropped > 0
+                refused = book.kept_dropped + book.kept
+                filler.unlink()
+                book.retry_kept()
+                await book.barrier()
+                assert book.kept == 0
+                written = _feedings(disk / "labs.db")
+                last_five = [float(i) for i in range(added - 5, added)]
+                assert written == [float(i) for i in range(added - refused)] + last_five
+            finally:
+                await book.close()
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
