@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -240,6 +241,12 @@ async def device_history_disk_full(workdir: Path, **opts: Any) -> dict[str, Any]
                 await wait_for(lambda: registry.get("T01").state == "online", timeout=TIMEOUT_S)
                 await wait_for(lambda: store.held >= before + 2 or store.state == "up", timeout=TIMEOUT_S)
                 held = store.held - before  # 2: both changes wait in memory, none was written yet
+                async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as r:
+                    metrics = await r.text()
+                shown = re.search(r"^classroom_hub_store_held (\d+)$", metrics, re.M)
+                assert shown is not None and int(shown[1]) >= 2, metrics
+                assert "classroom_hub_store_held_dropped_total 0\n" in metrics, metrics
+                assert "classroom_hub_lab_book_kept 0\n" in metrics, metrics
                 filler.unlink()
                 cleared = time.monotonic()
                 await all_stored(settings, sensor.next)
