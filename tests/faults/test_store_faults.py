@@ -51,6 +51,18 @@ async def test_a_device_offline_and_back_while_the_disk_is_full_has_both_changes
     assert (outcome["lost"], outcome["duplicated"], outcome["dropped"]) == (0, 0, 0), outcome
 
 
+async def test_beyond_the_bound_the_hub_drops_the_oldest_device_events_and_its_alarm_says_so(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    try:
+        outcome = await device_history_disk_full(tmp_path, broker_url=system_mosquitto_url, held_max=1)
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+    assert outcome["dropped"] >= 1, outcome
+    assert f"{outcome['dropped']} of them were dropped" in outcome["detail"], outcome
+    assert outcome["states"] == ["online", "online"], outcome  # the offline between was dropped, the last kept
+
+
 async def test_the_store_locked_by_another_program_is_alarmed_and_ingest_resumes_when_it_lets_go(
     tmp_path: Path, system_mosquitto_url: str
 ) -> None:
