@@ -188,10 +188,10 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
         if store.held:
             detail += f"; {store.held} device events the hub wrote itself wait in memory"
         if store.stats.held_dropped_now:
-            detail += (f"; {store.stats.held_dropped_now} of them were dropped (more than {store.held_max} waited): "
-                       "the device history misses them")  # fmt: skip
+            detail += (f"; device events dropped (more than {store.held_max} waited): "
+                       f"{store.stats.held_dropped_now}, the device history misses them")  # fmt: skip
         if alarms.unsaved_dropped:
-            detail += f"; {alarms.unsaved_dropped} alarm changes were dropped (more than {alarms.unsaved_max} waited)"
+            detail += f"; alarm changes dropped (more than {alarms.unsaved_max} waited): {alarms.unsaved_dropped}"
         return [Fault("store", "store_failing", detail)]
 
     broker_down_since: list[float] = []

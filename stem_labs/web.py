@@ -56,7 +56,7 @@ async def lab_part(app: web.Application) -> AsyncIterator[None]:
             return []
         detail = f"{book.path.name} cannot be written: {book.last_error}; {book.kept} lab book writes wait in memory"
         if book.kept_dropped:
-            detail += f"; {book.kept_dropped} were dropped (more than {book.keep_max} waited)"
+            detail += f"; dropped (more than {book.keep_max} waited): {book.kept_dropped}"
         return [Fault("labs", "store_failing", detail)]
 
     remove_check = app[HUB_WATCH].add("labs", book_check)

@@ -244,8 +244,10 @@ async def device_history_disk_full(workdir: Path, **opts: Any) -> dict[str, Any]
 
                 await wait_for(lambda: kept() >= 2 or store.state == "up", timeout=TIMEOUT_S)
                 held = kept()  # 2: both changes wait (or were dropped), none was written yet
-                if store.stats.held_dropped:  # the next watch round names the drop in the alarm
-                    await wait_for(lambda: "dropped" in _store_alarm(hub), timeout=TIMEOUT_S)
+                if store.stats.held_dropped:  # a watch round names the drops in the alarm
+                    await wait_for(lambda: _store_alarm(hub).endswith(f"waited): {store.stats.held_dropped_now}, "
+                                                                      "the device history misses them"),
+                                   timeout=TIMEOUT_S)  # fmt: skip
                 detail = _store_alarm(hub)
                 async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as r:
                     metrics = await r.text()
