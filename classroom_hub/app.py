@@ -139,6 +139,7 @@ async def _store_part(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir / "telemetry.db",
         synchronous=settings.store.synchronous,
         batch_max=settings.store.batch_max,
+        held_max=settings.store.held_max,
     )
     app[HEALTH].parts["store"] = lambda: "up" if store.state == "up" and store.stalled_s() < STORE_STALL_S else "down"
     await store.open()
@@ -167,7 +168,11 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
     health = app[HEALTH]
     free_min = settings.store.disk_free_min_mb
 
+    alarms = app[ALARMS]
+
     def store_check() -> list[Fault]:
+        if alarms.unsaved and store.state == "up":
+            alarms.save_unsaved()  # alarm changes whose write failed: the store writes again
         waited = store.stalled_s()
         if waited >= STORE_STALL_S:
             return [Fault("store", "store_failing", f"{store.path.name}: a commit has waited {waited:.0f} s "
@@ -180,6 +185,13 @@ async def _watch_part(app: web.Application) -> AsyncIterator[None]:
             detail += " (the broker keeps the readings; tried again shortly)"
         else:
             store.probe()  # nothing else may write soon: find out when it can again
+        if store.held:
+            detail += f"; {store.held} device events the hub wrote itself wait in memory"
+        if store.stats.held_dropped_now:
+            detail += (f"; device events dropped (more than {store.held_max} waited): "
+                       f"{store.stats.held_dropped_now}, the device history misses them")  # fmt: skip
+        if alarms.unsaved_dropped:
+            detail += f"; alarm changes dropped (more than {alarms.unsaved_max} waited): {alarms.unsaved_dropped}"
         return [Fault("store", "store_failing", detail)]
 
     broker_down_since: list[float] = []
@@ -308,7 +320,7 @@ async def _registry_part(app: web.Application) -> AsyncIterator[None]:
         # State history feeds the console's 24-hour chart and the central database. If the store
         # refuses it (closing), the registry's listeners log and count it (device_listener_failed).
         data = json.dumps({"from": change.old_state, "to": change.new_state, "reason": change.reason})
-        store.add_device_events([(change.device_id, change.ts, "state", data)])
+        store.keep_device_events([(change.device_id, change.ts, "state", data)])
 
     remove = registry.on_change(record_change)
     task = asyncio.create_task(registry.watch_timeouts(), name="device-timeouts")

@@ -20,6 +20,7 @@ from classroom_hub import __version__
 from classroom_hub.alarms.hub import HUB_ALARM_KINDS, SOURCE, disk_free_bytes
 from classroom_hub.errors import SWALLOWED
 from classroom_hub.keys import (
+    ALARMS,
     COMMANDS,
     HEALTH,
     HUB_WATCH,
@@ -155,6 +156,17 @@ async def collect(app: Config) -> Exposition:
         out.one("store_commits_total", "counter", "Store group commits.", store.stats.commits)
         out.one("store_duplicates_ignored_total", "counter", "Readings already stored (redeliveries).",
                 store.stats.duplicates_ignored)
+        out.one("store_held", "gauge", "Device events the hub wrote itself, waiting for the store to heal.",
+                store.held)
+        out.one("store_held_dropped_total", "counter",
+                "Device events the hub wrote itself, dropped while the store failed (more than store.held_max).",
+                store.stats.held_dropped)
+        if ALARMS in app:
+            out.one("alarms_unsaved", "gauge", "Alarms whose last change waits for the store to heal.",
+                    app[ALARMS].unsaved)  # fmt: skip
+            out.one("alarms_unsaved_dropped_total", "counter",
+                    "Alarm changes dropped while the store failed (more than 10,000 alarms waited).",
+                    app[ALARMS].unsaved_dropped)  # fmt: skip
         out.one("store_last_commit_seconds", "gauge", "Duration of the last commit.", store.stats.last_commit_ms / 1000)
     free = disk_free_bytes(settings.data_dir)
     if free is not None:

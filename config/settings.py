@@ -122,6 +122,9 @@ class Store(Option):
         200, ge=1, description="alarm (and /healthz 503) below this much free disk for the data directory"
     )
     watch_interval_s: float = Field(2.0, gt=0, le=60, description="how often the hub checks its own parts")
+    held_max: int = Field(
+        10_000, ge=1, le=1_000_000, description="device events of the hub's own kept in memory while the store fails"
+    )
 
 
 class CoreSettings(BaseSettings):

@@ -11,6 +11,7 @@ PACKAGE = Package(
     setup="stem_labs.web:setup",
     after=("kits",),  # the lab part comes after the serial kits' bridge
     cli="stem_labs.cli:register",
+    metrics="stem_labs.metrics:collect",
     pages=(Page("lab", ("lab_lead",)),),
     translations=Path(__file__).parent / "i18n",
 )

@@ -172,7 +172,7 @@ class Lab:
         if self._store is not None:  # the central database keeps calibrations beside the raw readings
             detail = json.dumps(cal.as_dict(), ensure_ascii=False)
             try:
-                self._store.add_device_events([(kit.id, cal.performed_at, "calibration", detail)])
+                self._store.keep_device_events([(kit.id, cal.performed_at, "calibration", detail)])
             except StoreError as err:
                 log.warning("event=calibration_event_not_stored kit=%s error=%r", kit.id, str(err))
         log.info("event=calibrated kit=%s sensor=%s method=%s by=%s points=%s", kit_id, sensor, method, by, cal.points)
@@ -302,7 +302,7 @@ class Lab:
             data = json.dumps({"id": alarm.id, "kind": alarm.kind, "severity": alarm.severity, "state": alarm.state,
                                "detail": alarm.detail, "by": alarm.acknowledged_by}, ensure_ascii=False)  # fmt: skip
             try:
-                self._store.add_device_events([(alarm.device_id, alarm.changed_at, "lab_alarm", data)])
+                self._store.keep_device_events([(alarm.device_id, alarm.changed_at, "lab_alarm", data)])
             except StoreError as err:
                 log.warning("event=lab_alarm_event_not_stored error=%r", str(err))
 

@@ -67,6 +67,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA = Schema("labs", MIGRATIONS)
+KEPT_MAX = 10_000
 
 _ALARM_COLUMNS = ("id, device_id, kind, severity, detail, raised_at, sensor, value, limit_value, cleared_at, "
                   "acknowledged_at, acknowledged_by")  # fmt: skip
@@ -74,7 +75,9 @@ _ALARM_COLUMNS = ("id, device_id, kind, severity, detail, raised_at, sensor, val
 
 class LabBook(Database):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA, thread_name="lab-book")
+        # Calibrations, feedings, runs, samples, notes, missions are queued (submit): a write that
+        # fails while the disk is full or the file locked waits in memory and is written later.
+        super().__init__(path, SCHEMA, thread_name="lab-book", keep_failed_writes=KEPT_MAX)
 
     # --- alarms kept here before the one alarm service ---------------------------------------
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, INGEST, LINK, REGISTRY, SETTINGS, STORE
+from classroom_hub.alarms.hub import Fault
+from classroom_hub.keys import ALARMS, COMMANDS, HEALTH, HUB_WATCH, INGEST, LINK, REGISTRY, SETTINGS, STORE
 from classroom_hub.web.access import ANYONE, allow
 from classroom_hub.web.routes import Push, live_socket, require
 from stem_labs import api
@@ -48,9 +49,21 @@ async def lab_part(app: web.Application) -> AsyncIterator[None]:
     await lab.start()
     app[LAB] = lab
     app[HEALTH].parts["labs"] = lambda: "up"
+
+    def book_check() -> list[Fault]:
+        book.retry_kept()  # writes that failed (disk full, locked): again, in order
+        if not book.last_write_failed and not book.kept:
+            return []
+        detail = f"{book.path.name} cannot be written: {book.last_error}; {book.kept} lab book writes wait in memory"
+        if book.kept_dropped:
+            detail += f"; dropped (more than {book.keep_max} waited): {book.kept_dropped}"
+        return [Fault("labs", "store_failing", detail)]
+
+    remove_check = app[HUB_WATCH].add("labs", book_check)
     try:
         yield
     finally:
+        remove_check()
         await lab.close()
         await book.close()
 

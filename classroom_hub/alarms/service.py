@@ -10,12 +10,18 @@ the history survives a restart.
 The table is ``alarms`` in the hub's store file (telemetry.db, migrations 2 and 4 of
 classroom_hub/store/schema.py), written on the store's second connection: alarms are rare,
 small writes, queued in order, and never wait for the telemetry's group commits.
+
+A write that fails (the disk full, the file locked) is kept: each alarm's last unsaved row
+(a row is the alarm's whole state, so the last one says all) is written again with the next
+change and by ``save_unsaved`` when the store heals. Beyond ``UNSAVED_MAX`` alarms waiting,
+the oldest are dropped, counted in ``unsaved_dropped`` and logged once.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +30,7 @@ from typing import Any
 from classroom_hub.alarms.model import SEVERITY_ORDER, Alarm, Severity
 from classroom_hub.clock import SYSTEM, Clock
 from classroom_hub.events import Listeners
-from classroom_hub.storage.sqlite import Database
+from classroom_hub.storage.sqlite import Database, transaction
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ AlarmListener = Callable[[Alarm], None]
 Index = tuple[str, str, str]  # device, kind, severity: one active alarm each, per source
 
 DETAIL_MAX = 300
+UNSAVED_MAX = 10_000
 _COLUMNS = ("id, device_id, kind, detail, raised_at, severity, source, sensor, value, limit_value, "
             "cleared_at, acknowledged_at, acknowledged_by")  # fmt: skip
 _SAVE = (
@@ -52,6 +59,12 @@ class AlarmService:
         self._active: dict[str, dict[Index, Alarm]] = {}  # source -> its active alarms
         self._listeners: Listeners[[Alarm]] = Listeners("alarm_listener_failed")
         self.raised: Counter[tuple[str, str]] = Counter()  # (source, kind) -> raised since start, for /metrics
+        # Alarm id -> its last row whose write failed, oldest first; touched on the database's
+        # thread (a write) and the loop (a count), hence the lock.
+        self._unsaved: dict[str, tuple[Any, ...]] = {}
+        self._unsaved_lock = threading.Lock()
+        self.unsaved_max = UNSAVED_MAX
+        self.unsaved_dropped = 0
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -199,11 +212,54 @@ class AlarmService:
 
     # --- keeping and telling -----------------------------------------------------------
 
+    @property
+    def unsaved(self) -> int:
+        """Alarms whose last change waits for the store to heal."""
+        with self._unsaved_lock:
+            return len(self._unsaved)
+
+    def save_unsaved(self) -> None:
+        """Write again what failed (called when the store heals)."""
+        if self._db is not None and self.unsaved:
+            self._db.submit(lambda c: self._save(c, None))
+
     def _changed(self, alarm: Alarm) -> None:
         if self._db is not None:
             row = _row(alarm)  # as it is now: a later change must not slip into this write
-            self._db.submit(lambda c: c.execute(_SAVE, row))
+            self._db.submit(lambda c: self._save(c, row))
         self._listeners.emit(alarm)  # one that raises is logged and counted; the others still hear it
+
+
+    def _save(self, conn: sqlite3.Connection, row: tuple[Any, ...] | None) -> None:
+        """On the database's thread: the rows that failed before, then ``row``, in one transaction."""
+        with self._unsaved_lock:
+            rows = dict(self._unsaved)
+        if row is not None:
+            rows.pop(row[0], None)
+            rows[row[0]] = row
+        if not rows:
+            return
+        try:
+            with transaction(conn):
+                conn.executemany(_SAVE, list(rows.values()))
+        except sqlite3.Error:
+            with self._unsaved_lock:
+                if row is not None:
+                    self._unsaved.pop(row[0], None)
+                    self._unsaved[row[0]] = row
+                over = len(self._unsaved) - self.unsaved_max
+                if over > 0:
+                    for key in list(self._unsaved)[:over]:
+                        del self._unsaved[key]
+                    if self.unsaved_dropped == 0:
+                        log.error("event=alarm_rows_dropped bound=%d reason='the store fails; the oldest unsaved "
+                                  "alarm changes are dropped'", self.unsaved_max)  # fmt: skip
+                    self.unsaved_dropped += over
+            raise
+        with self._unsaved_lock:
+            for key, saved in rows.items():
+                if self._unsaved.get(key) is saved:
+                    del self._unsaved[key]
 
 
 def _index(alarm: Alarm) -> Index:

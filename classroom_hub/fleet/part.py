@@ -51,7 +51,7 @@ async def fleet_part(app: web.Application) -> AsyncIterator[None]:
         data = json.dumps({"id": alarm.id, "kind": alarm.kind, "state": alarm.state, "detail": alarm.detail,
                            "by": alarm.acknowledged_by}, ensure_ascii=False)  # fmt: skip
         with contextlib.suppress(StoreError):
-            store.add_device_events([(alarm.device_id, alarm.changed_at, "alarm", data)])
+            store.keep_device_events([(alarm.device_id, alarm.changed_at, "alarm", data)])
 
     removers = [app[ALARMS].on_change(alarm_event), registry.on_update(battery.on_update)]
     alarms.start()

@@ -52,5 +52,5 @@ class BatterySampler:
         self._last[record.id] = _Last(now, record.battery, record.charging)
         data = json.dumps({"battery": round(record.battery, 1), "charging": record.charging})
         with contextlib.suppress(StoreError):  # the store says why in its own log; a sample is not worth more
-            self._store.add_device_events([(record.id, now, "battery", data)])
+            self._store.keep_device_events([(record.id, now, "battery", data)])
             self.samples += 1

@@ -18,6 +18,7 @@ leaves the file exactly as it was and the error names the file and the migration
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import sqlite3
@@ -247,8 +248,18 @@ class Database:
         error: Callable[[str], Exception] = StoreError,
         row_factory: Any = None,
         thread_name: str | None = None,
+        keep_failed_writes: int = 0,
     ) -> None:
         self.path = path
+        # With keep_failed_writes > 0, a submitted write that fails for the file's sake (disk
+        # full, locked, I/O: OperationalError) is kept, up to that many, and run again, in
+        # order, before the next one and on retry_kept(). Each write then runs in a transaction
+        # of its own, so a failed one left nothing and running it again does it once.
+        self.keep_max = keep_failed_writes
+        self._kept: collections.deque[Callable[[sqlite3.Connection], object]] = collections.deque()  # its thread
+        self.kept = 0  # how many wait (a copy the event loop may read)
+        self.kept_dropped = 0  # the oldest dropped beyond keep_max, since start
+        self.last_error: str | None = None
         self.schema = schema
         self.synchronous = synchronous
         self.write_errors = 0  # writes queued by submit() that failed: each one logged too
@@ -287,11 +298,52 @@ class Database:
         """Queue a write and return at once; writes run in the order queued. A failure is
         logged (``event=sqlite_write_failed``) and counted in ``write_errors``."""
         try:
-            future = self._executor.submit(self._call, fn)
+            future = self._executor.submit(self._call, self._keeping(fn) if self.keep_max else fn)
         except RuntimeError:  # closed: the hub is stopping and this write came too late
             self._failed("closed")
             return
         future.add_done_callback(self._check_write)
+
+    def retry_kept(self) -> None:
+        """Run the kept writes again (a watch calls this every few seconds while some wait)."""
+        if not self.kept:
+            return
+        with contextlib.suppress(RuntimeError):  # closed
+            future = self._executor.submit(self._call, self._keeping(lambda _conn: None))
+            future.add_done_callback(self._check_retry)  # a retry that fails again is not logged again
+
+    def _check_retry(self, future: Future[Any]) -> None:
+        error = future.exception()
+        self.last_write_failed = error is not None
+        self.last_error = None if error is None else str(error)
+
+    def _keeping(self, fn: Callable[[sqlite3.Connection], object]) -> Callable[[sqlite3.Connection], object]:
+        def write(conn: sqlite3.Connection) -> None:
+            pending = [*self._kept, fn]
+            self._kept.clear()
+            try:
+                for i, each in enumerate(pending):
+                    try:
+                        with transaction(conn):
+                            each(conn)
+                    except sqlite3.OperationalError:
+                        self._kept.extend(pending[i:])
+                        over = len(self._kept) - self.keep_max
+                        if over > 0:
+                            for _ in range(over):
+                                self._kept.popleft()
+                            if self.kept_dropped == 0:
+                                log.error("event=sqlite_kept_writes_dropped path=%s bound=%d", self.path, self.keep_max)
+                            self.kept_dropped += over
+                        raise
+                    except sqlite3.Error as err:
+                        if each is fn:
+                            raise
+                        log.error("event=sqlite_kept_write_failed path=%s error=%r", self.path, str(err))
+            finally:
+                self.kept = len(self._kept)
+
+        return write
 
     async def barrier(self) -> None:
         """Wait until every call queued so far has run."""
@@ -332,7 +384,9 @@ class Database:
         error = future.exception()
         if error is None:
             self.last_write_failed = False
+            self.last_error = None
         else:
+            self.last_error = str(error)
             self._failed(str(error))
 
     def _failed(self, error: str) -> None:

@@ -9,6 +9,11 @@ Readers use the store's second connection, ``db``, on a thread of its own (WAL l
 read while the writer writes); the alarms keep their few small writes there too. Both
 connections get telemetry's durability from classroom_hub/storage/sqlite.py.
 
+Device events the hub writes itself (state changes, device and lab alarms, battery samples,
+calibrations: ``keep_device_events``) have no broker to resend them: while the store fails
+they wait here in memory, in order, up to ``held_max`` (the oldest go beyond it, counted in
+``stats.held_dropped``), and are written as soon as a commit succeeds again.
+
 Every row carries a sequence number per stream; a destination's outbox cursor is the last
 sequence it has confirmed (see classroom_hub/store/schema.py).
 """
@@ -16,6 +21,8 @@ sequence it has confirmed (see classroom_hub/store/schema.py).
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import json
 import logging
 import queue
@@ -39,6 +46,7 @@ EventRow = tuple[str, float, str, str]  # device_id, ts, type, data (JSON)
 Done = Callable[[], None]
 Failed = Callable[[StoreError], None]
 StoreState = Literal["new", "up", "failing", "closed"]
+HELD_MAX = 10_000
 
 
 @dataclass
@@ -50,6 +58,8 @@ class StoreStats:
     commits: int = 0
     last_commit_ms: float = 0.0
     last_error: str | None = None
+    held_dropped: int = 0  # the hub's own device events dropped beyond held_max since start
+    held_dropped_now: int = 0  # ... during the failure under way (0 again once the store heals)
 
 
 @dataclass
@@ -71,8 +81,17 @@ class _Batch:
 
 
 class TelemetryStore:
-    def __init__(self, path: Path, *, synchronous: Synchronous = "FULL", batch_max: int = 5000) -> None:
+    def __init__(
+        self, path: Path, *, synchronous: Synchronous = "FULL", batch_max: int = 5000, held_max: int = HELD_MAX
+    ) -> None:
         self.path = path
+        self.held_max = held_max
+        # The hub's own device events waiting for the store to heal, oldest first, each with
+        # the number it was handed in under (a failed batch puts its rows back in their place).
+        self._held: list[tuple[int, EventRow]] = []
+        self._kept = 0  # numbers handed out by keep_device_events
+        self._releasing = False
+        self._release_task: asyncio.Future[None] | None = None
         self.synchronous = synchronous
         self.batch_max = batch_max
         self.state: StoreState = "new"
@@ -98,6 +117,15 @@ class TelemetryStore:
 
     async def close(self) -> None:
         """Write everything queued, then close. Nothing accepted before close is lost."""
+        if self._release_task is not None:
+            await asyncio.gather(self._release_task, return_exceptions=True)
+        if self._held and self._thread is not None:
+            with contextlib.suppress(StoreError):
+                await self._release_now()
+            if self._held:
+                log.error("event=store_held_lost count=%d path=%s reason='the store still fails at close'",
+                          len(self._held), self.path)  # fmt: skip
+                self._held.clear()
         if self._thread is not None:
             self._queue.put(_Job("stop"))
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
@@ -122,6 +150,65 @@ class TelemetryStore:
         self, rows: Sequence[EventRow], done: Done | None = None, failed: Failed | None = None
     ) -> None:
         self._put(_Job("events", rows, done, failed=failed))
+
+    def keep_device_events(self, rows: Sequence[EventRow]) -> None:
+        """Queue device events the hub writes itself (no broker resends them). While the store
+        fails they wait in memory, in order, and are written once a commit succeeds again;
+        beyond ``held_max`` waiting the oldest are dropped, counted and logged once."""
+        if self.state not in ("up", "failing"):
+            raise StoreError(f"store is {self.state}")
+        numbered = [(self._kept + i, row) for i, row in enumerate(rows)]
+        self._kept += len(numbered)
+        if self._held or self._releasing:
+            self._hold(numbered)  # earlier ones wait: these go after them
+            return
+        self._put(_Job("events", [row for _, row in numbered], failed=self._put_back(numbered)))
+
+    @property
+    def held(self) -> int:
+        """The hub's own device events waiting for the store to heal."""
+        return len(self._held)
+
+    def _hold(self, numbered: list[tuple[int, EventRow]]) -> None:
+        if numbered and (not self._held or numbered[0][0] > self._held[-1][0]):
+            self._held.extend(numbered)
+        else:
+            for item in numbered:  # a failed batch's rows back in their place
+                bisect.insort(self._held, item, key=lambda held: held[0])
+        over = len(self._held) - self.held_max
+        if over > 0:
+            del self._held[:over]
+            if self.stats.held_dropped_now == 0:
+                log.error("event=store_held_dropped path=%s bound=%d reason='the store fails; the oldest device "
+                          "events the hub wrote itself are dropped'", self.path, self.held_max)  # fmt: skip
+            self.stats.held_dropped += over
+            self.stats.held_dropped_now += over
+
+    def _put_back(self, numbered: list[tuple[int, EventRow]]) -> Failed:
+        return lambda _err: self._hold(numbered)
+
+    def _release(self) -> None:
+        """On the loop, after a commit succeeded: write what waits, in order."""
+        if self.state == "up":
+            self.stats.held_dropped_now = 0  # this failure is over (its drops stay in held_dropped)
+        if self._held and not self._releasing and self.state == "up":
+            self._releasing = True  # from now on new events queue behind the held ones
+            self._release_task = asyncio.ensure_future(self._release_quietly())
+
+    async def _release_quietly(self) -> None:
+        with contextlib.suppress(StoreError):  # put back in _hold; the next success tries again
+            await self._release_now()
+
+    async def _release_now(self) -> None:
+        self._releasing = True
+        try:
+            while self._held:
+                numbered, self._held = self._held[: self.batch_max], self._held[self.batch_max :]
+                job = _Job("events", [row for _, row in numbered], failed=self._put_back(numbered))
+                await self._submit(job)
+            log.info("event=store_held_written path=%s", self.path)
+        finally:
+            self._releasing = False
 
     async def add_statements(self, statements: Sequence[dict[str, Any]]) -> int:
         """Store xAPI statements (each with its stable ``id``); returns how many were new."""
@@ -306,6 +393,8 @@ class TelemetryStore:
             if self.state == "failing":
                 log.info("event=store_recovered path=%s", self.path)
             self.state = "up"
+            if self._held or self.stats.held_dropped_now:
+                self._loop.call_soon_threadsafe(self._release)
         self.stats.device_events += len(batch.events)
         self.stats.commits += 1
         self.stats.last_commit_ms = (time.perf_counter() - started) * 1000

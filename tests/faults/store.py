@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -29,7 +30,8 @@ import asyncpg
 from classroom_hub.alarms.hub import SOURCE
 from classroom_hub.bus.link import MqttLink
 from classroom_hub.bus.topics import device_topic
-from classroom_hub.keys import ALARMS, HUB_WATCH, LINK, STORE
+from classroom_hub.fleet.keys import FLEET
+from classroom_hub.keys import ALARMS, HUB_WATCH, LINK, REGISTRY, STORE
 from config.settings import HubSettings
 from tests.conftest import Mosquitto, RunningHub, add_user, room_settings, run_hub, wait_for
 from tests.faults.devices import broker
@@ -204,6 +206,75 @@ async def disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
                 await all_stored(settings, sensor.next)
                 rows, distinct = stored(settings)
                 return _outcome(sensor.next, rows, distinct, recovery)
+
+
+async def device_history_disk_full(workdir: Path, **opts: Any) -> dict[str, Any]:
+    """A tablet goes offline and comes back while the hub's disk is full: no broker resends the
+    state changes the hub writes itself, so the store keeps them; once space is back the
+    device's history holds both, in order, once. ``lost``/``duplicated`` count state changes."""
+    with small_disk(workdir / "disk", 24) as disk:
+        async with broker(workdir, opts.get("broker_url")) as url:
+            settings = _quick(disk, url, store={"held_max": opts.get("held_max", 10_000)})
+            tablet = Sensor(url, settings, "T01")  # its link; the tablet only says its status
+            async with run_hub(settings) as hub, Sensor(url, settings) as sensor, tablet:
+                store, registry, logbook = hub.app[STORE], hub.app[REGISTRY], hub.app[FLEET].logbook
+                status = device_topic(settings.room.id, "T01", "status")
+
+                def say(state: str, error: str | None = None) -> None:
+                    tablet.link.publish(status, json.dumps({"state": state, "error": error}), qos=1)
+
+                async def history() -> list[str]:
+                    return [s for _, s in (await logbook.device_history("T01", since=0)).states]
+
+                say("online")
+                await wait_for(lambda: registry.get("T01").state == "online", timeout=TIMEOUT_S)
+                await store.flush()
+                assert await history() == ["online"]
+                filler = await asyncio.get_running_loop().run_in_executor(None, fill, disk)
+                await sensor.send(2000)  # more than the write-ahead log has room for
+                await sensor.confirmed()
+                await hub_alarm(hub, "store_failing")
+                before = store.held + store.stats.held_dropped  # the sensor's own state may wait too
+                say("offline", "pin hết")
+                await wait_for(lambda: registry.get("T01").state == "offline", timeout=TIMEOUT_S)
+                say("online")
+                await wait_for(lambda: registry.get("T01").state == "online", timeout=TIMEOUT_S)
+                def kept() -> int:  # the events handed to the store while it fails: waiting or dropped
+                    return store.held + store.stats.held_dropped - before
+
+                await wait_for(lambda: kept() >= 2 or store.state == "up", timeout=TIMEOUT_S)
+                held = kept()  # 2: both changes wait (or were dropped), none was written yet
+                if store.stats.held_dropped:  # a watch round names the drops in the alarm
+                    await wait_for(lambda: _store_alarm(hub).endswith(f"waited): {store.stats.held_dropped_now}, "
+                                                                      "the device history misses them"),
+                                   timeout=TIMEOUT_S)  # fmt: skip
+                detail = _store_alarm(hub)
+                async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/metrics") as r:
+                    metrics = await r.text()
+                shown = re.search(r"^classroom_hub_store_held (\d+)$", metrics, re.M)
+                assert shown is not None and int(shown[1]) >= min(2, store.held_max), metrics
+                dropped = re.search(r"^classroom_hub_store_held_dropped_total (\d+)$", metrics, re.M)
+                assert dropped is not None and (int(dropped[1]) > 0) == (store.stats.held_dropped > 0), metrics
+                assert "classroom_hub_lab_book_kept 0\n" in metrics, metrics
+                filler.unlink()
+                cleared = time.monotonic()
+                await all_stored(settings, sensor.next)
+                await wait_for(lambda: store.held == 0, timeout=TIMEOUT_S)
+                await hub_alarm(hub, "store_failing", present=False)
+                await healthy(hub)
+                recovery = time.monotonic() - cleared
+                await store.flush()
+                states = await history()
+                expected = ["online", "offline", "online"]
+                lost = sum(max(0, expected.count(s) - states.count(s)) for s in set(expected))
+                return {"lost": lost, "duplicated": max(0, len(states) - len(expected)) if not lost else 0,
+                        "in_order": states == expected, "held": held, "states": states,
+                        "dropped": store.stats.held_dropped, "detail": detail,
+                        "recovery_s": round(recovery, 3)}  # fmt: skip
+
+
+def _store_alarm(hub: RunningHub) -> str:
+    return next((a.detail for a in hub.app[ALARMS].active(source=SOURCE) if a.kind == "store_failing"), "")
 
 
 # --- the store locked by another program ------------------------------------------------------
@@ -422,6 +493,7 @@ async def _lrs_has(ralph: Any, count: int) -> None:
 
 SCENARIOS: dict[str, Scenario] = {
     "disk_full": disk_full,
+    "device_history_disk_full": device_history_disk_full,
     "store_locked": store_locked,
     "broker_restart": broker_restart,
     "central_down": central_down,

@@ -4,17 +4,23 @@ and afterwards nothing is lost and nothing is stored twice (tests/faults/store.p
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from classroom_hub.alarms.model import Alarm
+from classroom_hub.alarms.service import AlarmService
 from classroom_hub.errors import StoreError
 from classroom_hub.store import TelemetryStore
+from stem_labs.labbook import LabBook
 from tests.conftest import wait_for
 from tests.faults.store import (
     NotPossibleHere,
     broker_restart,
     central_down,
+    device_history_disk_full,
     disk_full,
     fill,
     lrs_down,
@@ -31,6 +37,30 @@ async def test_a_full_disk_is_alarmed_login_still_works_and_ingest_resumes_when_
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
     assert (outcome["lost"], outcome["duplicated"]) == (0, 0), outcome
+
+
+async def test_a_device_offline_and_back_while_the_disk_is_full_has_both_changes_in_its_history_once(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    try:
+        outcome = await device_history_disk_full(tmp_path, broker_url=system_mosquitto_url)
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+    assert outcome["held"] == 2, outcome  # the disk really refused them
+    assert outcome["states"] == ["online", "offline", "online"], outcome
+    assert (outcome["lost"], outcome["duplicated"], outcome["dropped"]) == (0, 0, 0), outcome
+
+
+async def test_beyond_the_bound_the_hub_drops_the_oldest_device_events_and_its_alarm_says_so(
+    tmp_path: Path, system_mosquitto_url: str
+) -> None:
+    try:
+        outcome = await device_history_disk_full(tmp_path, broker_url=system_mosquitto_url, held_max=1)
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+    assert outcome["dropped"] >= 1, outcome
+    assert "device events dropped (more than 1 waited)" in outcome["detail"], outcome
+    assert outcome["states"] == ["online", "online"], outcome  # the offline between was dropped, the last kept
 
 
 async def test_the_store_locked_by_another_program_is_alarmed_and_ingest_resumes_when_it_lets_go(
@@ -80,5 +110,165 @@ async def test_a_store_that_failed_learns_it_can_write_again_with_nothing_else_t
                 assert store.state == "up"
             finally:
                 await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+def _history(path: Path) -> list[tuple[str, str]]:
+    """The device events in the order the store wrote them (its sequence), as a tool reads them."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return [(d, data) for d, data in c.execute("SELECT device_id, data FROM device_events ORDER BY seq")]
+
+
+async def test_device_events_the_hub_writes_itself_wait_for_a_full_disk_and_are_written_in_order_once(
+    tmp_path: Path,
+) -> None:
+    """No broker resends what the hub writes itself (a device's state changes): while the disk is
+    full the store keeps it, and once space is back it is written, in the order it happened, once."""
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db")
+            await store.open()
+            try:
+                filler = fill(disk)
+                first = [("T01", float(i), "state", f'{{"n":{i}}}') for i in range(2000)]
+                store.keep_device_events(first)  # more than the write-ahead log has room for
+                await wait_for(lambda: store.state == "failing" and store.held == 2000)
+                store.keep_device_events([("T02", 2000.0, "state", '{"to":"offline"}')])
+                store.keep_device_events([("T02", 2001.0, "state", '{"to":"online"}')])
+                assert store.held == 2002
+                filler.unlink()
+                store.probe()
+                await wait_for(lambda: store.held == 0 and store.state == "up")
+                await store.flush()
+                history = _history(disk / "telemetry.db")
+                back = [("T02", '{"to":"offline"}'), ("T02", '{"to":"online"}')]
+                assert history == [(d, data) for d, _, _, data in first] + back
+                assert store.stats.held_dropped == 0
+            finally:
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_beyond_the_bound_the_oldest_waiting_events_are_dropped_and_counted(tmp_path: Path) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db", held_max=10)
+            await store.open()
+            try:
+                filler = fill(disk)
+                store.keep_device_events([("T01", float(i), "state", f'{{"n":{i}}}') for i in range(2000)])
+                await wait_for(lambda: store.state == "failing" and store.held == 10)
+                assert (store.stats.held_dropped, store.stats.held_dropped_now) == (1990, 1990)
+                store.keep_device_events([("T01", 2000.0 + i, "state", f'{{"n":{2000 + i}}}') for i in range(3)])
+                assert (store.held, store.stats.held_dropped) == (10, 1993)
+                filler.unlink()
+                store.probe()
+                await wait_for(lambda: store.held == 0 and store.state == "up")
+                await store.flush()
+                assert _history(disk / "telemetry.db") == [("T01", f'{{"n":{i}}}') for i in range(1993, 2003)]
+                assert (store.stats.held_dropped, store.stats.held_dropped_now) == (1993, 0)
+            finally:
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_alarm_changes_made_while_the_disk_is_full_are_saved_once_space_returns(tmp_path: Path) -> None:
+    """The alarm history is written by the hub itself: a change whose write fails on a full disk
+    is written again once the store can write, the alarm's last state, nothing lost."""
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            store = TelemetryStore(disk / "telemetry.db")
+            await store.open()
+            alarms = AlarmService(store.db)
+            await alarms.open()
+            try:
+                filler = fill(disk)
+                raised: list[Alarm] = []
+                while not store.db.last_write_failed:  # until the write-ahead log needs room it cannot get
+                    assert len(raised) < 20_000, "the full disk never refused an alarm"
+                    for _ in range(50):
+                        raised.append(alarms.raise_alarm(f"D{len(raised)}", "offline", "x" * 300))
+                    await store.db.barrier()
+                assert alarms.unsaved > 0
+                for alarm in raised[::2]:
+                    alarms.clear(alarm.device_id, "offline")  # cleared while the disk is still full
+                await store.db.barrier()
+                filler.unlink()
+                alarms.save_unsaved()
+                await store.db.barrier()
+                assert alarms.unsaved == 0 and not store.db.last_write_failed
+                history = {a.id: a for a in await alarms.history(limit=len(raised) + 10)}
+                assert len(history) == len(raised)
+                assert [history[a.id].cleared_at for a in raised] == [a.cleared_at for a in raised]
+                assert all(history[a.id].cleared_at is not None for a in raised[::2])
+            finally:
+                await alarms.close()
+                await store.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+def _feedings(path: Path) -> list[float]:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return [ts for (ts,) in c.execute("SELECT ts FROM feedings ORDER BY rowid")]
+
+
+async def _fill_book_until_refused(book: LabBook) -> int:
+    """Feedings (60 wide rows per round) until the full disk refuses one; returns how many were added."""
+    added = 0
+    while not book.last_write_failed:
+        assert added < 50_000, "the full disk never refused a write"
+        for _ in range(60):
+            book.add_feeding("kit-1", float(added), 1, "x" * 500)
+            added += 1
+        await book.barrier()
+    return added
+
+
+async def test_lab_book_writes_made_while_the_disk_is_full_are_written_in_order_once_space_returns(
+    tmp_path: Path,
+) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            book = LabBook(disk / "labs.db")
+            await book.open()
+            try:
+                filler = fill(disk)
+                added = await _fill_book_until_refused(book)
+                assert book.kept > 0
+                filler.unlink()
+                book.retry_kept()
+                await book.barrier()
+                assert (book.kept, book.last_write_failed, book.kept_dropped) == (0, False, 0)
+                assert _feedings(disk / "labs.db") == [float(i) for i in range(added)]
+            finally:
+                await book.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_beyond_its_bound_the_lab_book_drops_the_oldest_waiting_writes_and_counts_them(tmp_path: Path) -> None:
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            book = LabBook(disk / "labs.db")
+            book.keep_max = 5
+            await book.open()
+            try:
+                filler = fill(disk)
+                added = await _fill_book_until_refused(book)
+                assert book.kept == 5 and book.kept_dropped > 0
+                refused = book.kept_dropped + book.kept
+                filler.unlink()
+                book.retry_kept()
+                await book.barrier()
+                assert book.kept == 0
+                written = _feedings(disk / "labs.db")
+                last_five = [float(i) for i in range(added - 5, added)]
+                assert written == [float(i) for i in range(added - refused)] + last_five
+            finally:
+                await book.close()
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
