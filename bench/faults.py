@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classroom_hub.bus.broker import free_port  # noqa: E402
-from tests.faults.kills import Hub, _room_file  # noqa: E402
+from tests.faults.kills import _room_file  # noqa: E402
 from tests.faults.store import NotPossibleHere  # noqa: E402
+from tests.hub_process import HubProcess  # noqa: E402
 
 TARGET_RECOVERY_S = 10.0
 MODULES = ("tests.faults.store", "tests.faults.kills", "tests.faults.test_devices_unplugged")
@@ -69,11 +70,11 @@ async def floor_start_s(workdir: Path) -> float:
     mosquitto.start()
     port = free_port()
     config = _room_file(workdir, f'[mqtt]\nurl = "{mosquitto.url}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n')
-    hub = Hub(config, port, workdir / "hub.log")
+    hub = HubProcess(config, port, workdir / "hub.log", log_level="warning")
     try:
         started = time.monotonic()
         hub.start()
-        await hub.up()
+        await hub.healthy(60)
         return round(time.monotonic() - started, 3)
     finally:
         hub.kill()
