@@ -18,7 +18,8 @@ A ``model`` step opens its 3D model on the room's AR devices that are online (``
 with the run's keyed address of the model file on the hub's public address, which the device
 downloads and checks before it answers); leaving the step sends ``close_model``. The teacher
 gets the same ``headsets`` message with ``command: open_model`` and a row per AR device
-(``showing``, ``model_failed`` with a reason, or ``offline``).
+(``showing``, ``model_failed`` with a reason, or ``offline``). An AR device that comes online
+while the step lasts opens the model then, and the teacher's rows are sent again.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from classroom_hub.fleet.scenes.launcher import SceneLauncher, group_view
 from classroom_hub.fleet.scenes.shelf import SceneShelf
 from classroom_hub.lessons.manifest import ModelStep, VrSceneStep
 from classroom_hub.lessons.views import asset_url
-from classroom_hub.registry import DeviceRegistry
+from classroom_hub.registry import DeviceChange, DeviceRegistry
 from device_drivers.ar_device.commands import OPEN_MODEL_TIMEOUT_S, OpenModel
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class _OnStep:
     files: str = ""  # the run's keyed address of its files (views.files_url)
 
 
+_Shown = tuple[_OnStep, dict[str, Any], dict[str, DeviceResult]]
+
+
 class LessonHeadsets:
     def __init__(
         self,
@@ -85,6 +89,9 @@ class LessonHeadsets:
         self._launched: tuple[_OnStep, dict[str, Any]] | None = None  # the launch whose rows the teacher follows
         self._unfollow: Callable[[], None] | None = None
         self._refresh: asyncio.TimerHandle | None = None
+        self._shown: _Shown | None = None  # the model step open on the AR devices, and each one's outcome
+        self._late: set[asyncio.Task[None]] = set()  # an AR device that came online opening the model
+        self._unwatch = registry.on_change(self._on_device)
 
     REFRESH_S = 0.5  # download progress reaches the teacher at most this often
 
@@ -97,6 +104,10 @@ class LessonHeadsets:
         self._task.add_done_callback(report_crash("lesson_task_failed", task="lesson-headsets"))
 
     async def close(self) -> None:
+        self._unwatch()
+        for task in self._late:
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
         if self._unfollow is not None:
             self._unfollow()
         if self._refresh is not None:
@@ -152,6 +163,9 @@ class LessonHeadsets:
         """Open (or close) the step's model on the room's AR devices; the teacher sees a row per device."""
         fleet = self._fleet()
         devices = sorted(record.id for record in self._registry.by_kind(AR_DEVICE))
+        self._shown = None
+        if self._late:  # a late device opening the model gets its close after that, not before
+            await asyncio.gather(*self._late, return_exceptions=True)
         if fleet is None or not devices:
             return
         assert isinstance(on.step, ModelStep)
@@ -163,26 +177,52 @@ class LessonHeadsets:
         if name == "close_model":
             group = await fleet.commands.send_group(devices, name, {})
             results = list(group.results)
-        elif self.hub_url is None:  # nothing to tell them yet: the teacher's page gives the hub's address
+        elif (args := self._open_args(on)) is None:  # nothing to tell them yet: the teacher's page gives the address
             results = [DeviceResult(d, "failed", error="no_address") for d in devices]
         else:
-            args = OpenModel(url=self.hub_url.rstrip("/") + asset_url(on.files, on.step.file), title=on.step.alt)
-            group = await fleet.commands.send_group(devices, name, args.model_dump(), timeout=OPEN_MODEL_TIMEOUT_S)
+            group = await fleet.commands.send_group(devices, name, args, timeout=OPEN_MODEL_TIMEOUT_S)
             results = list(group.results)
-        rows = [_model_row(r) for r in results]
-        counts: dict[str, int] = dict.fromkeys(("ok", "failed", "no_reply", "offline", "unknown_device"), 0)
-        for r in results:
-            counts[r.outcome] = counts.get(r.outcome, 0) + 1
-        did = "showing the model" if name == "open_model" else "closed"
-        summary = f"{counts['ok']}/{len(results)} {did}" + "".join(
-            f", {n} {outcome}: {', '.join(r.device_id for r in results if r.outcome == outcome)}"
-            for outcome, n in counts.items() if n and outcome != "ok"
-        )  # fmt: skip
-        log.info("event=lesson_ar_devices step=%s command=%s summary=%r", on.step.id, name, summary)
-        outcomes = [{"device_id": r.device_id, "outcome": r.outcome, "error": _reason(r)} for r in results]
-        done = {**base, "state": "done", "counts": counts, "summary": summary, "rows": rows, "results": outcomes}
+        done = _model_done(base, results)
+        log.info("event=lesson_ar_devices step=%s command=%s summary=%r", on.step.id, name, done["summary"])
         if name == "open_model":
             self.last = done
+            self._shown = (on, base, {r.device_id: r for r in results})
+        self._announce(done)
+
+    def _open_args(self, on: _OnStep) -> dict[str, Any] | None:
+        """``open_model``'s arguments: the run's keyed address of the model on the hub's public address."""
+        if self.hub_url is None:
+            return None
+        assert isinstance(on.step, ModelStep)
+        url = self.hub_url.rstrip("/") + asset_url(on.files, on.step.file)
+        return OpenModel(url=url, title=on.step.alt).model_dump()
+
+    def _on_device(self, change: DeviceChange) -> None:
+        """An AR device came (back) online on a model step: it opens the model too."""
+        shown = self._shown
+        if shown is None or change.new_state != "online" or self._working or self._changed.is_set():
+            return
+        record = self._registry.get(change.device_id)
+        result = shown[2].get(change.device_id)
+        if record is None or record.kind != AR_DEVICE or (result is not None and result.outcome == "ok"):
+            return
+        task = asyncio.get_running_loop().create_task(self._open_late(shown, change.device_id))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        task.add_done_callback(report_crash("lesson_task_failed", task="lesson-ar-late"))
+
+    async def _open_late(self, shown: _Shown, device_id: str) -> None:
+        fleet, args = self._fleet(), self._open_args(shown[0])
+        if fleet is None or args is None:
+            return
+        result = await fleet.commands.send(device_id, "open_model", args, timeout=OPEN_MODEL_TIMEOUT_S)
+        if self._shown is not shown:
+            return  # the class has moved on: leaving the step closed the model on every AR device
+        shown[2][device_id] = result
+        done = _model_done(shown[1], [shown[2][d] for d in sorted(shown[2])])
+        log.info("event=lesson_ar_device_late step=%s device=%s outcome=%s",
+                 shown[0].step.id, device_id, result.outcome)  # fmt: skip
+        self.last = done
         self._announce(done)
 
     async def _command(self, on: _OnStep, name: Command, args: dict[str, Any]) -> None:
@@ -257,6 +297,21 @@ def _reason(result: DeviceResult) -> str | None:
     if result.outcome == "ok":
         return None
     return result.error or result.outcome
+
+
+def _model_done(base: dict[str, Any], results: list[DeviceResult]) -> dict[str, Any]:
+    """The teacher's ``headsets`` message with the outcome of ``open_model``/``close_model``."""
+    counts: dict[str, int] = dict.fromkeys(("ok", "failed", "no_reply", "offline", "unknown_device"), 0)
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    did = "showing the model" if base["command"] == "open_model" else "closed"
+    summary = f"{counts['ok']}/{len(results)} {did}" + "".join(
+        f", {n} {outcome}: {', '.join(r.device_id for r in results if r.outcome == outcome)}"
+        for outcome, n in counts.items() if n and outcome != "ok"
+    )  # fmt: skip
+    outcomes = [{"device_id": r.device_id, "outcome": r.outcome, "error": _reason(r)} for r in results]
+    rows = [_model_row(r) for r in results]
+    return {**base, "state": "done", "counts": counts, "summary": summary, "rows": rows, "results": outcomes}
 
 
 def _model_row(result: DeviceResult) -> dict[str, Any]:

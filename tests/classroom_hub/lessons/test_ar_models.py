@@ -125,11 +125,26 @@ async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_cl
             finally:
                 await page.close()  # its model viewer renders in software: not left running on 2 cores
 
-            # Leaving the step closes the model on every AR device.
-            await teacher.command("goto", step=MODEL_STEP + 1)
-            await teacher.wait(lambda c: done(c, "close_model"))
-            assert teacher.headsets[-1]["summary"] == "2/3 closed, 1 offline: AR03"
-            assert all(d.showing_model is None and not d.status()["showing_model"] for d in ar.values())
+            # AR03 is switched on while the step lasts: it opens the model too, and its row says so.
+            ar["AR03"] = SimulatedArDevice(url, settings.room.id, "AR03", dropout_chance=0.0)
+            async with running(ar["AR03"]):
+                await teacher.wait(lambda c: c.headsets[-1].get("summary") == "3/3 showing the model")
+                assert {r["state"] for r in teacher.headsets[-1]["rows"]} == {"showing"}
+                assert ar["AR03"].models == ar["AR01"].models and ar["AR03"].showing_model is not None
+
+                # Leaving the step closes the model on every AR device.
+                await teacher.command("goto", step=MODEL_STEP + 1)
+                await teacher.wait(lambda c: done(c, "close_model"))
+                assert teacher.headsets[-1]["summary"] == "3/3 closed"
+                assert all(d.showing_model is None and not d.status()["showing_model"] for d in ar.values())
+
+                # Ending the lesson on a model step closes it too.
+                await teacher.command("goto", step=MODEL_STEP)
+                await teacher.wait(lambda c: done(c, "open_model", 3))
+                assert teacher.headsets[-1]["summary"] == "3/3 showing the model"
+                await teacher.command("end")
+                await teacher.wait(lambda c: done(c, "close_model", 2))
+                assert all(d.showing_model is None for d in ar.values())
     for frame in teacher.frames:
         if frame.startswith('{"t"'):
             SERVER_MESSAGE.validate_json(frame)
