@@ -42,8 +42,9 @@ class SimulatedArDevice(SimulatedHeadset):
     kind = "ar_device"
     firmware = "ar-agent 1.2.0"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_model_bytes: int = MAX_MODEL_BYTES, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.max_model_bytes = max_model_bytes  # what its memory can show (a small AR viewer: less)
         self.showing_model: dict[str, Any] | None = None  # {"url", "title", "bytes"} of the model shown
         self.models: list[str] = []  # the address of every model downloaded
 
@@ -78,13 +79,15 @@ class SimulatedArDevice(SimulatedHeadset):
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(wanted.url) as response:
                 if response.status != 200:
                     raise CommandRejected(f"model not available from the hub: HTTP {response.status}")
-                data = await response.content.read(MAX_MODEL_BYTES + 1)
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    data.extend(chunk)
+                    if len(data) > self.max_model_bytes:
+                        raise CommandRejected(f"model too big for this device (over {self.max_model_bytes} bytes)")
         except (aiohttp.ClientError, TimeoutError) as err:
             raise CommandRejected(f"model download failed: {err or type(err).__name__}") from None
-        if len(data) > MAX_MODEL_BYTES:
-            raise CommandRejected(f"model too big (over {MAX_MODEL_BYTES >> 20} MB)")
         try:
-            check_gltf(data)
+            check_gltf(bytes(data))
         except ValueError as err:
             raise CommandRejected(str(err)) from None
         self.models.append(wanted.url)

@@ -90,21 +90,25 @@ async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_cl
 ) -> None:
     url = system_mosquitto_url
     async with teaching(tmp_path, url) as (hub, teacher, settings, password):
-        ar = {d: SimulatedArDevice(url, settings.room.id, d, dropout_chance=0.0) for d in ("AR01", "AR02")}
-        async with running(ar["AR01"]), running(ar["AR02"]):  # AR03 is switched off
+        ar = {
+            "AR01": SimulatedArDevice(url, settings.room.id, "AR01", dropout_chance=0.0),
+            "AR02": SimulatedArDevice(url, settings.room.id, "AR02", dropout_chance=0.0, max_model_bytes=100),
+        }  # AR02 cannot hold a model this big; AR03 is switched off
+        async with running(ar["AR01"]), running(ar["AR02"]):
             await wait_for(lambda: hub.app[REGISTRY].counts()["ar_device"]["online"] == 2)
 
             await teacher.command("goto", step=MODEL_STEP)
             await teacher.wait(lambda c: done(c, "open_model"))
             sending, opened = [m for m in teacher.headsets if m["command"] == "open_model"]
             assert (sending["state"], sending["total"], sending["model"]) == ("sending", 3, "mo hinh/trai-tim.glb")
-            assert opened["summary"] == "2/3 showing the model, 1 offline: AR03"
+            assert opened["summary"] == "1/3 showing the model, 1 failed: AR02, 1 offline: AR03"
             assert {r["device_id"]: r["state"] for r in opened["rows"]} == {
-                "AR01": "showing", "AR02": "showing", "AR03": "offline"
+                "AR01": "showing", "AR02": "model_failed", "AR03": "offline"
             }  # fmt: skip
-            # Each really downloaded the lesson's model from the hub's keyed address and shows it.
+            assert ar["AR02"].showing_model is None
+            # It really downloaded the lesson's model from the hub's keyed address and shows it.
             run = hub.app[LESSONS].run
-            for device in ar.values():
+            for device in [ar["AR01"]]:
                 (fetched,) = device.models
                 assert fetched.endswith(f"{run.files}/mo%20hinh/trai-tim.glb") and fetched.startswith("http://")
                 assert device.showing_model == {"url": fetched, "title": "Trái tim người", "bytes": len(GLB)}
@@ -117,10 +121,16 @@ async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_cl
                 await wait_js(page, "document.getElementById('headsets-summary').dataset.state === 'done'")
                 assert await page.inner_text("#headsets-title") == "Thiết bị AR: mô hình 3D"
                 assert await page.inner_text("#headsets-summary") == (
-                    "2/3 thiết bị AR đang hiện mô hình, 1 mất kết nối: AR03"
+                    "1/3 thiết bị AR đang hiện mô hình, 1 mất kết nối: AR03; 1 không mở được: AR02"
                 )
                 row = "#headsets-rows tr[data-device='{}'] td:last-child"
                 assert await page.inner_text(row.format("AR01")) == "đang hiện mô hình"
+                failed = "không mở được mô hình: thiết bị không tải hoặc không đọc được mô hình"
+                assert await page.inner_text(row.format("AR02")) == failed
+                assert await page.inner_text("#headsets-problems") == (
+                    "AR02: thiết bị không tải hoặc không đọc được mô hình"
+                    " (model too big for this device (over 100 bytes))"
+                )
                 assert await page.inner_text(row.format("AR03")) == "mất kết nối"
             finally:
                 await page.close()  # its model viewer renders in software: not left running on 2 cores
@@ -128,8 +138,9 @@ async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_cl
             # AR03 is switched on while the step lasts: it opens the model too, and its row says so.
             ar["AR03"] = SimulatedArDevice(url, settings.room.id, "AR03", dropout_chance=0.0)
             async with running(ar["AR03"]):
-                await teacher.wait(lambda c: c.headsets[-1].get("summary") == "3/3 showing the model")
-                assert {r["state"] for r in teacher.headsets[-1]["rows"]} == {"showing"}
+                await teacher.wait(lambda c: c.headsets[-1].get("summary") == "2/3 showing the model, 1 failed: AR02")
+                assert teacher.headsets[-1]["rows"][2] == {"device_id": "AR03", "state": "showing", "copy": "missing",
+                                                           "percent": None, "reason": None, "detail": None}  # fmt: skip
                 assert ar["AR03"].models == ar["AR01"].models and ar["AR03"].showing_model is not None
 
                 # Leaving the step closes the model on every AR device.
@@ -141,7 +152,7 @@ async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_cl
                 # Ending the lesson on a model step closes it too.
                 await teacher.command("goto", step=MODEL_STEP)
                 await teacher.wait(lambda c: done(c, "open_model", 3))
-                assert teacher.headsets[-1]["summary"] == "3/3 showing the model"
+                assert teacher.headsets[-1]["summary"] == "2/3 showing the model, 1 failed: AR02"
                 await teacher.command("end")
                 await teacher.wait(lambda c: done(c, "close_model", 2))
                 assert all(d.showing_model is None for d in ar.values())
