@@ -188,6 +188,10 @@ class LessonHeadsets:
             self.last = done
             self._shown = (on, base, {r.device_id: r for r in results})
         self._announce(done)
+        for r in results if name == "open_model" else []:  # came online while the others were opening it
+            record = self._registry.get(r.device_id)
+            if r.outcome == "offline" and record is not None and record.state == "online":
+                self._open_later(r.device_id)
 
     def _open_args(self, on: _OnStep) -> dict[str, Any] | None:
         """``open_model``'s arguments: the run's keyed address of the model on the hub's public address."""
@@ -206,7 +210,11 @@ class LessonHeadsets:
         result = shown[2].get(change.device_id)
         if record is None or record.kind != AR_DEVICE or (result is not None and result.outcome == "ok"):
             return
-        task = asyncio.get_running_loop().create_task(self._open_late(shown, change.device_id))
+        self._open_later(change.device_id)
+
+    def _open_later(self, device_id: str) -> None:
+        assert self._shown is not None
+        task = asyncio.get_running_loop().create_task(self._open_late(self._shown, device_id))
         self._late.add(task)
         task.add_done_callback(self._late.discard)
         task.add_done_callback(report_crash("lesson_task_failed", task="lesson-ar-late"))
