@@ -422,7 +422,9 @@ class HeadsetRowOut(Outbound):
     """One headset's state on a launch (classroom_hub/fleet/scenes/launcher.py ``rows``)."""
 
     device_id: str
-    state: Literal["playing", "launching", "launch_failed", "downloading", "fetch_failed", "waiting", "offline"]
+    # showing, model_failed: an AR device on a ``model`` step (reason: no_reply, refused, no_address, ...)
+    state: Literal["playing", "launching", "launch_failed", "downloading", "fetch_failed", "waiting", "offline",
+                   "showing", "model_failed"]  # fmt: skip
     copy_: Literal["missing", "downloading", "ready", "failed"] = Field(alias="copy")
     percent: int | None
     reason: str | None  # a code the page translates: hash_mismatch, http_error, no_storage, network, ...
@@ -431,12 +433,14 @@ class HeadsetRowOut(Outbound):
 
 class HeadsetsOut(Outbound):
     """Teacher only: the room's headsets following a ``vr_scene`` step (launch on entering it,
-    ``home`` on leaving it), once when the command goes out and once with the outcome."""
+    ``home`` on leaving it), and its AR devices following a ``model`` step (``open_model``,
+    ``close_model``), once when the command goes out and once with the outcome."""
 
     t: Literal["headsets"]
     step: str
-    scene: str
-    command: Literal["launch_scene", "home"]
+    scene: str | None = None  # vr_scene steps
+    model: str | None = None  # model steps: the model's file in the lesson
+    command: Literal["launch_scene", "home", "open_model", "close_model"]
     state: Literal["sending", "done", "not_on_hub"]  # not_on_hub: the hub has no scene with the step's sha256
     total: int
     counts: dict[str, int] | None = None  # done: headsets per outcome

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from device_drivers.ar_device.commands import CATALOGUE
 from device_drivers.ar_device.settings import ArDevice
 from device_drivers.entities import BATTERY, CHARGING, FIRMWARE, SCENE, STORAGE, TEMPERATURE
-from device_drivers.headset.commands import CATALOGUE
 from device_drivers.kinds import DeviceKind
 
 KIND = DeviceKind(

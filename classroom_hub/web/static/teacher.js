@@ -12,7 +12,7 @@ let results = null;
 let summary = null;
 let lessons = [];
 let showingSummary = false;
-let headsets = null;       // the last "headsets" message: the room's headsets on a vr_scene step
+let headsets = null;       // the last "headsets" message: the room's headsets on a vr_scene step, or its AR devices on a model step
 let files = [];            // the running lesson's files (one can be sent to the tablets)
 let classes = [];
 let room = null;           // the "room" message: its kind, robots, the links a teacher may send
@@ -183,9 +183,10 @@ function headsetsLine(h) {
 
 function renderHeadsets() {
   const st = socket.state;
-  const h = headsets && headsets.command === "launch_scene" && st.step && headsets.step === st.step.id ? headsets : null;
+  const h = headsets && OPENING.includes(headsets.command) && st.step && headsets.step === st.step.id ? headsets : null;
   $("headsets").hidden = !h;
   if (!h) return;
+  $("headsets-title").textContent = t(h.command === "open_model" ? "teacher.ar.title" : "teacher.headsets.title");
   if (h.state === "not_on_hub") {  // one line, not a refusal from every headset
     $("headsets-summary").textContent = t("teacher.headsets.not_on_hub", { content: h.content_id });
     $("headsets-summary").dataset.state = h.state;
@@ -196,9 +197,15 @@ function renderHeadsets() {
   if (typeof TeacherScenes !== "undefined") TeacherScenes.rows(h.rows || [], $("headsets-rows"), null);
   $("headsets-summary").textContent = headsetsLine(h);
   $("headsets-summary").dataset.state = h.state;
-  $("headsets-problems").replaceChildren(...(h.results || []).filter(r => r.outcome === "failed" || r.outcome === "no_reply")
-    .map(r => el("li", { text: `${r.device_id}: ${r.error || t("teacher.headsets.outcome." + r.outcome)}` })));
+  const problems = h.command === "open_model"  // the reason in the page's language, the device's own words after it
+    ? (h.rows || []).filter(r => r.state === "model_failed")
+      .map(r => `${r.device_id}: ${t("teacher.ar.reason." + r.reason)}` + (r.detail && r.reason === "refused" ? ` (${r.detail})` : ""))
+    : (h.results || []).filter(r => r.outcome === "failed" || r.outcome === "no_reply")
+      .map(r => `${r.device_id}: ${r.error || t("teacher.headsets.outcome." + r.outcome)}`);
+  $("headsets-problems").replaceChildren(...problems.map(text => el("li", { text })));
 }
+
+const OPENING = ["launch_scene", "open_model"];  // the commands whose rows the teacher follows on the step
 
 // --- after the lesson -----------------------------------------------------------------------
 
@@ -271,7 +278,7 @@ function showSummary() {
       else if (msg.t === "results") { results = msg.results; if (!$("running").hidden) renderResults(); }
       else if (msg.t === "summary") { summary = msg.summary; showSummary(); }
       else if (msg.t === "headsets") {
-        if (msg.command === "launch_scene") { headsets = msg; if (!$("running").hidden) renderHeadsets(); }
+        if (OPENING.includes(msg.command)) { headsets = msg; if (!$("running").hidden) renderHeadsets(); }
         else if (msg.state === "done") toast(headsetsLine(msg));
       }
       else if (msg.t === "error" && msg.code === "grade_mismatch" && launching) {

@@ -19,6 +19,7 @@ const TeacherScenes = (() => {
       return row.percent == null ? t("teacher.scenes.state.downloading_started") : t("teacher.scenes.state.downloading", { percent: row.percent });
     }
     const text = t("teacher.scenes.state." + row.state);
+    if (row.state === "model_failed") return `${text}: ${t("teacher.ar.reason." + row.reason)}`;
     if (row.state === "fetch_failed" || row.state === "launch_failed") {
       return row.reason ? `${text}: ${t("teacher.scenes.reason." + row.reason)}` : text;
     }
@@ -35,7 +36,7 @@ const TeacherScenes = (() => {
     if (failed) parts.push(t("teacher.scenes.count.failed", { n: failed }));
     if (count("offline")) parts.push(t("teacher.scenes.count.offline", { n: count("offline") }));
     if (line) line.textContent = list.length ? parts.join(" · ") : "";
-    const order = { fetch_failed: 0, launch_failed: 1, offline: 2, waiting: 3, downloading: 4, launching: 5, playing: 6 };
+    const order = { fetch_failed: 0, launch_failed: 1, model_failed: 1, offline: 2, waiting: 3, downloading: 4, launching: 5, playing: 6, showing: 6 };
     const sorted = [...list].sort((a, b) => order[a.state] - order[b.state] || a.device_id.localeCompare(b.device_id, undefined, { numeric: true }));
     table.tBodies[0].replaceChildren(...sorted.map(r => {
       const tr = el("tr", { class: "scene-" + r.state, "data-device": r.device_id, "data-state": r.state },
