@@ -189,12 +189,15 @@ class FleetCommands:
         *,
         timeout: float | None = None,
         include_offline: bool = False,
+        alarm: bool = True,
     ) -> GroupResult:
-        """Command every device at once; the slowest decides how long this takes (at most ``timeout``)."""
+        """Command every device at once; the slowest decides how long this takes (at most ``timeout``).
+        ``alarm=False``: a refusal is the caller's to show (a lesson's content a device cannot
+        open), not a device fault for the technician."""
         started_at, started = time.time(), time.perf_counter()
         unique = list(dict.fromkeys(device_ids))
         results = await asyncio.gather(
-            *(self.send(d, name, args, timeout=timeout, include_offline=include_offline) for d in unique)
+            *(self.send(d, name, args, timeout=timeout, include_offline=include_offline, alarm=alarm) for d in unique)
         )
         group = GroupResult(name, list(results), started_at, (time.perf_counter() - started) * 1000)
         log.info("event=group_command command=%s devices=%d summary=%r duration_ms=%.1f",
