@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TOP = ("classroom_hub", "device_drivers", "stem_labs", "studio", "firmware_bridge", "config")
 # The mechanisms every part shares, one module each (errors, problem text, the clock, listener
-# lists, backoff): below the application, importing nothing of the hub but one another.
+# lists, backoff, keys in addresses): below the application, importing nothing of the hub but one another.
 BELOW_THE_APP = frozenset({
     "classroom_hub.errors", "classroom_hub.problems", "classroom_hub.clock", "classroom_hub.events",
-    "classroom_hub.backoff", "classroom_hub.declarations",
+    "classroom_hub.backoff", "classroom_hub.declarations", "classroom_hub.url_keys",
 })  # fmt: skip
 WIRE = frozenset({
     "classroom_hub", "classroom_hub.bus", "classroom_hub.bus.topics", "classroom_hub.bus.payloads",

@@ -15,60 +15,28 @@ out earlier stop working on the next lesson.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import logging
-import os
-import secrets
 from pathlib import Path
 
 from classroom_hub.lessons.errors import LessonError, Problem
-
-log = logging.getLogger(__name__)
+from classroom_hub.url_keys import UrlKeys
 
 KEY_FILE = "lesson-files.key"
-_SECRET_BYTES = 32
 
 
 class FileKeys:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, keys: UrlKeys) -> None:
+        self._keys = keys
 
     @classmethod
     def load(cls, path: Path) -> FileKeys:
         """The hub's secret from ``path``, made (readable by the hub's user only) when missing or damaged."""
         try:
-            secret = path.read_bytes()
-        except FileNotFoundError:
-            secret = b""
+            return cls(UrlKeys.load(path, "lesson-files"))
         except OSError as err:
-            raise LessonError([Problem(str(path), "", f"cannot read: {err}")]) from err
-        if len(secret) != _SECRET_BYTES:
-            if secret:
-                log.warning("event=lesson_file_key_replaced path=%s reason='not %d bytes'", path, _SECRET_BYTES)
-            secret = secrets.token_bytes(_SECRET_BYTES)
-            try:
-                _write_private(path, secret)
-            except OSError as err:
-                raise LessonError([Problem(str(path), "", f"cannot write: {err}")]) from err
-        return cls(secret)
+            raise LessonError([Problem(str(path), "", f"cannot read or write: {err}")]) from err
 
     def key(self, lesson_hash: str) -> str:
-        digest = hmac.new(self._secret, f"lesson-files:{lesson_hash}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+        return self._keys.key(lesson_hash)
 
     def check(self, lesson_hash: str, key: str) -> bool:
-        return hmac.compare_digest(self.key(lesson_hash).encode(), key.encode())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".new")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial, path)
+        return self._keys.check(key, lesson_hash)
