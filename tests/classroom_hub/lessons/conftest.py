@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import itertools
 import json
+import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,9 @@ import aiohttp
 import pytest
 
 from classroom_hub.lessons import sample_packages
-from classroom_hub.lessons.keys import DISPLAYS
+from classroom_hub.lessons.keys import DISPLAYS, LESSONS
+
+_rooms = itertools.count(1)
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 9"><rect width="16" height="9"/></svg>'
 
@@ -99,3 +104,36 @@ async def pair_display(hub: Any, session: aiohttp.ClientSession, name: str = "MÃ
         assert response.status == 200, await response.text()
         answer: dict[str, Any] = await response.json()
     return answer
+
+
+@contextlib.asynccontextmanager
+async def teaching(tmp_path: Path, broker_url: str, devices: list[dict[str, Any]], package: Path,
+                   lesson_id: str) -> AsyncIterator[Any]:  # fmt: skip
+    """A hub of the demo school with ``devices`` in its room file and the lesson in ``package``
+    launched for class 7A by a teacher connected over the lesson WebSocket:
+    ``(hub, teacher, settings, the teacher's password)``."""
+    from classroom_hub.lessons.simulator import LessonClient
+    from tests.conftest import add_user, room_settings, run_hub
+
+    room = {"school_code": "THCS-DEMO", "id": f"lop-{os.getpid()}-{next(_rooms)}", "name": "Lá»›p 7A"}
+    settings = room_settings(tmp_path, broker_url, room=room, devices=devices)
+    async with run_hub(settings) as hub:
+        await asyncio.to_thread(hub.app[LESSONS].library.import_package, package)
+        password = await add_user(hub, "co-lan", "teacher")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            form = {"username": "co-lan", "password": password}
+            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
+                assert response.status == 302
+            teacher = LessonClient(http, hub.url, role="teacher")
+            await teacher.connect()
+            try:
+                await teacher.command("launch", lesson=lesson_id, **{"class": "khtn-7a"})
+                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
+                yield hub, teacher, settings, password
+            finally:
+                await teacher.close()
+
+
+def headsets_done(client: Any, command: str, count: int = 1) -> bool:
+    """The teacher has heard ``count`` finished ``command``s to the headsets or AR devices."""
+    return sum(1 for m in client.headsets if m["command"] == command and m["state"] == "done") >= count

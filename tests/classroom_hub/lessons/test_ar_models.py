@@ -4,16 +4,11 @@ and the teacher's page in headless Chromium."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from pydantic import ValidationError
@@ -23,11 +18,12 @@ from classroom_hub.bus.payloads import Command
 from classroom_hub.fleet.keys import FLEET
 from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.lessons.protocol import SERVER_MESSAGE
-from classroom_hub.lessons.simulator import LessonClient
 from device_drivers.ar_device.commands import OpenModel
 from device_drivers.ar_device.simulator import SimulatedArDevice
 from device_drivers.mqtt_device.simulator import CommandRejected, running
-from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
+from tests.classroom_hub.lessons.conftest import headsets_done
+from tests.classroom_hub.lessons.conftest import teaching as lesson_running
+from tests.conftest import login, wait_for, wait_js
 
 from .made_files import make_glb
 
@@ -59,31 +55,13 @@ def write_lesson(folder: Path) -> Path:
     return folder
 
 
-@contextlib.asynccontextmanager
-async def teaching(tmp_path: Path, broker_url: str) -> AsyncIterator[Any]:
+def teaching(tmp_path: Path, broker_url: str) -> Any:
     """A hub with three AR devices in its room file and the model lesson running, a teacher connected."""
-    room = {"school_code": "THCS-DEMO", "id": f"lop-ar-{os.getpid()}", "name": "Lớp 7A"}
     devices = [{"kind": "ar_device", "id": "AR{:02d}", "count": 3, "heartbeat_timeout_s": 60}]
-    settings = room_settings(tmp_path, broker_url, room=room, devices=devices)
-    async with run_hub(settings) as hub:
-        await asyncio.to_thread(hub.app[LESSONS].library.import_package, write_lesson(tmp_path / "lesson"))
-        password = await add_user(hub, "co-lan", "teacher")
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            form = {"username": "co-lan", "password": password}
-            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
-                assert response.status == 302
-            teacher = LessonClient(http, hub.url, role="teacher")
-            await teacher.connect()
-            try:
-                await teacher.command("launch", lesson=LESSON["id"], **{"class": "khtn-7a"})
-                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
-                yield hub, teacher, settings, password
-            finally:
-                await teacher.close()
+    return lesson_running(tmp_path, broker_url, devices, write_lesson(tmp_path / "lesson"), LESSON["id"])
 
 
-def done(client: LessonClient, command: str, count: int = 1) -> bool:
-    return sum(1 for m in client.headsets if m["command"] == command and m["state"] == "done") >= count
+done = headsets_done
 
 
 async def test_a_model_step_opens_the_model_on_every_ar_device_and_leaving_it_closes_it(

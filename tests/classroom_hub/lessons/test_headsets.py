@@ -4,12 +4,10 @@ teacher on the lesson WebSocket and the teacher's page in headless Chromium."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,8 @@ from classroom_hub.lessons.keys import LESSONS
 from classroom_hub.lessons.protocol import SERVER_MESSAGE
 from classroom_hub.lessons.simulator import LessonClient
 from device_drivers.headset.fleet import FailurePlan, HeadsetFleet
+from tests.classroom_hub.lessons.conftest import headsets_done
+from tests.classroom_hub.lessons.conftest import teaching as lesson_running
 from tests.conftest import add_user, login, room_settings, run_hub, wait_for, wait_js
 
 BUNDLE = b"glTF-scene: a tour of an aquaponics farm, tanks, pumps and grow beds. " * 3000
@@ -52,31 +52,12 @@ def write_lesson(folder: Path) -> Path:
     return folder
 
 
-@contextlib.asynccontextmanager
-async def teaching(tmp_path: Path, broker_url: str, devices: list[dict[str, Any]]) -> AsyncIterator[Any]:
+def teaching(tmp_path: Path, broker_url: str, devices: list[dict[str, Any]]) -> Any:
     """A hub of the demo school with the VR lesson in its library and a teacher connected by WebSocket."""
-    room = {"school_code": "THCS-DEMO", "id": f"lop-vr-{os.getpid()}-{next(_rooms)}", "name": "Lớp 7A"}
-    settings = room_settings(tmp_path, broker_url, room=room, devices=devices)
-    async with run_hub(settings) as hub:
-        library = hub.app[LESSONS].library
-        await asyncio.to_thread(library.import_package, write_lesson(tmp_path / "lesson"))
-        password = await add_user(hub, "co-lan", "teacher")
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            form = {"username": "co-lan", "password": password}
-            async with http.post(f"{hub.url}/login", data=form, allow_redirects=False) as response:
-                assert response.status == 302
-            teacher = LessonClient(http, hub.url, role="teacher")
-            await teacher.connect()
-            try:
-                await teacher.command("launch", lesson=LESSON["id"], **{"class": "khtn-7a"})
-                await teacher.wait(lambda c: c.state.get("step", {}).get("index") == 0)
-                yield hub, teacher, settings, password
-            finally:
-                await teacher.close()
+    return lesson_running(tmp_path, broker_url, devices, write_lesson(tmp_path / "lesson"), LESSON["id"])
 
 
-def done(client: LessonClient, command: str, count: int = 1) -> bool:
-    return sum(1 for m in client.headsets if m["command"] == command and m["state"] == "done") >= count
+done = headsets_done
 
 
 async def test_a_vr_step_launches_the_scene_on_the_headsets_and_leaving_it_sends_them_home(
