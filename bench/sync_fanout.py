@@ -102,6 +102,9 @@ name = "Phòng đo đạc"
 [http]
 host = "127.0.0.1"
 port = {port}
+# In a school each tablet has its own address; here every simulated tablet is 127.0.0.1, so the
+# per-address connection cap (64 by default, a defence against one greedy client) must admit them.
+max_connections_per_client = {max(64, clients + 16)}
 [mqtt]
 embedded_port = {free_port()}
 """,
