@@ -247,6 +247,8 @@ async def drive(http_port: int, password: str, launches: int, idle_s: float, hub
             started = time.perf_counter()
             async with client.post("/api/fleet/command", json=body) as r:
                 group = await r.json()
+                if r.status != 200:
+                    raise SystemExit(f"launch {i + 1} refused: HTTP {r.status} {group}")
             wall.append((time.perf_counter() - started) * 1000)
             hub_side.append(group["duration_ms"])
             if group["counts"]["ok"] != 40:

@@ -147,8 +147,11 @@ async def group_command(request: web.Request) -> web.Response:
     if scene is not None:  # only the headsets holding it launch; the others fetch it first
         scene_id = body.args.get("scene_id")
         scene_id = scene_id if isinstance(scene_id, str) and scene_id else None
+        started = time.perf_counter()
         rows = await fleet.launcher.launch(scene, hub_url(request), device_ids, scene_id)
-        return web.json_response(group_view(rows))
+        # The hub's own time from the command to the last headset's answer, as for any group.
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        return web.json_response(group_view(rows) | {"duration_ms": duration_ms})
     group = await fleet.commands.send_group(
         device_ids, body.name, body.args, timeout=body.timeout_s, include_offline=body.include_offline
     )
