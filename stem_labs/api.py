@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classroom_hub.errors import HubError
+from classroom_hub.errors import HubError, StoreError
 from classroom_hub.keys import REJECTIONS
 from classroom_hub.problems import describe
 from classroom_hub.web.access import allow
@@ -188,6 +188,19 @@ async def _guard(request: web.Request, call: Callable[[], Any]) -> Any:
         raise
 
 
+async def _stored(request: web.Request) -> None:
+    """Answer only once what the request wrote is in the lab book (labs.db, FULL): a 2xx is a
+    promise it is stored. A write the failing disk or database refused is kept and written once
+    the store works again (storage/sqlite.py), but it is not stored now: 503 says so."""
+    book = request.config_dict[LAB].book
+    if book is None:
+        return
+    await book.barrier()
+    if book.kept:
+        raise StoreError(f"labs.db: {book.kept} change(s) not stored yet: the disk or the database fails; "
+                         "they are kept and written once it works again")  # fmt: skip
+
+
 async def _run(request: web.Request) -> Run:
     lab = request.config_dict[LAB]
     run_id = request.match_info["run"]
@@ -230,7 +243,9 @@ async def kit_settings(request: web.Request) -> web.Response:
         lab.update_settings(kit_id, limits, rules, user.username)
         return lab.kit_view(lab.kit(kit_id))
 
-    return web.json_response(await _guard(request, apply))
+    view = await _guard(request, apply)
+    await _stored(request)
+    return web.json_response(view)
 
 
 @allow(*TEACHERS)
@@ -253,6 +268,7 @@ async def kit_feed(request: web.Request) -> web.Response:
     lab = request.config_dict[LAB]
     fed = await _guard(request, lambda: lab.safety.feed(lab.kit(request.match_info["kit"]), body.portions,
                                                         user.username))  # fmt: skip
+    await _stored(request)
     return web.json_response({"ok": True, "fed_today": fed})
 
 
@@ -263,6 +279,7 @@ async def kit_calibrate(request: web.Request) -> web.Response:
     lab = request.config_dict[LAB]
     cal = await _guard(request, lambda: lab.calibrate(request.match_info["kit"], body.sensor, body.method, body.data,
                                                       user.username))  # fmt: skip
+    await _stored(request)
     return web.json_response(cal.as_dict(), status=201)
 
 
@@ -336,6 +353,7 @@ async def start_run(request: web.Request) -> web.Response:
         return lab.experiments.start(plan, user.username)
 
     run = await _guard(request, start)
+    await _stored(request)
     return web.json_response(run.as_dict(), status=201)
 
 
@@ -358,7 +376,9 @@ async def stop_run(request: web.Request) -> web.Response:
     await require(request, *TEACHERS)
     run = await _run(request)
     experiments = request.config_dict[LAB].experiments
-    return web.json_response((await _guard(request, lambda: experiments.stop(run.id))).as_dict())
+    stopped = await _guard(request, lambda: experiments.stop(run.id))
+    await _stored(request)
+    return web.json_response(stopped.as_dict())
 
 
 @allow(*TEACHERS)
@@ -376,6 +396,7 @@ async def annotate(request: web.Request) -> web.Response:
     run = await _run(request)
     experiments = request.config_dict[LAB].experiments
     note = await _guard(request, lambda: experiments.annotate(run.id, body.t, body.text, user.username))
+    await _stored(request)
     return web.json_response(note.as_dict(run.t0), status=201)
 
 
@@ -465,6 +486,7 @@ async def robot_mission(request: web.Request) -> web.Response:
     body = await _body(request, MissionBody)
     robot_id = _robot(request)
     mission = await _guard(request, lambda: request.config_dict[LAB].robots.end_mission(robot_id, success=body.success))
+    await _stored(request)
     return web.json_response(mission.as_dict())
 
 

@@ -272,3 +272,51 @@ async def test_beyond_its_bound_the_lab_book_drops_the_oldest_waiting_writes_and
                 await book.close()
     except NotPossibleHere as err:
         pytest.skip(f"LOUD SKIP: {err}")
+
+
+async def test_the_lab_answers_a_write_only_once_the_lab_book_holds_it(tmp_path: Path) -> None:
+    """A teacher's note, a calibration, a feeding: the lab's API answers 2xx only once the lab
+    book has it on disk. While the disk is full it answers 503 with the reason (the change is
+    kept and written later); once space is back the same answer is a 2xx."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from stem_labs.api import _stored
+    from stem_labs.keys import LAB
+
+    class Lab:
+        book: LabBook
+
+    async def feed(request: web.Request) -> web.Response:
+        request.config_dict[LAB].book.add_feeding("kit-1", 0.0, 1, "co-lan")
+        try:
+            await _stored(request)
+        except StoreError as err:
+            return web.json_response({"error": err.code, "detail": str(err)}, status=err.http_status)
+        return web.json_response({"ok": True})
+
+    try:
+        with small_disk(tmp_path / "disk", 4) as disk:
+            lab = Lab()
+            lab.book = LabBook(disk / "labs.db")
+            await lab.book.open()
+            app = web.Application()
+            app[LAB] = lab  # type: ignore[assignment]
+            app.router.add_post("/feed", feed)
+            try:
+                async with TestClient(TestServer(app)) as client:
+                    filler = fill(disk)
+                    await _fill_book_until_refused(lab.book)
+                    refused = await client.post("/feed")
+                    said = await refused.json()
+                    assert refused.status == 503 and said["error"] == "store_unavailable", said
+                    assert "kept and written once it works again" in said["detail"]
+                    filler.unlink()
+                    lab.book.retry_kept()
+                    await lab.book.barrier()
+                    stored = await client.post("/feed")
+                    assert stored.status == 200, await stored.text()
+            finally:
+                await lab.book.close()
+    except NotPossibleHere as err:
+        pytest.skip(f"LOUD SKIP: {err}")
